@@ -1,0 +1,252 @@
+"""Duration distributions, in days.
+
+Every distribution is a small frozen object that knows its mean and variance (so tests
+can compare samples with them) and turns uniforms in [0, 1) into durations through its
+inverse CDF (`ppf`). Sampling by inverse CDF is what makes common random numbers work:
+the same uniform drawn for the same runner gives a longer work time when the mean is
+longer, a shorter one when it is shorter, in every variant of a scenario.
+
+Durations are never negative: every family here is supported on [0, inf).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import special
+
+__all__ = [
+    "Distribution",
+    "Fixed",
+    "Exponential",
+    "Gamma",
+    "Lognormal",
+    "Uniform",
+    "Triangular",
+    "Empirical",
+    "FAMILIES",
+    "ZERO",
+]
+
+
+class Distribution:
+    """Base class: a non-negative duration distribution (days)."""
+
+    family: ClassVar[str] = ""
+    #: parameter names as written in scenario files, in order
+    params: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def mean(self) -> float:  # pragma: no cover - every family overrides
+        raise NotImplementedError
+
+    @property
+    def var(self) -> float:  # pragma: no cover - every family overrides
+        raise NotImplementedError
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover
+        """Inverse CDF of an array of uniforms in [0, 1)."""
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
+        """Draw `size` durations from `rng` (by inverse CDF, so CRN-coupled)."""
+        return self.ppf(rng.random(size))
+
+    @property
+    def is_zero(self) -> bool:
+        """True for the point mass at 0 (an instant step)."""
+        return False
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"dist": self.family}
+        for p in self.params:
+            v = getattr(self, p)
+            d[p] = list(v) if isinstance(v, tuple) else v
+        return d
+
+    def describe(self) -> str:
+        """Short human description, e.g. 'gamma(mean=15, cv=0.5)'."""
+        args = ", ".join(f"{p}={_fmt(getattr(self, p))}" for p in self.params)
+        return f"{self.family}({args})"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+@dataclass(frozen=True)
+class Fixed(Distribution):
+    value: float
+    family: ClassVar[str] = "fixed"
+    params: ClassVar[tuple[str, ...]] = ("value",)
+
+    @property
+    def mean(self) -> float:
+        return float(self.value)
+
+    @property
+    def var(self) -> float:
+        return 0.0
+
+    @property
+    def is_zero(self) -> bool:
+        return self.value == 0
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.full(np.shape(u), float(self.value))
+
+
+@dataclass(frozen=True)
+class Exponential(Distribution):
+    mean_: float
+    family: ClassVar[str] = "exponential"
+    params: ClassVar[tuple[str, ...]] = ("mean",)
+
+    @property
+    def mean(self) -> float:  # type: ignore[override]
+        return float(self.mean_)
+
+    @property
+    def var(self) -> float:
+        return float(self.mean_) ** 2
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return -self.mean_ * np.log1p(-np.asarray(u, dtype=float))
+
+
+@dataclass(frozen=True)
+class Gamma(Distribution):
+    """Gamma with the given mean and coefficient of variation (shape = 1/cv^2)."""
+
+    mean_: float
+    cv: float
+    family: ClassVar[str] = "gamma"
+    params: ClassVar[tuple[str, ...]] = ("mean", "cv")
+
+    @property
+    def mean(self) -> float:  # type: ignore[override]
+        return float(self.mean_)
+
+    @property
+    def var(self) -> float:
+        return (self.mean_ * self.cv) ** 2
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        shape = 1.0 / self.cv**2
+        return special.gammaincinv(shape, np.asarray(u, dtype=float)) * (self.mean_ / shape)
+
+
+@dataclass(frozen=True)
+class Lognormal(Distribution):
+    """Lognormal with the given median and log-scale sigma."""
+
+    median: float
+    sigma: float
+    family: ClassVar[str] = "lognormal"
+    params: ClassVar[tuple[str, ...]] = ("median", "sigma")
+
+    @property
+    def mean(self) -> float:
+        return self.median * math.exp(self.sigma**2 / 2)
+
+    @property
+    def var(self) -> float:
+        s2 = self.sigma**2
+        return (math.exp(s2) - 1) * self.median**2 * math.exp(s2)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.median * np.exp(self.sigma * special.ndtri(np.asarray(u, dtype=float)))
+
+
+@dataclass(frozen=True)
+class Uniform(Distribution):
+    low: float
+    high: float
+    family: ClassVar[str] = "uniform"
+    params: ClassVar[tuple[str, ...]] = ("low", "high")
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def var(self) -> float:
+        return (self.high - self.low) ** 2 / 12
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
+
+
+@dataclass(frozen=True)
+class Triangular(Distribution):
+    low: float
+    mode: float
+    high: float
+    family: ClassVar[str] = "triangular"
+    params: ClassVar[tuple[str, ...]] = ("low", "mode", "high")
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+    @property
+    def var(self) -> float:
+        a, c, b = self.low, self.mode, self.high
+        return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        a, c, b = self.low, self.mode, self.high
+        u = np.asarray(u, dtype=float)
+        if b == a:
+            return np.full(u.shape, float(a))
+        fc = (c - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (c - a))
+        right = b - np.sqrt((1 - u) * (b - a) * (b - c))
+        return np.where(u < fc, left, right)
+
+
+@dataclass(frozen=True)
+class Empirical(Distribution):
+    """Equally likely observed durations (resampled)."""
+
+    values: tuple[float, ...]
+    family: ClassVar[str] = "empirical"
+    params: ClassVar[tuple[str, ...]] = ("values",)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def var(self) -> float:
+        return float(np.var(self.values))
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        # sorted so that a larger uniform never gives a shorter duration (monotone, CRN)
+        vals = np.sort(np.asarray(self.values, dtype=float))
+        idx = np.minimum((np.asarray(u, dtype=float) * len(vals)).astype(int), len(vals) - 1)
+        return vals[idx]
+
+
+FAMILIES: dict[str, type[Distribution]] = {
+    c.family: c for c in (Fixed, Exponential, Gamma, Lognormal, Uniform, Triangular, Empirical)
+}
+
+ZERO = Fixed(0.0)
+
+
+def make(family: str, **params: Any) -> Distribution:
+    """Build a distribution from its scenario-file name and parameters (already checked)."""
+    cls = FAMILIES[family]
+    if cls is Exponential:
+        return Exponential(float(params["mean"]))
+    if cls is Gamma:
+        return Gamma(float(params["mean"]), float(params["cv"]))
+    if cls is Empirical:
+        return Empirical(tuple(float(v) for v in params["values"]))
+    return cls(**{k: float(v) for k, v in params.items()})

@@ -1,0 +1,75 @@
+"""Flat, frozen records of what one replication yields (compact enough to ship between
+processes: no per-event data)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneCounts:
+    """Exchange counts in one zone for one initiative in one replication."""
+
+    attempts: int = 0
+    fumbles: int = 0
+    recoveries: int = 0
+    drops: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InitiativeOutcome:
+    """What one initiative achieved in one replication.
+
+    Times are in days since the initiative's launch. `completion_time` is None when the
+    success threshold was not reached before the horizon (right-censored at `follow_up`).
+    Classroom counts partition the district: implemented_total + below_fidelity + dropped
+    + lost + in_flight == n_classrooms, where `implemented_total` counts every classroom
+    that finished its leg with enough fidelity by the horizon.
+    """
+
+    name: str
+    launch: float
+    deadline: float
+    completed: bool
+    completion_time: float | None
+    follow_up: float
+    coverage: float
+    fidelity: float
+    n_classrooms: int
+    implemented: int  # by the deadline
+    implemented_total: int  # by the horizon
+    below_fidelity: int  # reached by the horizon, fidelity under min_fidelity
+    dropped: int  # cut off by a dropped exchange (the receiver and its subtree)
+    lost: int  # cut off because a runner who held the baton left (turnover)
+    in_flight: int  # still on their way at the horizon
+    zones: tuple[ZoneCounts, ...]  # indexed by level; entry 0 (the top level) is always empty
+
+    @property
+    def fidelity_known(self) -> bool:
+        return not math.isnan(self.fidelity)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelOutcome:
+    """Per-level load in one replication."""
+
+    wait_total: float  # days batons waited in runners' queues before work began
+    waits: int  # batons that began work
+    busy_time: float  # runner-days of work done before the horizon (sum over slots)
+    capacity_time: float  # runner-slot-days available (runners x capacity x horizon)
+    departures: int  # runners who left (turnover)
+
+    @property
+    def utilization(self) -> float:
+        return self.busy_time / self.capacity_time if self.capacity_time > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Replication:
+    """One replication: its index, its seed material and per-initiative/per-level outcomes."""
+
+    rep: int
+    seed: int
+    initiatives: tuple[InitiativeOutcome, ...]
+    levels: tuple[LevelOutcome, ...]

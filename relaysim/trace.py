@@ -1,0 +1,132 @@
+"""One replication told event by event, in words a planner understands."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import simulate
+from .records import Replication
+from .scenario import Scenario
+
+__all__ = ["trace", "Trace", "runner_label"]
+
+
+def runner_label(scenario: Scenario, level: int, i: int) -> str:
+    """'district', 'principal 4', 'coach 4.2', 'classroom 4.2.7' (1-based positions)."""
+    name = scenario.levels[level].name
+    if level == 0:
+        return f"the {name}"
+    pos = []
+    for k in range(level, 0, -1):
+        c = scenario.levels[k].count
+        pos.append(i % c + 1)
+        i //= c
+    return f"{name} {'.'.join(str(p) for p in reversed(pos))}"
+
+
+@dataclass
+class Trace:
+    """The events of one replication and its outcome record."""
+
+    scenario: Scenario
+    seed: int
+    rep: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    record: Replication | None = None
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(
+            {"scenario": self.scenario.name, "scenario_hash": self.scenario.hash,
+             "seed": self.seed, "rep": self.rep, "events": self.events,
+             "outcome": _outcome(self)},
+            indent=indent,
+        )
+
+    def text(self) -> str:
+        sc = self.scenario
+        lines = [f"One run of '{sc.name}' (seed {self.seed}, replication {self.rep}), "
+                 f"told event by event. Days are school days."]
+        for ev in self.events:
+            lines.append(f"Day {ev['t']:7.1f}  {_words(sc, ev)}")
+        lines.append("")
+        for o in _outcome(self):
+            verdict = "IMPLEMENTED" if o["completed"] else "NOT implemented"
+            lines.append(
+                f"'{o['initiative']}': {verdict} by the deadline; {o['implemented']} of "
+                f"{o['classrooms']} classrooms implementing at the deadline, "
+                f"{o['dropped']} cut off by dropped handoffs, {o['in_flight']} still on the way."
+            )
+        return "\n".join(lines)
+
+
+def _outcome(tr: Trace) -> list[dict[str, Any]]:
+    if tr.record is None:
+        return []
+    return [
+        {"initiative": o.name, "completed": o.completed, "completion_time": o.completion_time,
+         "implemented": o.implemented, "classrooms": o.n_classrooms, "dropped": o.dropped,
+         "lost": o.lost, "in_flight": o.in_flight}
+        for o in tr.record.initiatives
+    ]
+
+
+def trace(scenario: Scenario, seed: int = 0, rep: int = 0) -> Trace:
+    """Run replication `rep` with seed `seed` (the same one `run` would) and keep its events."""
+    tr = Trace(scenario=scenario, seed=seed, rep=rep)
+
+    def hear(t: float, event: str, **data: Any) -> None:
+        tr.events.append({"t": round(t, 6), "event": event, **data})
+
+    tr.record = simulate(scenario, seed, rep, tracer=hear)
+    return tr
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def _words(sc: Scenario, ev: dict[str, Any]) -> str:
+    kind = ev["event"]
+    ini = f"'{ev.get('initiative')}'"
+    lvl, i = ev.get("level"), ev.get("runner")
+    who = runner_label(sc, lvl, i) if lvl is not None else ""
+    giver = runner_label(sc, lvl - 1, i // sc.levels[lvl].count) if lvl else ""
+    if kind == "launch":
+        return f"The {sc.levels[0].name} receives the {ini} baton and starts its leg."
+    if kind == "exchange":
+        again = "" if ev["attempt"] == 1 else f" again (attempt {ev['attempt']})"
+        return (f"{_cap(giver)} hands {ini} to {who}{again}; "
+                f"fumble risk {100 * ev['p_fumble']:.0f}%.")
+    if kind == "handoff":
+        return f"{_cap(who)} has the {ini} baton (fidelity {ev['fidelity']:.2f})."
+    if kind == "fumble":
+        return (f"Fumble in the handoff from {giver} to {who}; it is caught and reworked "
+                f"for {ev['rework']:.1f} days before the next try.")
+    if kind == "drop":
+        why = "too many attempts" if ev["caught"] else "nobody caught the fumble"
+        n = ev["classrooms"]
+        return (f"The baton FALLS in the handoff from {giver} to {who} ({why}): "
+                f"{n} classroom{'s' if n != 1 else ''} below will not get {ini}.")
+    if kind == "queued":
+        return f"{_cap(who)} is busy: {ini} waits behind {ev['ahead']} other baton(s)."
+    if kind == "start":
+        waited = f" after waiting {ev['waited']:.1f} days" if ev["waited"] > 0 else ""
+        return f"{_cap(who)} starts work on {ini}{waited} ({ev['work']:.1f} days of work)."
+    if kind == "finish":
+        below = sc.levels[lvl + 1]
+        return (f"{_cap(who)} finishes its leg of {ini} and passes it to "
+                f"{below.count} {below.name}(s).")
+    if kind == "window_wait":
+        return (f"The exchange window is closed: the handoff to {who} waits until "
+                f"day {ev['until']:.1f}.")
+    if kind == "reached":
+        if ev["implements"]:
+            return f"{_cap(who)} implements {ini} (fidelity {ev['fidelity']:.2f})."
+        return (f"{_cap(who)} gets {ini} but too blurred to implement "
+                f"(fidelity {ev['fidelity']:.2f}).")
+    if kind == "complete":
+        return (f"{ini} reaches its target: {100 * ev['share']:.0f}% of classrooms "
+                f"implementing.")
+    return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in ev.items() if k not in ("t", "event"))
