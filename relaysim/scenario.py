@@ -92,11 +92,11 @@ ZONE_SPEC: dict[str, Spec] = {
     "fumble": _prob(0.0, "base probability an attempt fails", hi_open=True),
     "recover": _prob(0.0, "chance a fumble is caught and retried"),
     "rework": Spec("dist", D.ZERO, doc="days before a caught fumble is retried"),
-    "max_attempts": Spec("int_or_unlimited", None, 1, doc="attempts before the baton drops"),
+    "max_attempts": Spec("int_or_unlimited", "unlimited", 1, doc="attempts before the baton drops"),
     "rehearsed": Spec("bool", False, doc="practised handoff"),
     "checkpoint": Spec("bool", False, doc="joint checkpoint before the exchange"),
     "retention": _prob(1.0, "fidelity kept on a successful exchange"),
-    "slots": Spec("int_or_unlimited", None, 1, doc="exchanges one giver holds at once"),
+    "slots": Spec("int_or_unlimited", "unlimited", 1, doc="exchanges one giver holds at once"),
     "window": Spec("window", None, doc="{period, open, close}: when exchanges may start"),
 }
 
@@ -296,9 +296,13 @@ class Scenario:
                 problems.extend(e.problems)
                 continue
             _set_raw(raw, path, value)
+        try:
+            sc = scenario_from_dict(raw, source=self.source)
+        except ScenarioError as e:
+            problems.extend(e.problems)
         if problems:
             raise ScenarioError(problems, self.source)
-        return scenario_from_dict(raw, source=self.source)
+        return sc
 
 
 # --------------------------------------------------------------------------- loading
@@ -406,7 +410,7 @@ class _Validator:
             return x
         if kind == "int_or_unlimited":
             if x == "unlimited":
-                return None
+                return x
             kind = "int"
         if kind == "list":
             return x
@@ -601,6 +605,10 @@ class _Validator:
 # --------------------------------------------------------------------------- building
 
 
+def _limit(v: int | str) -> int | None:
+    return None if v == "unlimited" else int(v)
+
+
 def _dist(d: dict[str, Any]) -> D.Distribution:
     params = {k: v for k, v in d.items() if k != "dist"}
     return D.make(d["dist"], **params)
@@ -635,11 +643,11 @@ def _build(norm: dict[str, Any], raw: dict[str, Any], source: str | None) -> Sce
                 fumble=z["fumble"],
                 recover=z["recover"],
                 rework=_dist(z["rework"]),
-                max_attempts=z["max_attempts"],
+                max_attempts=_limit(z["max_attempts"]),
                 rehearsed=z["rehearsed"],
                 checkpoint=z["checkpoint"],
                 retention=z["retention"],
-                slots=z["slots"],
+                slots=_limit(z["slots"]),
                 window=Window(**w) if w else None,
             )
         )
