@@ -188,8 +188,13 @@ def sweep(
             reps * len(design) / (8 * max(1, n_workers)) / len(design))))
     if chunk_size < 1:
         raise UsageError("chunk_size must be >= 1")
+    params: list[str] = []
+    for pt in design:
+        params += [k for k in pt if k not in params]
+    if any(len(pt) != len(params) for pt in design):
+        # points that leave a parameter out take the scenario's value for it
+        design = [{k: pt[k] if k in pt else scenario.get(k) for k in params} for pt in design]
     scenarios = _point_scenarios(scenario, design)
-    params = list(design[0])
     out_dir = Path(out) if out is not None else Path("runs") / (
         f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
