@@ -175,6 +175,44 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .designs import parse_vary
+    from .sensitivity import sensitivity, sensitivity_text
+
+    sc = _load(args)
+    if not args.vary:
+        raise UsageError("sensitivity needs at least one --vary PATH=LO:HI:N (the range)")
+    params = [parse_vary(v, sc) for v in args.vary]
+    out = args.out or f"runs/{sc.name}-sensitivity"
+    d = len(params)
+    tick, close = _sweep_progress(args.samples * (d + 2) + 2 * d + 1, args.reps, args.quiet)
+    try:
+        res = sensitivity(sc, params, samples=args.samples, reps=args.reps, seed=args.seed,
+                          out=out, output=args.output, initiative=args.initiative,
+                          workers=args.workers, resume=args.resume, progress=tick)
+    finally:
+        close()
+    print(json.dumps(res, indent=2) if args.json else sensitivity_text(res))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from . import plot as P
+
+    fig = P.plot(args.source, args.kind, x=args.x, y=args.y, initiative=args.initiative)
+    P.save(fig, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    p = write_report(args.source, args.output)
+    print(f"wrote {p}")
+    return 0
+
+
 def _nonneg_int(text: str) -> int:
     try:
         v = int(text)
@@ -266,6 +304,41 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=_pos_int, default=None)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_compare)
+
+    se = sub.add_parser("sensitivity", help="Sobol indices (95%% CI) and a tornado")
+    scenario_args(se)
+    se.add_argument("--vary", action="append", metavar="PATH=LO:HI:N",
+                    help="a parameter and its range (repeatable; N is ignored)")
+    se.add_argument("--samples", type=_pos_int, required=True,
+                    help="N of the Saltelli design, a power of two (N*(d+2) points)")
+    se.add_argument("--reps", type=_pos_int, default=400, help="replications per point")
+    se.add_argument("--seed", type=_nonneg_int, default=0)
+    se.add_argument("--output", default="completion_rate",
+                    choices=("completion_rate", "coverage_mean"))
+    se.add_argument("--initiative", help="which initiative (default the first)")
+    se.add_argument("--workers", type=_pos_int, default=None)
+    se.add_argument("--out", metavar="DIR", help="folder (default runs/<name>-sensitivity)")
+    se.add_argument("--resume", action="store_true")
+    se.add_argument("--json", action="store_true")
+    se.add_argument("--quiet", action="store_true")
+    se.set_defaults(func=cmd_sensitivity)
+
+    pl = sub.add_parser("plot", help="a figure from a sweep or sensitivity folder or store")
+    pl.add_argument("source", metavar="STORE_OR_DIR")
+    pl.add_argument("--kind", required=True,
+                    choices=("curve", "heatmap", "tornado", "sobol", "survival", "drops",
+                             "relay"))
+    pl.add_argument("-o", "--output", required=True, metavar="FILE",
+                    help="PNG, SVG or PDF (by extension)")
+    pl.add_argument("--x", help="parameter on the x axis (curve, heatmap)")
+    pl.add_argument("--y", help="parameter on the y axis (heatmap)")
+    pl.add_argument("--initiative", help="which initiative (default the first)")
+    pl.set_defaults(func=cmd_plot)
+
+    rp = sub.add_parser("report", help="one self-contained HTML report")
+    rp.add_argument("source", metavar="STORE_OR_DIR")
+    rp.add_argument("-o", "--output", default="report.html", metavar="FILE")
+    rp.set_defaults(func=cmd_report)
     return p
 
 

@@ -59,8 +59,9 @@ def saltelli_points(params: list[Parameter], n: int, seed: int
 
 
 def tornado_points(params: list[Parameter]) -> list[dict[str, Any]]:
-    """For each parameter: its low end, then its high end (others at scenario values)."""
-    points = []
+    """The scenario as written, then for each parameter its low end and its high end
+    (every other parameter at the scenario's value)."""
+    points: list[dict[str, Any]] = [{}]
     for p in params:
         if p.values is not None:
             lo, hi = p.values[0], p.values[-1]
@@ -151,9 +152,13 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
                            for p in params]
     base = {p.path: scenario.get(p.path) for p in params}
     rows = tres.rows
+    base_s = rows[0]["initiatives"][name]
+    key0 = "completion_rate" if output == "completion_rate" else output
+    result["baseline"] = base_s[key0]
+    result["baseline_ci95"] = [base_s["ci_low"], base_s["ci_high"]]
     tornado = []
     for i, p in enumerate(params):
-        lo_row, hi_row = rows[2 * i], rows[2 * i + 1]
+        lo_row, hi_row = rows[1 + 2 * i], rows[2 + 2 * i]
         lo_s, hi_s = lo_row["initiatives"][name], hi_row["initiatives"][name]
         key = "completion_rate" if output == "completion_rate" else output
         tornado.append({
