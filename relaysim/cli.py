@@ -93,6 +93,126 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .designs import make_design, parse_vary, read_design_csv
+    from .sweep import sweep
+
+    sc = _load(args)
+    if args.scheduler and args.workers:
+        raise UsageError("give --workers (local processes) or --scheduler (Dask), not both")
+    if args.design.lower().endswith(".csv"):
+        if args.vary:
+            raise UsageError("--design FILE.csv lists the points itself; drop --vary")
+        points = read_design_csv(args.design, sc)
+    else:
+        if not args.vary:
+            raise UsageError("sweep needs at least one --vary PATH=LO:HI:N or PATH=V1,V2,...")
+        params = [parse_vary(v, sc) for v in args.vary]
+        points = make_design(params, args.design, args.samples, args.seed)
+    if args.resume and not (args.out or args.store):
+        raise UsageError("--resume needs the --out folder (or --store file) of the sweep")
+    executor, client = None, None
+    if args.scheduler:
+        executor, client = _dask_executor(args.scheduler)
+    n_points = len(points)
+    tick, close = _sweep_progress(n_points, args.reps, args.quiet)
+    try:
+        res = sweep(sc, points, reps=args.reps, seed=args.seed, out=args.out, store=args.store,
+                    resume=args.resume, executor=executor, workers=args.workers,
+                    chunk_size=args.chunk_size, precision=args.precision, progress=tick)
+    finally:
+        close()
+        if client is not None:
+            client.close()
+    print(f"{n_points} points x up to {args.reps} replications -> {res.results_csv}")
+    if res.failed:
+        print(f"relaysim: {len(res.failed)} chunk(s) FAILED after retries and are missing from "
+              f"the results (see {res.out / 'store.sqlite'}); first error: {res.failed[0][3]}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _dask_executor(address: str) -> tuple[Any, Any]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs Dask: pip install 'relaysim[dask]'") from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+    return client.get_executor(), client
+
+
+def _sweep_progress(points: int, reps: int, quiet: bool
+                    ) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
+    if quiet or not sys.stderr.isatty():
+        return None, lambda: None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is an optional extra
+        return None, lambda: None
+    bar = tqdm(total=points * reps, unit="rep", file=sys.stderr, leave=False,
+               desc=f"0/{points} points")
+    done = [0]
+
+    def tick(n_reps: int, n_points: int) -> None:
+        done[0] += n_points
+        bar.set_description(f"{done[0]}/{points} points", refresh=False)
+        bar.update(n_reps)
+
+    return tick, bar.close
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare, compare_text
+
+    a = load_scenario(args.scenario_a, _overrides(args.set))
+    b = load_scenario(args.scenario_b, _overrides(args.set))
+    res = compare(a, b, reps=args.reps, seed=args.seed, workers=args.workers)
+    print(json.dumps(res, indent=2) if args.json else compare_text(res))
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .designs import parse_vary
+    from .sensitivity import sensitivity, sensitivity_text
+
+    sc = _load(args)
+    if not args.vary:
+        raise UsageError("sensitivity needs at least one --vary PATH=LO:HI:N (the range)")
+    params = [parse_vary(v, sc) for v in args.vary]
+    out = args.out or f"runs/{sc.name}-sensitivity"
+    d = len(params)
+    tick, close = _sweep_progress(args.samples * (d + 2) + 2 * d + 1, args.reps, args.quiet)
+    try:
+        res = sensitivity(sc, params, samples=args.samples, reps=args.reps, seed=args.seed,
+                          out=out, output=args.output, initiative=args.initiative,
+                          workers=args.workers, resume=args.resume, progress=tick)
+    finally:
+        close()
+    print(json.dumps(res, indent=2) if args.json else sensitivity_text(res))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from . import plot as P
+
+    fig = P.plot(args.source, args.kind, x=args.x, y=args.y, initiative=args.initiative)
+    P.save(fig, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    p = write_report(args.source, args.output)
+    print(f"wrote {p}")
+    return 0
+
+
 def _nonneg_int(text: str) -> int:
     try:
         v = int(text)
@@ -150,6 +270,75 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="events as JSON")
     t.add_argument("--out", metavar="FILE", help="write to a file instead of stdout")
     t.set_defaults(func=cmd_trace)
+
+    sw = sub.add_parser("sweep", help="run a design of parameter values into a resumable store")
+    scenario_args(sw)
+    sw.add_argument("--vary", action="append", metavar="PATH=LO:HI:N|PATH=V1,V2,...",
+                    help="a parameter to vary (repeatable)")
+    sw.add_argument("--design", default="grid",
+                    help="grid (default), lhs, sobol, or a CSV file of points")
+    sw.add_argument("--samples", type=_pos_int, help="points for lhs/sobol")
+    sw.add_argument("--reps", type=_pos_int, default=1000, help="replications per point "
+                    "(the cap under --precision)")
+    sw.add_argument("--seed", type=_nonneg_int, default=0)
+    sw.add_argument("--workers", type=_pos_int, default=None, help="local processes "
+                    f"(default all cores: {default_workers()})")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
+    sw.add_argument("--precision", type=float, metavar="H",
+                    help="add replications until every completion-rate 95%% CI is within +-H")
+    sw.add_argument("--chunk-size", type=_pos_int, default=None,
+                    help="replications per unit of work")
+    sw.add_argument("--store", metavar="FILE.sqlite", help="store (default OUT/store.sqlite)")
+    sw.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
+    sw.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>-<time>)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
+
+    c = sub.add_parser("compare", help="B minus A with the same random numbers (paired)")
+    c.add_argument("scenario_a")
+    c.add_argument("scenario_b")
+    c.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="override a parameter in both scenarios")
+    c.add_argument("--reps", type=_pos_int, default=1000)
+    c.add_argument("--seed", type=_nonneg_int, default=0)
+    c.add_argument("--workers", type=_pos_int, default=None)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_compare)
+
+    se = sub.add_parser("sensitivity", help="Sobol indices (95%% CI) and a tornado")
+    scenario_args(se)
+    se.add_argument("--vary", action="append", metavar="PATH=LO:HI:N",
+                    help="a parameter and its range (repeatable; N is ignored)")
+    se.add_argument("--samples", type=_pos_int, required=True,
+                    help="N of the Saltelli design, a power of two (N*(d+2) points)")
+    se.add_argument("--reps", type=_pos_int, default=400, help="replications per point")
+    se.add_argument("--seed", type=_nonneg_int, default=0)
+    se.add_argument("--output", default="completion_rate",
+                    choices=("completion_rate", "coverage_mean"))
+    se.add_argument("--initiative", help="which initiative (default the first)")
+    se.add_argument("--workers", type=_pos_int, default=None)
+    se.add_argument("--out", metavar="DIR", help="folder (default runs/<name>-sensitivity)")
+    se.add_argument("--resume", action="store_true")
+    se.add_argument("--json", action="store_true")
+    se.add_argument("--quiet", action="store_true")
+    se.set_defaults(func=cmd_sensitivity)
+
+    pl = sub.add_parser("plot", help="a figure from a sweep or sensitivity folder or store")
+    pl.add_argument("source", metavar="STORE_OR_DIR")
+    pl.add_argument("--kind", required=True,
+                    choices=("curve", "heatmap", "tornado", "sobol", "survival", "drops",
+                             "relay"))
+    pl.add_argument("-o", "--output", required=True, metavar="FILE",
+                    help="PNG, SVG or PDF (by extension)")
+    pl.add_argument("--x", help="parameter on the x axis (curve, heatmap)")
+    pl.add_argument("--y", help="parameter on the y axis (heatmap)")
+    pl.add_argument("--initiative", help="which initiative (default the first)")
+    pl.set_defaults(func=cmd_plot)
+
+    rp = sub.add_parser("report", help="one self-contained HTML report")
+    rp.add_argument("source", metavar="STORE_OR_DIR")
+    rp.add_argument("-o", "--output", default="report.html", metavar="FILE")
+    rp.set_defaults(func=cmd_report)
     return p
 
 

@@ -1,18 +1,24 @@
 """The relay on SimPy: one replication of a scenario.
 
-The district is a tree of runners: level k has `level_sizes[k]` runners and runner i of
-level k has children `i*count .. (i+1)*count - 1` on level k+1, so the tree is implicit
-(no objects per runner, only flat per-level lists of state).
+The district is a tree of runners (people; merged roles are one person, see plan.py):
+physical level p has `sizes[p]` runners and runner i has children
+`i*count .. (i+1)*count - 1` on level p+1, so the tree is implicit: no object per runner,
+only flat per-level lists of state.
 
 The life of one baton copy is one SimPy process, `carry`, readable top to bottom:
 
-    exchange zone into this runner (checkpoint, window, attempts, fumbles, rework)
-      -> the runner's queue (priority, then FIFO) -> the runner's work -> hand on to each
-         child (each child's copy is a new `carry` process).
+    exchange zone into this runner (slots, checkpoint, tank check, window, attempts,
+    fumbles, rework) -> the runner's queue (priority, then FIFO) -> the runner's work
+    -> hand on to each child (each child's copy is a new `carry` process).
 
-A runner's capacity and a giver's exchange slots are counted by hand (`_acquire`,
-`_release`): a free slot costs no event at all, which keeps the engine close to a bare
-SimPy loop in speed. Only a baton that must wait gets an event to wait on.
+A runner's capacity and a giver's exchange slots are counted by hand (`_release`): a free
+slot costs no event at all, which keeps the engine close to a bare SimPy loop in speed.
+Only a baton that must wait gets an event to wait on.
+
+Dynamics are events on runners, not processes per runner: a departure is a timeout with a
+callback (`_depart`) that interrupts the batons the leaver holds; the tank is a level that
+changes linearly between events and is brought up to date only when a runner's load
+changes (`_tank_sync`), so no clock polls it.
 """
 
 from __future__ import annotations
@@ -20,18 +26,22 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Generator
+from functools import partial
 from itertools import count as _counter
 from typing import Any
 
 import simpy
 
 from . import streams as S
+from .plan import Bundle, Plan, plan_for, transform
 from .records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
 from .scenario import Initiative, Scenario
 
 Tracer = Callable[..., None]
 
 __all__ = ["simulate", "Relay", "fumble_probability"]
+
+_LOST, _STAY = "lost", "stay"
 
 
 def fumble_probability(scenario: Scenario, k: int, initiative: Initiative,
@@ -42,14 +52,11 @@ def fumble_probability(scenario: Scenario, k: int, initiative: Initiative,
     `trust` the receiver's trust (default: the level's).
     """
     zone = scenario.zones[k]
-    if zone is None:
+    if zone is None or zone.fumble == 0.0:
         return 0.0
     eff = scenario.effects
     t = scenario.levels[k].trust if trust is None else trust
-    p = zone.fumble
-    if p == 0.0:
-        return 0.0
-    odds = p / (1.0 - p)
+    odds = zone.fumble / (1.0 - zone.fumble)
     odds *= math.exp(-eff.trust * (t - 0.5)) * math.exp(-eff.clarity * (initiative.clarity - 0.5))
     if zone.rehearsed:
         odds *= eff.rehearsal
@@ -65,12 +72,14 @@ def fumble_probability(scenario: Scenario, k: int, initiative: Initiative,
 class _Track:
     """Running tallies for one initiative in one replication."""
 
-    __slots__ = ("ini", "need", "implemented", "implemented_by_deadline", "below", "dropped",
-                 "lost", "in_flight", "fidelity_sum", "reached_by_deadline", "done_at", "zones",
-                 "odds")
+    __slots__ = ("below", "clarity_factor", "done_at", "dropped", "fidelity_sum", "implemented",
+                 "implemented_by_deadline", "in_flight", "ini", "lost", "name",
+                 "reached_by_deadline", "need", "zones")
 
-    def __init__(self, ini: Initiative, n_levels: int, n_classrooms: int) -> None:
+    def __init__(self, ini: Initiative, name: str, n_levels: int, n_classrooms: int,
+                 clarity_effect: float) -> None:
         self.ini = ini
+        self.name = name  # the name results are reported under ("stream" for arrivals)
         self.need = max(1, math.ceil(ini.success_threshold * n_classrooms - 1e-9))
         self.implemented = 0
         self.implemented_by_deadline = 0
@@ -81,9 +90,9 @@ class _Track:
         self.fidelity_sum = 0.0
         self.reached_by_deadline = 0
         self.done_at: float | None = None
-        # per level: [attempts, fumbles, recoveries, drops]
-        self.zones = [[0, 0, 0, 0] for _ in range(n_levels)]
-        self.odds: list[float] = []  # static fumble odds into each level
+        # per physical level: [attempts, fumbles, recoveries, drops, rescues]
+        self.zones = [[0, 0, 0, 0, 0] for _ in range(n_levels)]
+        self.clarity_factor = math.exp(-clarity_effect * (ini.clarity - 0.5))
 
 
 class Relay:
@@ -96,120 +105,211 @@ class Relay:
         self.sc = scenario
         self.seed, self.rep, self.tracer = seed, rep, tracer
         self.env = simpy.Environment()
-        sizes = self.sizes = scenario.level_sizes
-        self.last = len(sizes) - 1
-        self.counts = [lv.count for lv in scenario.levels]
-        self.caps = [lv.capacity for lv in scenario.levels]
-        leaves = [1] * len(sizes)
-        for k in range(self.last - 1, -1, -1):
-            leaves[k] = leaves[k + 1] * self.counts[k + 1]
-        self.leaves = leaves
+        plan = self.plan = plan_for(scenario)
+        sizes = self.sizes = plan.sizes
+        n_levels = len(sizes)
+        self.last = n_levels - 1
+        self.counts = plan.counts
+        self.leaves = plan.leaves
+        self.logical = plan.logical
+        eff = self.eff = scenario.effects
         st = self.streams = S.Streams(seed, rep, sizes)
-        for k, lv in enumerate(scenario.levels):
-            st.register(S.WORK, k, lv.work.ppf)
-            z = scenario.zones[k]
-            if z is not None:
-                st.register(S.DURATION, k, z.duration.ppf)
-                st.register(S.REWORK, k, z.rework.ppf)
+        for p in range(n_levels):
+            st.register(S.WORK, p, transform(plan, p, "work"))
+            for j in range(1, len(plan.legs[p])):
+                st.register(S.MERGED_WORK + j, p, transform(plan, p, "work", j))
+            if any(b.zone is not None for b in plan.bundles[p]):
+                st.register(S.DURATION, p, transform(plan, p, "zone.duration"))
+                st.register(S.REWORK, p, transform(plan, p, "zone.rework"))
+            if plan.has_turnover[p]:
+                st.register(S.VACANCY, p, transform(plan, p, "vacancy"))
+        self.bundle = [plan.runner_bundles(p) for p in range(n_levels)]
+        # fumble odds into each runner, trust included, clarity and load excluded
+        self.odds = [
+            [b.zone_odds * math.exp(-eff.trust * (b.trust - 0.5)) for b in self.bundle[p]]
+            for p in range(n_levels)
+        ]
         self.busy = [[0] * n for n in sizes]
         self.held = [[0] * n for n in sizes]
         self.queues: dict[tuple[int, int], list[Any]] = {}
         self.slots_used: dict[tuple[int, int], int] = {}
         self.slot_queues: dict[tuple[int, int], list[Any]] = {}
         self.seq = _counter()
-        self.wait_total = [0.0] * len(sizes)
-        self.waits = [0] * len(sizes)
-        self.busy_time = [0.0] * len(sizes)
-        self.departures = [0] * len(sizes)
-        self.tracks = [_Track(ini, len(sizes), sizes[-1]) for ini in scenario.initiatives]
-        eff = scenario.effects
-        for tr in self.tracks:
-            for k in range(len(sizes)):
-                p = fumble_probability(scenario, k, tr.ini)
-                tr.odds.append(p / (1.0 - p))
-        self._load_factor = eff.load
+        self.wait_total = [0.0] * n_levels
+        self.waits = [0] * n_levels
+        self.busy_time = [0.0] * n_levels
+        self.departures = [0] * n_levels
+        self.extra_legs = [len(ls) - 1 for ls in plan.legs]
+        # dynamics state, only where the level uses it
+        self.has_turnover = plan.has_turnover
+        self.has_tank = plan.has_tank
+        self.vacant = [[False] * n if plan.has_turnover[p] else None
+                       for p, n in enumerate(sizes)]
+        self.holding: dict[tuple[int, int], dict[Any, None]] = {}
+        self.fill_events: dict[tuple[int, int], simpy.Event] = {}
+        self.tank = [[1.0] * n if plan.has_tank[p] else None for p, n in enumerate(sizes)]
+        self.tank_t = [[0.0] * n if plan.has_tank[p] else None for p, n in enumerate(sizes)]
+        self.tank_events: dict[tuple[int, int], simpy.Event] = {}
+        self.dropped: list[tuple[_Track, int, int, float]] = []
+        self.tracks = [_Track(ini, ini.name, n_levels, sizes[-1], eff.clarity)
+                       for ini in scenario.initiatives]
 
     # -- the run ------------------------------------------------------------------
     def run(self) -> Replication:
         env = self.env
         for tr in self.tracks:
             env.process(self._launch(tr))
+        if self.sc.stream.rate > 0:
+            env.process(self._arrivals())
+        if self.sc.feedback.detect > 0:
+            env.process(self._reviews())
+        for p in range(len(self.sizes)):
+            if self.has_turnover[p]:
+                for i in range(self.sizes[p]):
+                    self._schedule_departure(p, i)
         env.run(until=self.sc.horizon)
         return self._record()
 
     def _launch(self, tr: _Track) -> Generator[simpy.Event, Any, None]:
-        if tr.ini.launch > 0:
-            yield self.env.timeout(tr.ini.launch)
+        if tr.ini.launch > self.env.now:
+            yield self.env.timeout(tr.ini.launch - self.env.now)
         if self.tracer:
             self.tracer(self.env.now, "launch", initiative=tr.ini.name)
         yield from self.carry(tr, 0, 0, 1.0)
 
-    # -- one baton copy: exchange into runner (k, i), its leg, then hand on ----------
-    def carry(self, tr: _Track, k: int, i: int, fidelity: float
+    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+        """The initiative stream: Poisson arrivals, each a copy of the template."""
+        env, s = self.env, self.sc.stream
+        mean_gap = self.sc.year_length / s.rate
+        t, n = s.start, 0
+        while True:
+            t += -mean_gap * math.log1p(-self.streams.draw(S.STREAM, 0, 0))
+            if t >= s.stop or t >= self.sc.horizon:
+                return
+            yield env.timeout(t - env.now)
+            n += 1
+            ini = Initiative(name=f"stream-{n}", launch=t, deadline=t + s.deadline_after,
+                             clarity=s.clarity, priority=s.priority,
+                             min_fidelity=s.min_fidelity,
+                             success_threshold=s.success_threshold)
+            tr = _Track(ini, "stream", len(self.sizes), self.sizes[-1], self.eff.clarity)
+            self.tracks.append(tr)
+            env.process(self._launch(tr))
+
+    # -- one baton copy: exchange into runner (p, i), its leg, then hand on ----------
+    def carry(self, tr: _Track, p: int, i: int, fidelity: float
               ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         trace = self.tracer
-        tr.in_flight += self.leaves[k]
-        zone = self.sc.zones[k]
+        leaves = self.leaves[p]
+        tr.in_flight += leaves
+        b = self.bundle[p][i]
+        zone = b.zone
         if zone is not None:
-            ok = yield from self._exchange(tr, zone, k, i)
+            ok = yield from self._exchange(tr, b, p, i)
             if not ok:
-                tr.in_flight -= self.leaves[k]
-                tr.dropped += self.leaves[k]
+                tr.in_flight -= leaves
+                tr.dropped += leaves
+                if self.sc.feedback.detect > 0:
+                    self.dropped.append((tr, p, i, fidelity))
                 return
             fidelity *= zone.retention
             if trace:
-                trace(env.now, "handoff", initiative=tr.ini.name, level=k, runner=i,
-                      fidelity=fidelity)
+                trace(env.now, "handoff", initiative=tr.ini.name, level=self.logical[p],
+                      runner=i, fidelity=fidelity)
 
         # the runner's leg: queue for capacity, then work
         arrived = env.now
-        held = self.held[k]
-        held[i] += 1
-        if self.busy[k][i] < self.caps[k]:
-            self.busy[k][i] += 1
-        else:
-            ev = env.event()
-            heapq.heappush(self.queues.setdefault((k, i), []),
-                           (tr.ini.priority, next(self.seq), ev))
-            if trace:
-                trace(env.now, "queued", initiative=tr.ini.name, level=k, runner=i,
-                      ahead=len(self.queues[(k, i)]) - 1 + self.busy[k][i])
-            yield ev
-        self.wait_total[k] += env.now - arrived
-        self.waits[k] += 1
-        work = self.streams.draw(S.WORK, k, i)
-        self.busy_time[k] += min(work, self.sc.horizon - env.now)
-        if trace:
-            trace(env.now, "start", initiative=tr.ini.name, level=k, runner=i, work=work,
-                  waited=env.now - arrived)
-        if work > 0:
-            yield env.timeout(work)
-        q = self.queues.get((k, i))
-        if q:
-            heapq.heappop(q)[2].succeed()
-        else:
-            self.busy[k][i] -= 1
+        seq = next(self.seq)
+        turnover = self.has_turnover[p]
+        held = self.held[p]
+        while True:
+            held[i] += 1
+            if turnover:
+                me = env.active_process
+                self.holding.setdefault((p, i), {})[me] = None
+            work = 0.0
+            try:
+                if self.busy[p][i] < b.capacity and not (turnover and self.vacant[p][i]):
+                    if self.has_tank[p]:
+                        self._tank_sync(p, i)
+                    self.busy[p][i] += 1
+                else:
+                    ev = env.event()
+                    heapq.heappush(self.queues.setdefault((p, i), []),
+                                   (tr.ini.priority, seq, ev))
+                    if trace:
+                        trace(env.now, "queued", initiative=tr.ini.name, level=self.logical[p],
+                              runner=i, ahead=len(self.queues[(p, i)]) - 1 + self.busy[p][i])
+                    yield ev
+                started = env.now
+                work = self.streams.draw(S.WORK, p, i)
+                for j in range(1, self.extra_legs[p] + 1):
+                    work += self.streams.draw(S.MERGED_WORK + j, p, i)
+                if self.has_tank[p]:
+                    work /= max(self._tank_now(p, i), b.tank.floor)
+                self.busy_time[p] += min(work, self.sc.horizon - started)
+                if trace:
+                    trace(env.now, "start", initiative=tr.ini.name, level=self.logical[p],
+                          runner=i, work=work, waited=env.now - arrived)
+                if work > 0:
+                    yield env.timeout(work)
+            except simpy.Interrupt as why:
+                # the runner left (see _depart): the baton is lost, or waits for the new one
+                held[i] -= 1
+                del self.holding[(p, i)][me]
+                if work > 0:
+                    self.busy_time[p] -= max(0.0, min(started + work, self.sc.horizon) - env.now)
+                if why.cause == _LOST:
+                    tr.in_flight -= leaves
+                    tr.lost += leaves
+                    if trace:
+                        trace(env.now, "lost", initiative=tr.ini.name, level=self.logical[p],
+                              runner=i, classrooms=leaves)
+                    return
+                continue
+            break
+        self.wait_total[p] += started - arrived
+        self.waits[p] += 1
+        self._release(p, i)
         held[i] -= 1
-        tr.in_flight -= self.leaves[k]
+        if turnover:
+            del self.holding[(p, i)][me]
+        tr.in_flight -= leaves
 
-        if k == self.last:
+        if p == self.last:
             self._reached(tr, i, fidelity)
             return
         if trace:
-            trace(env.now, "finish", initiative=tr.ini.name, level=k, runner=i)
-        c = self.counts[k + 1]
+            trace(env.now, "finish", initiative=tr.ini.name, level=self.logical[p], runner=i)
+        c = self.counts[p + 1]
         process = env.process
         for j in range(i * c, (i + 1) * c):
-            process(self.carry(tr, k + 1, j, fidelity))
+            process(self.carry(tr, p + 1, j, fidelity))
 
-    def _exchange(self, tr: _Track, zone: Any, k: int, i: int
+    def _release(self, p: int, i: int) -> None:
+        """A baton leaves runner (p, i): hand the slot to the next live waiter or free it."""
+        q = self.queues.get((p, i))
+        while q:
+            ev = heapq.heappop(q)[2]
+            if ev.callbacks:  # an interrupted waiter left an event nobody waits on
+                ev.succeed()
+                return
+        if self.has_tank[p]:
+            self._tank_sync(p, i)
+        self.busy[p][i] -= 1
+        if self.has_tank[p]:
+            self._tank_changed(p, i)
+
+    def _exchange(self, tr: _Track, b: Bundle, p: int, i: int
                   ) -> Generator[simpy.Event, Any, bool]:
-        """Pass the baton from runner (k-1, i // count) to (k, i). True when received."""
+        """Pass the baton from runner (p-1, i // count) to (p, i). True when received."""
         env = self.env
         trace = self.tracer
         draw = self.streams.draw
-        giver = (k - 1, i // self.counts[k])
+        zone = b.zone
+        assert zone is not None
+        giver = (p - 1, i // self.counts[p])
         if zone.slots is not None:
             used = self.slots_used.get(giver, 0)
             if used < zone.slots:
@@ -218,48 +318,55 @@ class Relay:
                 ev = env.event()
                 self.slot_queues.setdefault(giver, []).append(ev)
                 yield ev
-        if zone.checkpoint and self.sc.effects.checkpoint_time > 0:
-            yield env.timeout(self.sc.effects.checkpoint_time)
-        counts = tr.zones[k]
+        if zone.checkpoint and self.eff.checkpoint_time > 0:
+            yield env.timeout(self.eff.checkpoint_time)
+        if self.has_tank[p] and b.tank.check_tank > 0:
+            yield from self._wait_for_tank(tr, p, i, b.tank.check_tank)
+        counts = tr.zones[p]
         attempt = 0
         ok = False
         while True:
             attempt += 1
+            if self.has_turnover[p]:
+                while self.vacant[p][i]:
+                    yield self._fill_event(p, i)
             if zone.window is not None:
                 start = zone.window.next_open(env.now)
                 if start > env.now:
                     if trace:
-                        trace(env.now, "window_wait", initiative=tr.ini.name, level=k,
-                              runner=i, until=start)
+                        trace(env.now, "window_wait", initiative=tr.ini.name,
+                              level=self.logical[p], runner=i, until=start)
                     yield env.timeout(start - env.now)
-            odds = tr.odds[k]
-            held = self.held[k][i]
+            odds = self.odds[p][i] * tr.clarity_factor
+            held = self.held[p][i]
             if held:
-                odds *= self._load_factor**held
-            p = odds / (1.0 + odds)
+                odds *= self.eff.load**held
+            if self.has_tank[p]:
+                odds *= math.exp(self.eff.tank * (1.0 - self._tank_now(p, i)))
+            pf = odds / (1.0 + odds)
             if trace:
-                trace(env.now, "exchange", initiative=tr.ini.name, level=k, runner=i,
-                      attempt=attempt, p_fumble=p)
-            duration = draw(S.DURATION, k, i)
+                trace(env.now, "exchange", initiative=tr.ini.name, level=self.logical[p],
+                      runner=i, attempt=attempt, p_fumble=pf)
+            duration = draw(S.DURATION, p, i)
             if duration > 0:
                 yield env.timeout(duration)
             counts[0] += 1
-            if draw(S.FUMBLE, k, i) >= p:
+            if draw(S.FUMBLE, p, i) >= pf:
                 ok = True
                 break
             counts[1] += 1
-            caught = draw(S.RECOVER, k, i) < zone.recover
+            caught = draw(S.RECOVER, p, i) < zone.recover
             if not caught or (zone.max_attempts is not None and attempt >= zone.max_attempts):
                 counts[3] += 1
                 if trace:
-                    trace(env.now, "drop", initiative=tr.ini.name, level=k, runner=i,
-                          caught=caught, attempt=attempt, classrooms=self.leaves[k])
+                    trace(env.now, "drop", initiative=tr.ini.name, level=self.logical[p],
+                          runner=i, caught=caught, attempt=attempt, classrooms=self.leaves[p])
                 break
             counts[2] += 1
-            rework = draw(S.REWORK, k, i)
+            rework = draw(S.REWORK, p, i)
             if trace:
-                trace(env.now, "fumble", initiative=tr.ini.name, level=k, runner=i,
-                      attempt=attempt, rework=rework)
+                trace(env.now, "fumble", initiative=tr.ini.name, level=self.logical[p],
+                      runner=i, attempt=attempt, rework=rework)
             if rework > 0:
                 yield env.timeout(rework)
         if zone.slots is not None:
@@ -291,19 +398,148 @@ class Relay:
         else:
             tr.below += 1
         if self.tracer:
-            self.tracer(now, "reached", initiative=ini.name, level=self.last, runner=i,
-                        fidelity=fidelity, implements=implements)
+            self.tracer(now, "reached", initiative=ini.name, level=len(self.sc.levels) - 1,
+                        runner=i, fidelity=fidelity, implements=implements)
+
+    # -- the tank: exact piecewise-linear level, updated only when load changes -----
+    def _tank_rate(self, p: int, i: int) -> float:
+        t = self.bundle[p][i].tank
+        busy = self.busy[p][i]
+        return -t.drain * busy if busy else t.recovery
+
+    def _tank_now(self, p: int, i: int) -> float:
+        """Runner (p, i)'s tank level now (rate is constant since the last sync)."""
+        level = self.tank[p][i] + self._tank_rate(p, i) * (self.env.now - self.tank_t[p][i])
+        return 0.0 if level < 0.0 else (1.0 if level > 1.0 else level)
+
+    def _tank_sync(self, p: int, i: int) -> None:
+        """Fold the elapsed linear change into the stored level (call before load changes)."""
+        self.tank[p][i] = self._tank_now(p, i)
+        self.tank_t[p][i] = self.env.now
+
+    def _tank_changed(self, p: int, i: int) -> None:
+        ev = self.tank_events.pop((p, i), None)
+        if ev is not None:
+            ev.succeed()
+
+    def _wait_for_tank(self, tr: _Track, p: int, i: int, need: float
+                       ) -> Generator[simpy.Event, Any, None]:
+        """check_tank: the giver waits until the receiver's tank is at least `need`."""
+        env = self.env
+        first = True
+        while True:
+            level = self._tank_now(p, i)
+            if level >= need - 1e-12:
+                return
+            if first and self.tracer:
+                self.tracer(env.now, "tank_wait", initiative=tr.ini.name,
+                            level=self.logical[p], runner=i, tank=level, need=need)
+            first = False
+            rate = self._tank_rate(p, i)
+            if rate > 0:
+                yield env.timeout((need - level) / rate)
+            else:  # draining or flat: nothing changes until the receiver's load does
+                ev = self.tank_events.get((p, i))
+                if ev is None:
+                    ev = self.tank_events[(p, i)] = env.event()
+                yield ev
+
+    # -- turnover: departures, vacancies, new runners ---------------------------------
+    def _schedule_departure(self, p: int, i: int) -> None:
+        rate = self.bundle[p][i].turnover
+        if rate <= 0:
+            return
+        gap = -math.log1p(-self.streams.draw(S.TURNOVER, p, i)) / rate
+        if self.env.now + gap < self.sc.horizon:
+            self.env.timeout(gap).callbacks.append(partial(self._depart, p, i))
+
+    def _depart(self, p: int, i: int, _event: simpy.Event) -> None:
+        b = self.bundle[p][i]
+        self.departures[p] += 1
+        self.vacant[p][i] = True
+        lost = kept = 0
+        for proc in list(self.holding.get((p, i), ())):
+            if self.streams.draw(S.LOSS, p, i) < b.loss:
+                proc.interrupt(_LOST)
+                lost += 1
+            else:
+                proc.interrupt(_STAY)
+                kept += 1
+        if self.has_tank[p]:
+            self._tank_sync(p, i)
+        self.busy[p][i] = 0
+        gap = self.streams.draw(S.VACANCY, p, i)
+        if self.tracer:
+            self.tracer(self.env.now, "departure", level=self.logical[p], runner=i,
+                        lost=lost, kept=kept, vacancy=gap)
+        self.env.timeout(gap).callbacks.append(partial(self._fill, p, i))
+
+    def _fill(self, p: int, i: int, _event: simpy.Event) -> None:
+        b = self.bundle[p][i]
+        self.vacant[p][i] = False
+        self.odds[p][i] = b.zone_odds * math.exp(-self.eff.trust * (b.new_trust - 0.5))
+        if self.has_tank[p]:
+            self.tank[p][i] = 1.0
+            self.tank_t[p][i] = self.env.now
+            self._tank_changed(p, i)
+        if self.tracer:
+            self.tracer(self.env.now, "filled", level=self.logical[p], runner=i,
+                        trust=b.new_trust)
+        ev = self.fill_events.pop((p, i), None)
+        if ev is not None:
+            ev.succeed()
+        q = self.queues.get((p, i))
+        while q and self.busy[p][i] < b.capacity:
+            ev = heapq.heappop(q)[2]
+            if ev.callbacks:
+                self.busy[p][i] += 1
+                ev.succeed()
+        self._schedule_departure(p, i)
+
+    def _fill_event(self, p: int, i: int) -> simpy.Event:
+        ev = self.fill_events.get((p, i))
+        if ev is None:
+            ev = self.fill_events[(p, i)] = self.env.event()
+        return ev
+
+    # -- feedback: periodic reviews that find dropped batons -------------------------
+    def _reviews(self) -> Generator[simpy.Event, Any, None]:
+        env, fb = self.env, self.sc.feedback
+        while True:
+            yield env.timeout(fb.interval)
+            still = []
+            rescued = 0
+            for entry in self.dropped:
+                tr, p, i, fidelity = entry
+                if self.streams.draw(S.REVIEW, p, i) < fb.detect:
+                    rescued += 1
+                    tr.dropped -= self.leaves[p]
+                    tr.zones[p][4] += 1
+                    if self.tracer:
+                        self.tracer(env.now, "rescue", initiative=tr.ini.name,
+                                    level=self.logical[p], runner=i)
+                    env.process(self.carry(tr, p, i, fidelity))
+                else:
+                    still.append(entry)
+            self.dropped = still
+            if self.tracer and (rescued or still):
+                self.tracer(env.now, "review", rescued=rescued, missed=len(still))
 
     # -- the record -----------------------------------------------------------------
     def _record(self) -> Replication:
         sc = self.sc
+        plan: Plan = self.plan
         n = self.sizes[-1]
+        n_logical = len(sc.levels)
         inits = []
         for tr in self.tracks:
             ini = tr.ini
             done = tr.done_at
+            zones = [ZoneCounts()] * n_logical
+            for p, k in enumerate(self.logical):
+                zones[k] = ZoneCounts(*tr.zones[p])
             inits.append(InitiativeOutcome(
-                name=ini.name,
+                name=tr.name,
                 launch=ini.launch,
                 deadline=ini.deadline,
                 completed=done is not None and done <= ini.deadline,
@@ -319,19 +555,22 @@ class Relay:
                 dropped=tr.dropped,
                 lost=tr.lost,
                 in_flight=tr.in_flight,
-                zones=tuple(ZoneCounts(*c) for c in tr.zones),
+                zones=tuple(zones),
+                observed=ini.deadline <= sc.horizon,
             ))
-        levels = tuple(
-            LevelOutcome(
-                wait_total=self.wait_total[k],
-                waits=self.waits[k],
-                busy_time=self.busy_time[k],
-                capacity_time=self.sizes[k] * self.caps[k] * sc.horizon,
-                departures=self.departures[k],
-            )
-            for k in range(len(self.sizes))
-        )
-        return Replication(rep=self.rep, seed=self.seed, initiatives=tuple(inits), levels=levels)
+        levels = []
+        for k in range(n_logical):
+            p = plan.phys_of[k]
+            cap = sum(b.capacity for b in self.bundle[p])
+            levels.append(LevelOutcome(
+                wait_total=self.wait_total[p],
+                waits=self.waits[p],
+                busy_time=self.busy_time[p],
+                capacity_time=cap * sc.horizon,
+                departures=self.departures[p],
+            ))
+        return Replication(rep=self.rep, seed=self.seed, initiatives=tuple(inits),
+                           levels=tuple(levels))
 
 
 def simulate(scenario: Scenario, seed: int, rep: int, tracer: Tracer | None = None

@@ -15,6 +15,7 @@ class ZoneCounts:
     fumbles: int = 0
     recoveries: int = 0
     drops: int = 0
+    rescues: int = 0  # dropped batons found by a review and passed again (feedback)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class InitiativeOutcome:
     lost: int  # cut off because a runner who held the baton left (turnover)
     in_flight: int  # still on their way at the horizon
     zones: tuple[ZoneCounts, ...]  # indexed by level; entry 0 (the top level) is always empty
+    observed: bool = True  # deadline <= horizon (stream arrivals near the end are not)
 
     @property
     def fidelity_known(self) -> bool:

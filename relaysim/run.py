@@ -124,40 +124,53 @@ def _num(x: float | None, nd: int = 6) -> float | None:
     return round(float(x), nd)
 
 
-def summarize_initiative(outs: list[InitiativeOutcome], level_names: list[str]
-                         ) -> dict[str, Any]:
-    """Estimates for one initiative (or the stream's arrivals pooled) over replications."""
-    n = len(outs)
-    k = sum(o.completed for o in outs)
+def summarize_initiative(outs: list[InitiativeOutcome], level_names: list[str],
+                         n_reps: int) -> dict[str, Any]:
+    """Estimates for one initiative (or the stream's arrivals pooled) over replications.
+
+    Completion and coverage count only initiatives whose deadline falls within the horizon
+    (`observed`; every named initiative is); completion times use all, censored as needed.
+    """
+    obs = [o for o in outs if o.observed]
+    n = len(obs)
+    k = sum(o.completed for o in obs)
     lo, hi = wilson(k, n)
-    cov, (clo, chi) = mean_ci([o.coverage for o in outs])
-    fid, _ = mean_ci([o.fidelity for o in outs])
+    cov, (clo, chi) = mean_ci([o.coverage for o in obs])
+    fid, _ = mean_ci([o.fidelity for o in obs])
     q25, q50, q75 = km_quantiles([o.completion_time for o in outs], [o.follow_up for o in outs])
     zones: dict[str, Any] = {}
     total_drops = sum(z.drops for o in outs for z in o.zones)
     for lvl, name in enumerate(level_names):
         if lvl == 0:
             continue
-        a = sum(o.zones[lvl].attempts for o in outs)
-        f = sum(o.zones[lvl].fumbles for o in outs)
-        r = sum(o.zones[lvl].recoveries for o in outs)
         d = sum(o.zones[lvl].drops for o in outs)
         zones[name] = {
-            "attempts": a,
-            "fumbles": f,
-            "recoveries": r,
+            "attempts": sum(o.zones[lvl].attempts for o in outs),
+            "fumbles": sum(o.zones[lvl].fumbles for o in outs),
+            "recoveries": sum(o.zones[lvl].recoveries for o in outs),
             "drops": d,
+            "rescues": sum(o.zones[lvl].rescues for o in outs),
             "drop_share": _num(d / total_drops) if total_drops else 0.0,
-            "drops_per_rep": _num(d / n),
+            "drops_per_rep": _num(d / n_reps),
         }
+    n_class = outs[0].n_classrooms if outs else 0
     return {
-        "runs": n,
-        "completion_rate": {"estimate": _num(k / n), "ci95": [_num(lo), _num(hi)], "successes": k},
+        "runs": len(outs),
+        "observed": n,
+        "completion_rate": {"estimate": _num(k / n) if n else None,
+                            "ci95": [_num(lo), _num(hi)], "successes": k},
         "coverage": {"mean": _num(cov), "ci95": [_num(clo), _num(chi)]},
         "completion_time": {"median": _num(q50), "q25": _num(q25), "q75": _num(q75),
                             "censored": sum(o.completion_time is None for o in outs),
                             "units": "days since launch"},
         "fidelity": {"mean": _num(fid)},
+        "classrooms": {
+            "dropped_mean": _num(sum(o.dropped for o in outs) / len(outs) / n_class)
+            if outs else None,
+            "lost_to_turnover_mean": _num(sum(o.lost for o in outs) / len(outs) / n_class)
+            if outs else None,
+            "units": "share of classrooms cut off, mean per initiative",
+        },
         "zones": zones,
     }
 
@@ -180,7 +193,8 @@ class RunResult:
         for r in self.replications:
             for o in r.initiatives:
                 by_name.setdefault(o.name, []).append(o)
-        inits = {name: summarize_initiative(outs, names) for name, outs in by_name.items()}
+        inits = {name: summarize_initiative(outs, names, len(self.replications))
+                 for name, outs in by_name.items()}
         levels = {}
         n = len(self.replications)
         for k, name in enumerate(names):

@@ -17,7 +17,7 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +51,14 @@ _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 class Spec:
     """How one scenario key is checked: its kind, default and allowed range."""
 
-    kind: str  # float | int | bool | str | name | dist | window | int_or_unlimited
+    kind: str  # float | int | bool | str | name | dist | window | table | int_or_unlimited
     default: Any = _REQUIRED
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False
     hi_open: bool = False
     doc: str = ""
+    sub: dict[str, Spec] | None = None  # for kind "table": the sub-table's keys
 
     def range_text(self) -> str:
         lo = "" if self.lo is None else ("> " if self.lo_open else ">= ") + f"{self.lo:g}"
@@ -78,13 +79,33 @@ SCENARIO_SPEC: dict[str, Spec] = {
     "year_length": Spec("float", 180.0, 0.0, lo_open=True, doc="days per school year"),
 }
 
+TANK_SPEC: dict[str, Spec] = {
+    "drain": Spec("float", 0.0, 0.0, doc="tank lost per day per baton being worked"),
+    "recovery": Spec("float", 0.0, 0.0, doc="tank regained per day while idle"),
+    "floor": Spec("float", 0.2, 0.0, 1.0, lo_open=True, doc="work slows at most to work/floor"),
+    "check_tank": _prob(0.0, "giver waits until the receiver's tank is at least this"),
+}
+
 LEVEL_SPEC: dict[str, Spec] = {
     "name": Spec("name", _REQUIRED, doc="level name, e.g. principal"),
     "count": Spec("int", 1, 1, doc="runners under each runner of the level above"),
     "capacity": Spec("int", 1, 1, doc="batons one runner works on at once"),
     "work": Spec("dist", D.ZERO, doc="days one runner spends on its leg for one baton"),
     "trust": _prob(0.5, "receivers' trust in the level above"),
+    "turnover": Spec("float", 0.0, 0.0, doc="departures per runner per school year (Poisson)"),
+    "vacancy": Spec("dist", D.ZERO, doc="days a post stays empty after a departure"),
+    "new_trust": Spec("float", None, 0.0, 1.0, doc="trust of a new runner (default: trust)"),
+    "loss_on_turnover": _prob(1.0, "chance each baton the leaver held is lost"),
+    "succession": Spec("float", None, 0.0, 1.0,
+                       doc="with succession planning: the loss chance instead (default none)"),
+    "tank": Spec("table", None, doc="energy: {drain, recovery, floor, check_tank}", sub=TANK_SPEC),
+    "merged_with_parent": Spec("bool", False, doc="run by the same person as the level above"),
+    "segments": Spec("segments", None, doc="[{name, share, set = {path = value}}]"),
 }
+
+#: keys a merged level may not set: they belong to the person, i.e. to the parent level
+MERGED_FORBIDDEN = ("count", "capacity", "trust", "turnover", "vacancy", "new_trust",
+                    "loss_on_turnover", "succession", "tank", "segments")
 
 ZONE_SPEC: dict[str, Spec] = {
     "to": Spec("name", _REQUIRED, doc="receiving level"),
@@ -122,6 +143,26 @@ EFFECTS_SPEC: dict[str, Spec] = {
     "tank": Spec("float", 1.5, 0.0, doc="log-odds added per unit of tank emptiness"),
 }
 
+TEMPLATE_SPEC: dict[str, Spec] = {
+    "clarity": _prob(0.5, "clarity of each arriving initiative"),
+    "priority": Spec("int", 0, doc="queue priority (smaller first)"),
+    "min_fidelity": _prob(0.0),
+    "success_threshold": Spec("float", 0.8, 0.0, 1.0, lo_open=True),
+    "deadline_after": Spec("float", 180.0, 0.0, lo_open=True, doc="days from arrival to deadline"),
+}
+
+STREAM_SPEC: dict[str, Spec] = {
+    "rate": Spec("float", 0.0, 0.0, doc="new initiatives per school year (Poisson); 0 = none"),
+    "start": Spec("float", 0.0, 0.0, doc="day arrivals begin"),
+    "stop": Spec("float", None, 0.0, doc="day arrivals end (default: the horizon)"),
+    "template": Spec("table", None, doc="what each arrival is like", sub=TEMPLATE_SPEC),
+}
+
+FEEDBACK_SPEC: dict[str, Spec] = {
+    "interval": Spec("float", 90.0, 0.0, lo_open=True, doc="days between district reviews"),
+    "detect": _prob(0.0, "chance a review finds a dropped baton (0 = no reviews)"),
+}
+
 WINDOW_SPEC: dict[str, Spec] = {
     "period": Spec("float", _REQUIRED, 0.0, lo_open=True),
     "open": Spec("float", _REQUIRED, 0.0),
@@ -148,7 +189,8 @@ DIST_PARAMS: dict[str, dict[str, Spec]] = {
     "empirical": {"values": Spec("list", _REQUIRED)},
 }
 
-SECTIONS = ("scenario", "levels", "zones", "initiatives", "effects")
+SECTIONS = ("scenario", "levels", "zones", "initiatives", "effects", "initiative_stream",
+            "feedback")
 
 
 # --------------------------------------------------------------------------- model objects
@@ -174,6 +216,30 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Tank:
+    """What a runner has left: level in [0, 1], drained by work, refilled while idle."""
+
+    drain: float
+    recovery: float
+    floor: float
+    check_tank: float
+
+    @property
+    def active(self) -> bool:
+        return self.drain > 0
+
+
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """Runners of one level (and their subtrees) with their own parameters."""
+
+    name: str
+    share: float
+    overrides: dict[str, Any]
+    variant: Scenario = field(repr=False)  # the scenario as seen by this segment's runners
+
+
+@dataclass(frozen=True)
 class Level:
     """One leg of the relay: `count` runners under each runner of the level above."""
 
@@ -182,6 +248,19 @@ class Level:
     capacity: int
     work: D.Distribution
     trust: float
+    turnover: float = 0.0
+    vacancy: D.Distribution = D.ZERO
+    new_trust: float = 0.5
+    loss_on_turnover: float = 1.0
+    succession: float | None = None
+    tank: Tank = Tank(0.0, 0.0, 0.2, 0.0)
+    merged_with_parent: bool = False
+    segments: tuple[Segment, ...] = ()
+
+    @property
+    def loss(self) -> float:
+        """Chance that a baton held by a leaver is lost (succession planning if any)."""
+        return self.loss_on_turnover if self.succession is None else self.succession
 
 
 @dataclass(frozen=True)
@@ -213,6 +292,28 @@ class Initiative:
 
 
 @dataclass(frozen=True)
+class InitiativeStream:
+    """Poisson arrivals of initiatives, each a copy of the template."""
+
+    rate: float  # per school year
+    start: float
+    stop: float
+    clarity: float
+    priority: int
+    min_fidelity: float
+    success_threshold: float
+    deadline_after: float
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The district's periodic review of dropped batons."""
+
+    interval: float
+    detect: float
+
+
+@dataclass(frozen=True)
 class Effects:
     trust: float
     clarity: float
@@ -235,6 +336,8 @@ class Scenario:
     zones: tuple[Zone | None, ...]  # zones[k] is the zone into level k (zones[0] is None)
     initiatives: tuple[Initiative, ...]
     effects: Effects
+    stream: InitiativeStream
+    feedback: Feedback
     normalized: dict[str, Any] = field(repr=False)
     raw: dict[str, Any] = field(repr=False)
     source: str | None = None
@@ -265,6 +368,14 @@ class Scenario:
     @property
     def n_classrooms(self) -> int:
         return self.level_sizes[-1]
+
+    @property
+    def segment_level(self) -> int | None:
+        """Index of the level that declares segments, if any."""
+        for k, lv in enumerate(self.levels):
+            if lv.segments:
+                return k
+        return None
 
     def level_index(self, name: str) -> int:
         for k, lv in enumerate(self.levels):
@@ -381,6 +492,10 @@ class _Validator:
                 if s.default is _REQUIRED:
                     self.err(p, f"is required ({s.doc})" if s.doc else "is required")
                     out[key] = None
+                elif s.kind == "table":
+                    out[key] = self.fields({}, s.sub or {}, p)
+                elif s.kind == "segments":
+                    out[key] = []
                 else:
                     d = s.default
                     out[key] = d.to_dict() if isinstance(d, D.Distribution) else d
@@ -394,6 +509,11 @@ class _Validator:
             return self.dist(x, path)
         if kind == "window":
             return self.window(x, path)
+        if kind == "table":
+            t = self.table(x, path)
+            return None if t is None else self.fields(t, s.sub or {}, path)
+        if kind == "segments":
+            return self.segments(x, path)
         if kind == "bool":
             if not isinstance(x, bool):
                 self.err(path, f"must be true or false, got {_show(x)}")
@@ -483,6 +603,34 @@ class _Validator:
             out["values"] = [float(v) for v in vals]
         return out
 
+    def segments(self, x: Any, path: str) -> list[dict[str, Any]]:
+        if not isinstance(x, list) or not all(isinstance(s, dict) for s in x):
+            self.err(path, f"must be an array of tables {{name, share, set}}, got {_typename(x)}")
+            return []
+        spec = {"name": Spec("name", _REQUIRED), "share": Spec("float", _REQUIRED, 0.0, 1.0,
+                                                               lo_open=True),
+                "set": Spec("list", {})}
+        out, seen, total = [], set(), 0.0
+        for i, seg in enumerate(x):
+            name = seg.get("name")
+            sp = _join(path, name) if isinstance(name, str) and _NAME_RE.match(name) else (
+                f"{path}[{i}]")
+            f = self.fields(seg, spec, sp)
+            if isinstance(name, str) and name in seen:
+                self.err(_join(sp, "name"), f"segment '{name}' appears more than once")
+            seen.add(name)
+            sets = f["set"]
+            if not isinstance(sets, dict):
+                self.err(_join(sp, "set"), "must be a table of dotted paths and values")
+                sets = {}
+            f["set"] = _flatten_set(sets)
+            if isinstance(f["share"], float):
+                total += f["share"]
+            out.append(f)
+        if total > 1 + 1e-9:
+            self.err(path, f"segment shares add up to {total:g}, more than 1")
+        return out
+
     def window(self, x: Any, path: str) -> dict[str, Any] | None:
         if x is None:
             return None
@@ -542,6 +690,33 @@ class _Validator:
                 "the first level has exactly one runner (count must be 1 or left out)",
             )
         level_names = [lv["name"] for lv in levels]
+        raw_levels = raw.get("levels") if isinstance(raw.get("levels"), list) else []
+        merged = set()
+        seg_levels = []
+        for k, lv in enumerate(levels):
+            lp = _entity_path("levels", lv["name"], k)
+            if lv["segments"]:
+                seg_levels.append(lp)
+                if k == 0:
+                    self.err(_join(lp, "segments"), "the first level has one runner: segments "
+                             "belong on a level below it")
+            if not lv["merged_with_parent"]:
+                continue
+            merged.add(lv["name"])
+            if k == 0:
+                self.err(_join(lp, "merged_with_parent"), "the first level has no parent")
+                continue
+            given = raw_levels[k] if k < len(raw_levels) else {}
+            for key in MERGED_FORBIDDEN:
+                if key in given and not (key == "count" and given[key] == 1):
+                    parent = levels[k - 1]["name"]
+                    self.err(_join(lp, key), f"a merged level is run by the same person as "
+                             f"'{parent}' (one per {parent}, shared capacity, tank and "
+                             f"turnover): set this on levels.{parent}, not here")
+            lv["count"] = 1
+        if len(seg_levels) > 1:
+            self.err("levels", "only one level may declare segments (found: "
+                     + ", ".join(seg_levels) + ")")
 
         zones = self.named_list(raw.get("zones", []), ZONE_SPEC, "zones", "to")
         for i, z in enumerate(zones):
@@ -558,11 +733,20 @@ class _Validator:
                     _join(zp, "to"),
                     f"'{to}' is the first level: the baton starts there, no exchange leads into it",
                 )
+            elif to in merged:
+                self.err(_join(zp, "to"), f"'{to}' is merged with its parent "
+                         "(merged_with_parent = true): one person runs both legs, so there is "
+                         "no exchange zone between them")
         norm["zones"] = zones
 
         inits = self.named_list(raw.get("initiatives", []), INITIATIVE_SPEC, "initiatives", "name")
-        if "initiatives" not in raw:
-            self.err("initiatives", "at least one [[initiatives]] table is required")
+        stream = self.table(raw.get("initiative_stream", {}), "initiative_stream") or {}
+        norm["initiative_stream"] = st = self.fields(stream, STREAM_SPEC, "initiative_stream")
+        if st["stop"] is None and isinstance(horizon, float):
+            st["stop"] = horizon
+        if "initiatives" not in raw and not st["rate"]:
+            self.err("initiatives", "at least one [[initiatives]] table (or an "
+                     "[initiative_stream] with rate > 0) is required")
         for i, ini in enumerate(inits):
             ip = _entity_path("initiatives", ini["name"], i)
             if ini["name"] == "stream":
@@ -582,6 +766,8 @@ class _Validator:
 
         eff = self.table(raw.get("effects", {}), "effects") or {}
         norm["effects"] = self.fields(eff, EFFECTS_SPEC, "effects")
+        fb = self.table(raw.get("feedback", {}), "feedback") or {}
+        norm["feedback"] = self.fields(fb, FEEDBACK_SPEC, "feedback")
 
         self.tree_size(levels)
         return norm
@@ -623,6 +809,13 @@ def _build(norm: dict[str, Any], raw: dict[str, Any], source: str | None) -> Sce
             capacity=lv["capacity"],
             work=_dist(lv["work"]),
             trust=lv["trust"],
+            turnover=lv["turnover"],
+            vacancy=_dist(lv["vacancy"]),
+            new_trust=lv["trust"] if lv["new_trust"] is None else lv["new_trust"],
+            loss_on_turnover=lv["loss_on_turnover"],
+            succession=lv["succession"],
+            tank=Tank(**lv["tank"]),
+            merged_with_parent=lv["merged_with_parent"],
         )
         for k, lv in enumerate(norm["levels"])
     )
@@ -655,7 +848,10 @@ def _build(norm: dict[str, Any], raw: dict[str, Any], source: str | None) -> Sce
     order = {lv.name: k for k, lv in enumerate(levels)}
     norm["zones"] = sorted(norm["zones"], key=lambda z: order[z["to"]])
     inits = tuple(Initiative(**ini) for ini in norm["initiatives"])
-    return Scenario(
+    st = norm["initiative_stream"]
+    stream = InitiativeStream(rate=st["rate"], start=st["start"], stop=st["stop"],
+                              **st["template"])
+    sc = Scenario(
         name=sc["name"],
         description=sc["description"],
         horizon=sc["horizon"],
@@ -664,40 +860,107 @@ def _build(norm: dict[str, Any], raw: dict[str, Any], source: str | None) -> Sce
         zones=tuple(zones),
         initiatives=inits,
         effects=Effects(**norm["effects"]),
+        stream=stream,
+        feedback=Feedback(**norm["feedback"]),
         normalized=norm,
         raw=raw,
         source=source,
     )
+    return _with_segments(sc)
+
+
+def _with_segments(sc: Scenario) -> Scenario:
+    """Attach each segment's variant scenario (base + the segment's overrides)."""
+    k = next((k for k, lv in enumerate(sc.normalized["levels"]) if lv["segments"]), None)
+    if k is None:
+        return sc
+    lv_norm = sc.normalized["levels"][k]
+    lp = f"levels.{lv_norm['name']}"
+    base_raw = copy.deepcopy(sc.raw)
+    for item in base_raw.get("levels", []):
+        item.pop("segments", None)
+    base = scenario_from_dict(base_raw, source=sc.source)
+    below = {lv.name for lv in sc.levels[k:]}
+    problems: list[Problem] = []
+    segs = []
+    for seg in lv_norm["segments"]:
+        sp = f"{lp}.segments.{seg['name']}"
+        ok = {}
+        for path, value in seg["set"].items():
+            parts = path.split(".")
+            if (len(parts) < 3 or parts[0] not in ("levels", "zones") or parts[1] not in below
+                    or (parts[0] == "levels" and parts[2] in _SEGMENT_FIXED)):
+                problems.append(Problem(f"{sp}.{path}", "a segment may set level and zone "
+                                        f"parameters of '{lv_norm['name']}' and the levels "
+                                        "below it (not count, names, segments or merging)"))
+                continue
+            ok[path] = value
+        try:
+            variant = base.with_values(ok)
+        except ScenarioError as e:
+            problems.extend(Problem(f"{sp}.{p.path}", p.message) for p in e.problems)
+            continue
+        segs.append(Segment(seg["name"], seg["share"], dict(seg["set"]), variant))
+    if problems:
+        raise ScenarioError(problems, sc.source)
+    levels = list(sc.levels)
+    levels[k] = replace(levels[k], segments=tuple(segs))
+    return replace(sc, levels=tuple(levels))
+
+
+_SEGMENT_FIXED = ("count", "segments", "merged_with_parent", "name")
+
+
+def _flatten_set(sets: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'zones': {'coach': {'fumble': 0.1}}} or {'zones.coach.fumble': 0.1} -> dotted paths."""
+    out: dict[str, Any] = {}
+    for key, v in sets.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(v, dict) and not ("dist" in v or path.count(".") >= 3):
+            out.update(_flatten_set(v, path))
+        else:
+            out[path] = v
+    return out
 
 
 # --------------------------------------------------------------------------- dotted paths
 
 _ENTITY_KEY = {"levels": "name", "zones": "to", "initiatives": "name"}
-_SECTION_SPEC = {
+_SECTION_SPEC: dict[str, dict[str, Spec]] = {
     "scenario": SCENARIO_SPEC,
     "effects": EFFECTS_SPEC,
+    "feedback": FEEDBACK_SPEC,
+    "initiative_stream": STREAM_SPEC,
     "levels": LEVEL_SPEC,
     "zones": ZONE_SPEC,
     "initiatives": INITIATIVE_SPEC,
 }
+_ALL_DIST_PARAMS = {"dist"} | {k for p in DIST_PARAMS.values() for k in p}
+
+
+def _flatten_table(base: str, table: dict[str, Any], out: dict[str, Any]) -> None:
+    for k, v in table.items():
+        if k == "segments" and isinstance(v, list):
+            for seg in v:
+                sp = f"{base}.segments.{seg['name']}"
+                out[f"{sp}.share"] = seg["share"]
+                for path, value in seg["set"].items():
+                    out[f"{sp}.{path}"] = value
+        elif isinstance(v, dict):
+            for sk, sv in v.items():
+                out[f"{base}.{k}.{sk}"] = list(sv) if isinstance(sv, list) else sv
+        else:
+            out[f"{base}.{k}"] = v
 
 
 def _flatten_normalized(norm: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for section in ("scenario", "effects"):
-        for k, v in norm[section].items():
-            out[f"{section}.{k}"] = v
+    for section in ("scenario", "effects", "feedback", "initiative_stream"):
+        _flatten_table(section, norm[section], out)
     for section, key in _ENTITY_KEY.items():
         for item in norm[section]:
-            base = f"{section}.{item[key]}"
-            for k, v in item.items():
-                if k == key:
-                    continue
-                if isinstance(v, dict):
-                    for sk, sv in v.items():
-                        out[f"{base}.{k}.{sk}"] = sv
-                else:
-                    out[f"{base}.{k}"] = v
+            _flatten_table(f"{section}.{item[key]}",
+                           {k: v for k, v in item.items() if k != key}, out)
     return out
 
 
@@ -706,44 +969,65 @@ def _candidate_paths(sc: Scenario) -> list[str]:
     paths = list(sc.paths())
     declared = {z.to for z in sc.zones if z is not None}
     for lv in sc.levels[1:]:
-        if lv.name not in declared:
+        if lv.name not in declared and not lv.merged_with_parent:
             paths += [f"zones.{lv.name}.{k}" for k in ZONE_SPEC if k != "to"]
     return paths
 
 
 def _zone_default_path_value(path: str) -> Any:
     parts = path.split(".")
-    s = ZONE_SPEC[parts[2]]
-    v = s.default
+    v = ZONE_SPEC[parts[2]].default
     if isinstance(v, D.Distribution):
         d = v.to_dict()
         return d if len(parts) == 3 else d.get(parts[3])
     return v
 
 
+def _path_ok(sc: Scenario, parts: list[str]) -> bool:
+    section = parts[0]
+    spec = _SECTION_SPEC.get(section)
+    if spec is None:
+        return False
+    if section in _ENTITY_KEY:
+        key = _ENTITY_KEY[section]
+        if len(parts) < 3:
+            return False
+        if section == "zones":
+            names = [lv.name for lv in sc.levels[1:] if not lv.merged_with_parent]
+        else:
+            names = [item[key] for item in sc.normalized[section]]
+        if parts[1] not in names:
+            return False
+        rest = parts[2:]
+        if section == "levels" and rest[0] == "segments":
+            k = sc.level_index(parts[1])
+            segs = {seg.name: seg for seg in sc.levels[k].segments}
+            if len(rest) < 3 or rest[1] not in segs:
+                return False
+            return rest[2:] == ["share"] or (len(rest) >= 5 and _path_ok(sc, rest[2:]))
+        if rest[0] == key:
+            return False
+    else:
+        rest = parts[1:]
+    if not rest or rest[0] not in spec:
+        return False
+    s = spec[rest[0]]
+    if len(rest) == 1:
+        return s.kind != "segments"
+    if len(rest) != 2:
+        return False
+    if s.kind == "dist":
+        return rest[1] in _ALL_DIST_PARAMS
+    if s.kind == "window":
+        return rest[1] in WINDOW_SPEC
+    if s.kind == "table":
+        return rest[1] in (s.sub or {})
+    return False
+
+
 def _check_path(sc: Scenario, path: str) -> None:
     """Raise ScenarioError unless `path` names a settable parameter of `sc`."""
-    parts = path.split(".")
-    ok = False
-    section = parts[0]
-    if section in ("scenario", "effects") and len(parts) == 2:
-        ok = parts[1] in _SECTION_SPEC[section]
-    elif section in _ENTITY_KEY and len(parts) in (3, 4):
-        spec = _SECTION_SPEC[section]
-        key = _ENTITY_KEY[section]
-        names = [item[key] for item in sc.normalized[section]]
-        if section == "zones":
-            names = [lv.name for lv in sc.levels[1:]]
-        fld = parts[2]
-        if parts[1] in names and fld in spec and fld != key:
-            kind = spec[fld].kind
-            if len(parts) == 3:
-                ok = True
-            elif kind == "window":
-                ok = parts[3] in WINDOW_SPEC
-            elif kind == "dist":
-                ok = parts[3] == "dist" or any(parts[3] in p for p in DIST_PARAMS.values())
-    if not ok:
+    if not _path_ok(sc, path.split(".")):
         near = difflib.get_close_matches(path, _candidate_paths(sc), n=3, cutoff=0.6)
         hint = f"; nearest valid paths: {', '.join(near)}" if near else ""
         raise ScenarioError(
@@ -753,30 +1037,43 @@ def _check_path(sc: Scenario, path: str) -> None:
 
 
 def _set_raw(raw: dict[str, Any], path: str, value: Any) -> None:
+    """Set a (checked) dotted path in the user's raw scenario dict."""
     parts = path.split(".")
     section = parts[0]
-    if section in ("scenario", "effects"):
-        raw.setdefault(section, {})[parts[1]] = value
+    spec = _SECTION_SPEC[section]
+    if section in _ENTITY_KEY:
+        key = _ENTITY_KEY[section]
+        items = raw.setdefault(section, [])
+        item = next((x for x in items if isinstance(x, dict) and x.get(key) == parts[1]), None)
+        if item is None:  # only zones can be created this way (a level's implicit zone)
+            item = {key: parts[1]}
+            items.append(item)
+        rest = parts[2:]
+        if section == "levels" and rest[0] == "segments":
+            seg = next(x for x in item["segments"] if x.get("name") == rest[1])
+            if rest[2:] == ["share"]:
+                seg["share"] = value
+            else:
+                sets = _flatten_set(seg.get("set") or {})
+                sets[".".join(rest[2:])] = value
+                seg["set"] = sets
+            return
+        target = item
+    else:
+        target = raw.setdefault(section, {})
+        rest = parts[1:]
+    if len(rest) == 1:
+        target[rest[0]] = value
         return
-    key = _ENTITY_KEY[section]
-    items = raw.setdefault(section, [])
-    item = next((x for x in items if isinstance(x, dict) and x.get(key) == parts[1]), None)
-    if item is None:  # only zones can be created this way (a level with an implicit zone)
-        item = {key: parts[1]}
-        items.append(item)
-    if len(parts) == 3:
-        item[parts[2]] = value
-        return
-    sub = item.get(parts[2])
+    sub = target.get(rest[0])
     if isinstance(sub, (int, float)) and not isinstance(sub, bool):
         sub = {"dist": "fixed", "value": sub}
     if not isinstance(sub, dict):
-        default = ZONE_SPEC.get(parts[2], LEVEL_SPEC.get(parts[2]))
-        dv = default.default if default is not None else None
+        dv = spec[rest[0]].default
         sub = dv.to_dict() if isinstance(dv, D.Distribution) else {}
     sub = dict(sub)
-    sub[parts[3]] = value
-    item[parts[2]] = sub
+    sub[rest[1]] = value
+    target[rest[0]] = sub
 
 
 # --------------------------------------------------------------------------- helpers

@@ -22,11 +22,13 @@ import numpy as np
 
 # purposes: the number is part of the spawn key, so never renumber one
 WORK, DURATION, FUMBLE, RECOVER, REWORK = 0, 1, 2, 3, 4
-TURNOVER, VACANCY, SUCCESSION, REVIEW, STREAM, SEGMENT = 5, 6, 7, 8, 9, 10
+TURNOVER, VACANCY, LOSS, REVIEW, STREAM = 5, 6, 7, 8, 9
+MERGED_WORK = 20  # + j for the j-th merged leg of one person (j >= 1)
 
 BLOCK = 4
 
-Transform = Callable[[np.ndarray], np.ndarray] | None
+#: (uniforms of shape (rows, BLOCK), runner indices of those rows) -> draws of that shape
+Transform = Callable[[np.ndarray, np.ndarray], np.ndarray] | None
 
 
 class Streams:
@@ -48,13 +50,15 @@ class Streams:
         return np.random.Generator(np.random.PCG64(ss))
 
     def register(self, purpose: int, level: int, transform: Transform) -> None:
-        """Draws for (purpose, level) are uniforms passed through `transform` (e.g. a ppf)."""
+        """Draws for (purpose, level) are uniforms passed through `transform(u, rows)`
+        (e.g. each runner's work distribution's inverse CDF)."""
         self._transform[(purpose, level)] = transform
 
     def _open(self, key: tuple[int, int]) -> None:
-        u = self._generator(*key).random((self.sizes[key[1]], BLOCK))
+        n = self.sizes[key[1]]
+        u = self._generator(*key).random((n, BLOCK))
         t = self._transform.get(key)
-        self._rows[key] = (t(u) if t is not None else u).tolist()
+        self._rows[key] = (t(u, np.arange(n)) if t is not None else u).tolist()
         self._cursor[key] = [0] * self.sizes[key[1]]
 
     def draw(self, purpose: int, level: int, i: int) -> float:
@@ -75,7 +79,7 @@ class Streams:
         ekey = (key[0], key[1], i, block)
         values = self._extra.get(ekey)
         if values is None:
-            u = self._generator(*ekey).random(BLOCK)
+            u = self._generator(*ekey).random((1, BLOCK))
             t = self._transform.get(key)
-            values = self._extra[ekey] = (t(u) if t is not None else u).tolist()
+            values = self._extra[ekey] = (t(u, np.array([i])) if t is not None else u)[0].tolist()
         return values[pos]

@@ -20,6 +20,8 @@ def runner_label(scenario: Scenario, level: int, i: int) -> str:
         return f"the {name}"
     pos = []
     for k in range(level, 0, -1):
+        if scenario.levels[k].merged_with_parent:
+            continue  # one per parent: the same person, no position of its own
         c = scenario.levels[k].count
         pos.append(i % c + 1)
         i //= c
@@ -92,7 +94,13 @@ def _words(sc: Scenario, ev: dict[str, Any]) -> str:
     ini = f"'{ev.get('initiative')}'"
     lvl, i = ev.get("level"), ev.get("runner")
     who = runner_label(sc, lvl, i) if lvl is not None else ""
-    giver = runner_label(sc, lvl - 1, i // sc.levels[lvl].count) if lvl else ""
+    giver = ""
+    if lvl:  # the giver is the person one physical level up (merged levels share a person)
+        g = lvl - 1
+        j = i // sc.levels[lvl].count
+        while g > 0 and sc.levels[g].merged_with_parent:
+            g -= 1
+        giver = runner_label(sc, g, j)
     if kind == "launch":
         return f"The {sc.levels[0].name} receives the {ini} baton and starts its leg."
     if kind == "exchange":
@@ -126,6 +134,26 @@ def _words(sc: Scenario, ev: dict[str, Any]) -> str:
             return f"{_cap(who)} implements {ini} (fidelity {ev['fidelity']:.2f})."
         return (f"{_cap(who)} gets {ini} but too blurred to implement "
                 f"(fidelity {ev['fidelity']:.2f}).")
+    if kind == "departure":
+        held = ev["lost"] + ev["kept"]
+        what = (f"{ev['lost']} of the {held} baton(s) they held are lost"
+                if held else "they held no baton")
+        return (f"{_cap(who)} LEAVES the post; {what}. The post stays empty for "
+                f"{ev['vacancy']:.1f} days.")
+    if kind == "filled":
+        return f"A new {sc.levels[lvl].name} takes over as {who} (trust {ev['trust']:.2f})."
+    if kind == "lost":
+        n = ev["classrooms"]
+        return (f"{ini} is LOST with the departure of {who}: {n} classroom"
+                f"{'s' if n != 1 else ''} below will not get it.")
+    if kind == "review":
+        return (f"District review: {ev['rescued']} dropped baton(s) found and passed again, "
+                f"{ev['missed']} still missed.")
+    if kind == "rescue":
+        return f"The review finds {ini} dropped before {who}; {giver} passes it again."
+    if kind == "tank_wait":
+        return (f"{_cap(who)} is running on empty (tank {100 * ev['tank']:.0f}%): {giver} "
+                f"waits until it is back to {100 * ev['need']:.0f}% before handing over {ini}.")
     if kind == "complete":
         return (f"{ini} reaches its target: {100 * ev['share']:.0f}% of classrooms "
                 f"implementing.")

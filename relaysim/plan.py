@@ -1,0 +1,206 @@
+"""The scenario as the engine sees it: people, not titles.
+
+Merged roles collapse into their parent (one person runs both legs, so no exchange zone
+between them, one capacity, one tank, one turnover clock), and segments give each runner
+the parameters of its segment's variant scenario. The result, a Plan, lists *physical*
+levels (one per person-level) with, per runner, a reference to its parameter bundle.
+Plans are cached per scenario object, so a replication only builds per-runner state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .distributions import Distribution
+from .scenario import Level, Scenario, Tank, Zone
+
+__all__ = ["Plan", "Bundle", "plan_for"]
+
+
+@dataclass(frozen=True, eq=False)
+class Bundle:
+    """Everything one runner needs to know about itself and the zone into it."""
+
+    work: Distribution
+    extra_work: tuple[Distribution, ...]  # merged legs run by the same person
+    capacity: int
+    trust: float
+    new_trust: float
+    turnover: float  # per day
+    vacancy: Distribution
+    loss: float
+    tank: Tank
+    zone: Zone | None
+    zone_odds: float  # fumble odds into this runner without trust and clarity (0: never)
+    segment: str
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    scenario: Scenario
+    logical: tuple[int, ...]  # logical level index of each physical level's first leg
+    legs: tuple[tuple[int, ...], ...]  # logical levels run by each physical level
+    phys_of: tuple[int, ...]  # physical level of each logical level
+    counts: tuple[int, ...]
+    sizes: tuple[int, ...]
+    leaves: tuple[int, ...]  # classrooms under one runner of each physical level
+    bundles: tuple[tuple[Bundle, ...], ...]  # distinct bundles per physical level
+    bundle_index: tuple[np.ndarray | None, ...]  # per runner index into bundles (None: all 0)
+    has_turnover: tuple[bool, ...]
+    has_tank: tuple[bool, ...]
+    has_window_or_slots: tuple[bool, ...]
+
+    def runner_bundles(self, p: int) -> list[Bundle]:
+        """Per-runner list of bundle references for physical level p."""
+        idx = self.bundle_index[p]
+        if idx is None:
+            return [self.bundles[p][0]] * self.sizes[p]
+        b = self.bundles[p]
+        return [b[j] for j in idx.tolist()]
+
+
+def _bundle(sc: Scenario, legs: tuple[int, ...], segment: str) -> Bundle:
+    lv: Level = sc.levels[legs[0]]
+    zone = sc.zones[legs[0]]
+    eff = sc.effects
+    odds = 0.0
+    if zone is not None and zone.fumble > 0:
+        odds = zone.fumble / (1.0 - zone.fumble)
+        if zone.rehearsed:
+            odds *= eff.rehearsal
+        if zone.checkpoint:
+            odds *= eff.checkpoint
+    return Bundle(
+        work=lv.work,
+        extra_work=tuple(sc.levels[k].work for k in legs[1:]),
+        capacity=lv.capacity,
+        trust=lv.trust,
+        new_trust=lv.new_trust,
+        turnover=lv.turnover / sc.year_length,
+        vacancy=lv.vacancy,
+        loss=lv.loss,
+        tank=lv.tank,
+        zone=zone,
+        zone_odds=odds,
+        segment=segment,
+    )
+
+
+_CACHE: dict[int, Plan] = {}
+
+
+def plan_for(sc: Scenario) -> Plan:
+    """The (cached) Plan of a scenario."""
+    plan = _CACHE.get(id(sc))
+    if plan is None or plan.scenario is not sc:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        plan = _CACHE[id(sc)] = _compile(sc)
+    return plan
+
+
+def _compile(sc: Scenario) -> Plan:
+    legs: list[list[int]] = []
+    for k, lv in enumerate(sc.levels):
+        if lv.merged_with_parent and legs:
+            legs[-1].append(k)
+        else:
+            legs.append([k])
+    legs_t = tuple(tuple(x) for x in legs)
+    phys_of = tuple(p for p, ls in enumerate(legs_t) for _ in ls)
+    counts = tuple(sc.levels[ls[0]].count if p else 1 for p, ls in enumerate(legs_t))
+    sizes, n = [], 1
+    for p, c in enumerate(counts):
+        n = 1 if p == 0 else n * c
+        sizes.append(n)
+    leaves = [1] * len(sizes)
+    for p in range(len(sizes) - 2, -1, -1):
+        leaves[p] = leaves[p + 1] * counts[p + 1]
+
+    seg_level = sc.segment_level
+    ps = phys_of[seg_level] if seg_level is not None else None
+    segs = sc.levels[seg_level].segments if seg_level is not None else ()
+    bundles: list[tuple[Bundle, ...]] = []
+    index: list[np.ndarray | None] = []
+    for p, ls in enumerate(legs_t):
+        base = _bundle(sc, ls, "")
+        if ps is None or p < ps:
+            bundles.append((base,))
+            index.append(None)
+            continue
+        variants = (base, *(_bundle(s.variant, ls, s.name) for s in segs))
+        # runner j of the segment level belongs to segment s when it lies in that
+        # segment's share of the level, in index order; its subtree follows it
+        n_s = sizes[ps]
+        seg_of = np.zeros(n_s, dtype=np.int64)
+        cum = 0.0
+        for s_i, s in enumerate(segs, start=1):
+            lo = math.floor(cum * n_s + 0.5)
+            cum += s.share
+            hi = math.floor(cum * n_s + 0.5)
+            seg_of[lo:hi] = s_i
+        ratio = sizes[p] // n_s
+        bundles.append(variants)
+        index.append(np.repeat(seg_of, ratio))
+    has_turnover = tuple(any(b.turnover > 0 for b in bs) for bs in bundles)
+    has_tank = tuple(any(b.tank.active for b in bs) for bs in bundles)
+    has_ws = tuple(
+        any(b.zone is not None and (b.zone.window is not None or b.zone.slots is not None)
+            for b in bs)
+        for bs in bundles
+    )
+    return Plan(
+        scenario=sc,
+        logical=tuple(ls[0] for ls in legs_t),
+        legs=legs_t,
+        phys_of=phys_of,
+        counts=counts,
+        sizes=tuple(sizes),
+        leaves=tuple(leaves),
+        bundles=tuple(bundles),
+        bundle_index=tuple(index),
+        has_turnover=has_turnover,
+        has_tank=has_tank,
+        has_window_or_slots=has_ws,
+    )
+
+
+def transform(plan: Plan, p: int, attr: str, leg: int = 0
+              ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A Streams transform: each row's uniforms through its runner's distribution's ppf.
+
+    attr is 'work', 'vacancy', or 'zone.duration' / 'zone.rework'; leg picks a merged leg.
+    """
+    bs = plan.bundles[p]
+    idx = plan.bundle_index[p]
+
+    def dist_of(b: Bundle) -> Distribution:
+        if attr == "work":
+            return b.work if leg == 0 else b.extra_work[leg - 1]
+        if attr == "vacancy":
+            return b.vacancy
+        z = b.zone
+        assert z is not None
+        return z.duration if attr == "zone.duration" else z.rework
+
+    if idx is None or len(bs) == 1:
+        d = dist_of(bs[0])
+        return lambda u, rows: d.ppf(u)
+
+    dists = [dist_of(b) if (attr in ("work", "vacancy") or b.zone is not None) else None
+             for b in bs]
+
+    def f(u: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        out = np.empty_like(u)
+        which = idx[rows]
+        for j, d in enumerate(dists):
+            m = which == j
+            if m.any():
+                out[m] = d.ppf(u[m]) if d is not None else 0.0
+        return out
+
+    return f

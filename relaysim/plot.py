@@ -1,0 +1,478 @@
+"""Figures for planning sessions and papers. Every function returns a matplotlib Figure.
+
+Labels use the planner's words (trust, handoff, classrooms), the palette is Okabe-Ito
+(colour-blind safe), fonts are sized for slides, and every figure says how many
+replications and which seed produced it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import matplotlib.cm
+import matplotlib.colors
+import matplotlib.patches
+import numpy as np
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+from scipy import stats
+
+from .engine import fumble_probability
+from .errors import UsageError
+from .results import Results, open_results
+from .scenario import Scenario
+
+__all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
+           "label", "save", "plot"]
+
+KINDS = ("curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay")
+
+# Okabe & Ito (2008): distinguishable with every common colour-vision deficiency
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+           "#000000"]
+RISK = LinearSegmentedColormap.from_list("risk", ["#009E73", "#F0E442", "#D55E00"])
+
+_FIELD_WORDS = {
+    "fumble": "fumble risk", "recover": "chance a fumble is caught",
+    "retention": "fidelity kept per handoff", "rehearsed": "rehearsed handoff",
+    "checkpoint": "joint checkpoint before the handoff", "max_attempts": "tries allowed",
+    "slots": "handoffs at once", "trust": "trust in the level above",
+    "capacity": "batons handled at once", "count": "runners per unit above",
+    "turnover": "turnover per year", "new_trust": "trust of a newcomer",
+    "succession": "baton loss with succession planning",
+    "loss_on_turnover": "baton loss when someone leaves",
+    "clarity": "clarity of the initiative", "min_fidelity": "fidelity needed",
+    "success_threshold": "share of classrooms needed", "deadline": "deadline (day)",
+    "launch": "launch (day)", "priority": "priority", "horizon": "days simulated",
+    "rate": "new initiatives per year", "detect": "chance a review finds a drop",
+    "interval": "days between reviews", "drain": "tank drain per day of work",
+    "recovery": "tank refill per idle day", "floor": "lowest work speed",
+    "check_tank": "tank level required before a handoff", "load": "fumble odds per extra baton",
+    "rehearsal": "fumble odds when rehearsed", "checkpoint_time": "days a checkpoint costs",
+    "tank": "fumble log-odds per empty tank", "share": "share of runners",
+}
+_DIST_WORDS = {"mean": "mean days", "median": "median days", "value": "days",
+               "cv": "variability (CV)", "sigma": "variability (sigma)", "low": "min days",
+               "high": "max days", "mode": "typical days"}
+
+
+def label(path: str) -> str:
+    """A dotted path in the planner's words, e.g. zones.principal.fumble ->
+    'Handoff to principal: fumble risk'."""
+    parts = path.split(".")
+    if parts[0] == "levels" and len(parts) >= 5 and parts[2] == "segments":
+        return f"{parts[3]} segment: {label('.'.join(parts[4:]))}"
+    if parts[0] == "zones" and len(parts) >= 3:
+        who = f"Handoff to {parts[1]}"
+        rest = parts[2:]
+    elif parts[0] == "levels" and len(parts) >= 3:
+        who = parts[1].capitalize()
+        rest = parts[2:]
+    elif parts[0] == "initiatives" and len(parts) >= 3:
+        who = f"Initiative '{parts[1]}'"
+        rest = parts[2:]
+    elif parts[0] == "effects":
+        who, rest = "Effect", parts[1:]
+    elif parts[0] == "feedback":
+        who, rest = "District review", parts[1:]
+    elif parts[0] == "initiative_stream":
+        who, rest = "New initiatives", parts[1:]
+    else:
+        return path
+    field = rest[0]
+    words = _FIELD_WORDS.get(field, field.replace("_", " "))
+    if len(rest) > 1:
+        if field in ("work", "duration", "rework", "vacancy"):
+            base = {"work": "work", "duration": "handoff time", "rework": "rework time",
+                    "vacancy": "vacancy"}[field]
+            words = f"{base}, {_DIST_WORDS.get(rest[1], rest[1])}"
+        else:
+            words = _FIELD_WORDS.get(rest[1], rest[1].replace("_", " "))
+    return f"{who}: {words}"
+
+
+def _style() -> dict[str, Any]:
+    return {"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14,
+            "legend.fontsize": 12, "xtick.labelsize": 12, "ytick.labelsize": 12,
+            "axes.spines.top": False, "axes.spines.right": False}
+
+
+def _new(figsize: tuple[float, float] = (10, 6)) -> tuple[Figure, Any]:
+    # Figure objects, not pyplot: no global state, no screen, safe in workers and tests
+    with matplotlib.rc_context(_style()):
+        fig = Figure(figsize=figsize, layout="constrained")
+        ax = fig.add_subplot()
+    return fig, ax
+
+
+def _apply_style(fig: Figure) -> None:
+    s = _style()
+    for ax in fig.axes:
+        ax.title.set_fontsize(s["axes.titlesize"])
+        ax.xaxis.label.set_fontsize(s["axes.labelsize"])
+        ax.yaxis.label.set_fontsize(s["axes.labelsize"])
+        ax.tick_params(labelsize=s["xtick.labelsize"])
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        leg = ax.get_legend()
+        if leg is not None:
+            for t in leg.get_texts():
+                t.set_fontsize(s["legend.fontsize"])
+
+
+def _note(fig: Figure, text: str) -> None:
+    """Provenance under the figure (constrained layout keeps it clear of the labels)."""
+    fig.supxlabel(text, x=0.99, ha="right", fontsize=10, color="#555555")
+
+
+def _provenance(res: Results) -> str:
+    seed = res.meta.get("seed", "?")
+    reps = sorted({r["reps"] for r in res.rows})
+    reps_s = str(reps[0]) if len(reps) == 1 else f"{reps[0]}-{reps[-1]}"
+    return f"{reps_s} replications per point, seed {seed}"
+
+
+def _initiative(res: Results, initiative: str | None) -> str:
+    names = res.initiatives
+    if not names:
+        raise UsageError(f"{res.source}: no results yet")
+    if initiative is None:
+        return names[0]
+    if initiative not in names:
+        raise UsageError(f"no initiative {initiative!r} in {res.source} (have: {', '.join(names)})")
+    return initiative
+
+
+def _as_results(src: Results | str | Path) -> Results:
+    return src if isinstance(src, Results) else open_results(src)
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def curve(src: Results | str | Path, x: str | None = None, initiative: str | None = None
+          ) -> Figure:
+    """Completion rate against one swept parameter with its 95% band; one line per
+    combination of the other parameters' values."""
+    res = _as_results(src)
+    name = _initiative(res, initiative)
+    if not res.params:
+        raise UsageError("a curve needs a sweep with at least one varied parameter")
+    x = x or res.params[0]
+    if x not in res.params:
+        raise UsageError(f"{x} was not varied in this sweep (varied: {', '.join(res.params)})")
+    others = [p for p in res.params if p != x]
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in res.rows:
+        groups.setdefault(tuple(r["values"][p] for p in others), []).append(r)
+    fig, ax = _new()
+    for (key, rows), color in zip(sorted(groups.items(), key=lambda kv: str(kv[0])),
+                                  itertools.cycle(PALETTE), strict=False):
+        rows = sorted(rows, key=lambda r: float(r["values"][x]))
+        xs = np.array([float(r["values"][x]) for r in rows])
+        s = [r["initiatives"].get(name, {}) for r in rows]
+        y = np.array([_f(v.get("completion_rate")) for v in s])
+        lo = np.array([_f(v.get("ci_low")) for v in s])
+        hi = np.array([_f(v.get("ci_high")) for v in s])
+        lab = ", ".join(f"{label(p)} = {_tick(v)}" for p, v in zip(others, key, strict=True))
+        ax.plot(xs, 100 * y, marker="o", color=color, lw=2.5, label=lab or None)
+        ax.fill_between(xs, 100 * lo, 100 * hi, color=color, alpha=0.2, lw=0)
+    ax.set_xlabel(label(x))
+    ax.set_ylabel("Chance the initiative is implemented (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"'{name}': implemented by the deadline (95% band)")
+    if others:
+        ax.legend(frameon=False)
+    _note(fig, _provenance(res))
+    _apply_style(fig)
+    return fig
+
+
+def heatmap(src: Results | str | Path, x: str | None = None, y: str | None = None,
+            initiative: str | None = None) -> Figure:
+    """Completion rate over two swept parameters (other parameters averaged over)."""
+    res = _as_results(src)
+    name = _initiative(res, initiative)
+    if len(res.params) < 2:
+        raise UsageError("a heatmap needs a sweep with two varied parameters")
+    x = x or res.params[0]
+    y = y or next(p for p in res.params if p != x)
+    xs = sorted({r["values"][x] for r in res.rows}, key=float)
+    ys = sorted({r["values"][y] for r in res.rows}, key=float)
+    grid = np.full((len(ys), len(xs)), np.nan)
+    sums: dict[tuple[int, int], list[float]] = {}
+    for r in res.rows:
+        v = r["initiatives"].get(name, {}).get("completion_rate")
+        if v is not None:
+            sums.setdefault((ys.index(r["values"][y]), xs.index(r["values"][x])), []).append(v)
+    for (i, j), vs in sums.items():
+        grid[i, j] = 100 * float(np.mean(vs))
+    fig, ax = _new((10, 7))
+    im = ax.imshow(grid, origin="lower", aspect="auto", cmap="cividis", vmin=0, vmax=100)
+    ax.set_xticks(range(len(xs)), [_tick(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [_tick(v) for v in ys])
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            if not math.isnan(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", fontsize=11,
+                        color="white" if grid[i, j] < 55 else "black")
+    ax.set_xlabel(label(x))
+    ax.set_ylabel(label(y))
+    ax.set_title(f"'{name}': chance of implementation (%)")
+    cb = fig.colorbar(im, ax=ax)
+    cb.set_label("Chance the initiative is implemented (%)")
+    _note(fig, _provenance(res))
+    _apply_style(fig)
+    return fig
+
+
+def _sens(src: Results | str | Path) -> tuple[Results, dict[str, Any]]:
+    res = _as_results(src)
+    if res.sensitivity is None:
+        raise UsageError(f"{res.source}: no sensitivity.json (run `relaysim sensitivity` "
+                         "with --out and plot that folder)")
+    return res, res.sensitivity
+
+
+def tornado(src: Results | str | Path) -> Figure:
+    """One parameter at a time: completion at the low and the high end of each range,
+    around the scenario as written (largest swing on top)."""
+    _, sens = _sens(src)
+    items = list(reversed(sens["tornado"]))
+    base = sens.get("baseline")
+    fig, ax = _new((11, 1.2 + 0.8 * len(items)))
+    for i, t in enumerate(items):
+        lo, hi = 100 * _f(t["at_low"]), 100 * _f(t["at_high"])
+        ref = 100 * base if base is not None else (lo + hi) / 2
+        ax.barh(i, lo - ref, left=ref, color=PALETTE[1], height=0.6,
+                label="low end" if i == 0 else None)
+        ax.barh(i, hi - ref, left=ref, color=PALETTE[0], height=0.6,
+                label="high end" if i == 0 else None)
+        ax.text(min(lo, hi) - 1, i, _tick(t["low"] if lo < hi else t["high"]), ha="right",
+                va="center", fontsize=11)
+        ax.text(max(lo, hi) + 1, i, _tick(t["high"] if lo < hi else t["low"]), ha="left",
+                va="center", fontsize=11)
+    if base is not None:
+        ax.axvline(100 * base, color="black", lw=1)
+    ax.set_yticks(range(len(items)), [label(t["parameter"]) for t in items])
+    ax.set_xlabel("Chance the initiative is implemented (%)")
+    ax.set_xlim(0, 105)
+    ax.set_title("Which lever moves implementation most (one at a time)")
+    ax.legend(frameon=False, loc="lower right")
+    _note(fig, f"{sens['reps_per_point']} replications per bar end, seed "
+             f"{sens['seed']}")
+    _apply_style(fig)
+    return fig
+
+
+def sobol(src: Results | str | Path) -> Figure:
+    """First- and total-order Sobol indices with bootstrap 95% intervals."""
+    _, sens = _sens(src)
+    items = sorted(sens["sobol"], key=lambda s: s["total"])
+    fig, ax = _new((11, 1.2 + 0.9 * len(items)))
+    ys = np.arange(len(items))
+    for off, key, color, lab in ((0.2, "first", PALETTE[0], "on its own (first order)"),
+                                 (-0.2, "total", PALETTE[1], "with interactions (total)")):
+        v = np.array([s[key] for s in items])
+        ci = np.array([s[f"{key}_ci95"] for s in items])
+        err = np.vstack([np.clip(v - ci[:, 0], 0, None), np.clip(ci[:, 1] - v, 0, None)])
+        ax.barh(ys + off, v, height=0.38, color=color, label=lab, xerr=err,
+                error_kw={"ecolor": "#333333", "capsize": 3})
+    ax.set_yticks(ys, [label(s["parameter"]) for s in items])
+    ax.set_xlabel("Share of the variation in implementation explained")
+    ax.set_xlim(0, max(1.0, float(max(s["total_ci95"][1] for s in items)) + 0.05))
+    ax.set_title("What drives implementation (Sobol indices, 95% CI)")
+    ax.legend(frameon=False, loc="lower right")
+    _note(fig, f"{sens['points']} points x {sens['reps_per_point']} replications, "
+             f"seed {sens['seed']}")
+    _apply_style(fig)
+    return fig
+
+
+def survival(src: Results | str | Path, points: list[int] | None = None,
+             initiative: str | None = None) -> Figure:
+    """Kaplan-Meier estimate of the share of runs implemented by each day since launch,
+    one line per point; + marks runs censored at the horizon without implementation."""
+    res = _as_results(src)
+    name = _initiative(res, initiative)
+    pts = points if points is not None else list(range(min(len(res.rows), 6)))
+    ref = res.rows[pts[0]]["values"] if pts else {}
+    fig, ax = _new()
+    for j, color in zip(pts, itertools.cycle(PALETTE), strict=False):
+        d = res.per_rep(j).get(name)
+        if d is None:
+            continue
+        t, follow = d["time"], d["follow"]
+        ev = ~np.isnan(t)
+        vals = res.rows[j]["values"]
+        # name each line by how it differs from the first one
+        lab = "; ".join(f"{label(p)} = {_tick(v)}" for p, v in vals.items() if v != ref.get(p))
+        lab = lab or ("as written" if j == pts[0] and len(pts) > 1 else
+                      (res.scenario.name if res.scenario else name))
+        if not ev.any():
+            ax.plot([0, float(np.max(follow))], [0, 0], color=color, lw=2.5, label=lab)
+            continue
+        km = stats.ecdf(stats.CensoredData(uncensored=t[ev], right=follow[~ev]))
+        q, pr = km.cdf.quantiles, km.cdf.probabilities
+        ax.step(np.r_[0, q], 100 * np.r_[0, pr], where="post", color=color, lw=2.5, label=lab)
+        cens = np.unique(follow[~ev])
+        if len(cens):
+            ax.plot(cens, 100 * km.cdf.evaluate(cens), "+", color=color, ms=14, mew=2)
+    ax.set_xlabel("Days since launch")
+    ax.set_ylabel("Runs implemented by then (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"'{name}': time to implementation (Kaplan-Meier; + = censored)")
+    ax.legend(frameon=False, fontsize=11, loc="lower right")
+    _note(fig, _provenance(res))
+    _apply_style(fig)
+    return fig
+
+
+def drops(src: Results | str | Path, point: int | None = 0, initiative: str | None = None
+          ) -> Figure:
+    """Where the baton falls: mean drops per replication at each exchange zone (95% CI)."""
+    res = _as_results(src)
+    name = _initiative(res, initiative)
+    d = res.per_rep(point).get(name)
+    if d is None or not len(d["drops"]):
+        raise UsageError(f"{res.source}: no replications stored for '{name}' yet")
+    zones = list(d["zones"])
+    mat = d["drops"]  # replications x zones
+    mean = mat.mean(axis=0)
+    se = mat.std(axis=0, ddof=1) / math.sqrt(len(mat)) if len(mat) > 1 else np.zeros_like(mean)
+    total = mean.sum()
+    fig, ax = _new()
+    xs = np.arange(len(zones))
+    bars = ax.bar(xs, mean, yerr=1.96 * se, color=[PALETTE[3 if m == mean.max() and m > 0 else 0]
+                                                  for m in mean],
+                  error_kw={"ecolor": "#333333", "capsize": 4})
+    for b, m in zip(bars, mean, strict=True):
+        share = f"{100 * m / total:.0f}% of drops" if total > 0 else "no drops"
+        ax.text(b.get_x() + b.get_width() / 2, b.get_height(), share, ha="center",
+                va="bottom", fontsize=12)
+    ax.set_xticks(xs, [f"Handoff to\n{z}" for z in zones])
+    ax.set_ylabel("Batons dropped per run")
+    where = "pooled over all points" if point is None else ""
+    ax.set_title(f"Where the baton falls: '{name}'" + (f"\n{where}" if where else ""))
+    _note(fig, f"{len(mat)} replications, seed {res.meta.get('seed', '?')}")
+    _apply_style(fig)
+    return fig
+
+
+def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str | None = None
+          ) -> Figure:
+    """The district's relay: levels as runners, exchange zones coloured by fumble risk and
+    annotated with the share of drops that happen there."""
+    if isinstance(src, Scenario):
+        sc, res, shares, headline = src, None, None, None
+    else:
+        res = _as_results(src)
+        sc = res.scenario
+        if sc is None:
+            raise UsageError(f"{res.source}: the relay picture needs the sweep's manifest.json")
+        if res.rows and res.rows[point]["values"]:
+            sc = sc.with_values(res.rows[point]["values"])
+        shares, headline = None, None
+        name = _initiative(res, initiative)
+        try:
+            d = res.per_rep(point).get(name)
+            if d is not None and len(d["drops"]):
+                m = d["drops"].mean(axis=0)
+                shares = (m / m.sum()) if m.sum() > 0 else np.zeros_like(m)
+        except UsageError:
+            shares = None
+        s = res.rows[point]["initiatives"].get(name, {})
+        if s.get("completion_rate") is not None:
+            headline = (s["completion_rate"], s["ci_low"], s["ci_high"], name)
+    levels = sc.levels
+    sizes = sc.level_sizes
+    ini = sc.initiatives[0] if sc.initiatives else None
+    fig, ax = _new((13, 4.8))
+    n = len(levels)
+    xs = np.arange(n) * 3.0
+    for k, (lv, size) in enumerate(zip(levels, sizes, strict=True)):
+        circ = matplotlib.patches.Circle((xs[k], 0), 0.75, color=PALETTE[0], zorder=3)
+        ax.add_patch(circ)
+        ax.text(xs[k], 0, f"{size:,}", ha="center", va="center", color="white", fontsize=15,
+                fontweight="bold", zorder=4)
+        ax.text(xs[k], -1.15, lv.name.replace("_", " "), ha="center", va="top", fontsize=14)
+        note = f"trust {lv.trust:.2f}" if k else "starts the baton"
+        if lv.merged_with_parent:
+            note = "same person as above"
+        ax.text(xs[k], -1.65, note, ha="center", va="top", fontsize=11, color="#555555")
+        if k == 0:
+            continue
+        zone = sc.zones[k]
+        p = fumble_probability(sc, k, ini) if (zone is not None and ini is not None) else 0.0
+        color = RISK(min(p / 0.3, 1.0)) if zone is not None else "#BBBBBB"
+        ax.add_patch(matplotlib.patches.FancyBboxPatch(
+            (xs[k - 1] + 0.85, -0.35), 3.0 - 1.7, 0.7, boxstyle="round,pad=0.05",
+            color=color, zorder=2))
+        txt = "no handoff" if lv.merged_with_parent else (
+            f"fumble {100 * p:.0f}%" if zone is not None else "instant")
+        ax.text((xs[k - 1] + xs[k]) / 2, 0.62, txt, ha="center", va="bottom", fontsize=12)
+        if shares is not None and k - 1 < len(shares):
+            ax.text((xs[k - 1] + xs[k]) / 2, -0.62, f"{100 * shares[k - 1]:.0f}% of drops",
+                    ha="center", va="top", fontsize=12, fontweight="bold")
+    ax.set_xlim(-1.2, xs[-1] + 1.2)
+    ax.set_ylim(-2.1, 1.3)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    title = f"The relay of '{sc.name}': runners per level and the handoffs between them"
+    if headline is not None:
+        r, lo, hi, name = headline
+        title += (f"\n'{name}' implemented in {100 * r:.0f}% of runs "
+                  f"(95% CI {100 * lo:.0f}-{100 * hi:.0f}%)")
+    ax.set_title(title, fontsize=15)
+    sm = matplotlib.cm.ScalarMappable(cmap=RISK, norm=matplotlib.colors.Normalize(0, 30))
+    cb = fig.colorbar(sm, ax=ax, orientation="horizontal", fraction=0.05, pad=0.02,
+                      shrink=0.5)
+    cb.set_label("Fumble risk of one handoff attempt (%)")
+    if res is not None:
+        _note(fig, _provenance(res))
+    return fig
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _f(v: Any) -> float:
+    return math.nan if v is None else float(v)
+
+
+def _tick(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def save(fig: Figure, path: str | Path) -> None:
+    """Write PNG, SVG or PDF by extension (atomically: temporary name, then rename)."""
+    p = Path(path)
+    ext = p.suffix.lower().lstrip(".")
+    if ext not in ("png", "svg", "pdf"):
+        raise UsageError(f"{p}: the file name must end in .png, .svg or .pdf")
+    tmp = p.with_name(f".{p.stem}.tmp.{ext}")
+    try:
+        fig.savefig(tmp, dpi=150 if ext == "png" else None, format=ext)
+        tmp.replace(p)
+    except OSError as e:
+        raise UsageError(f"cannot write {p}: {e}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def plot(src: str | Path | Results, kind: str, **kw: Any) -> Figure:
+    """The figure of the given kind (see KINDS) from a sweep/sensitivity folder or store."""
+    funcs = {"curve": curve, "heatmap": heatmap, "tornado": tornado, "sobol": sobol,
+             "survival": survival, "drops": drops, "relay": relay}
+    if kind not in funcs:
+        raise UsageError(f"unknown plot kind {kind!r} (one of: {', '.join(KINDS)})")
+    return funcs[kind](src, **{k: v for k, v in kw.items() if v is not None})

@@ -1,0 +1,199 @@
+"""Sensitivity: which lever matters most (an 'analysis' over a sweep).
+
+Sobol indices: a Saltelli design (matrices A, B and the d mixes A_B^(i), from a scrambled
+Sobol sequence) is run as one sweep, so it runs in parallel, in a store, and resumes; the
+completion rate (or coverage) at each point is handed to scipy.stats.sobol_indices, whose
+bootstrap gives 95% intervals. Every point shares its random numbers (common random
+numbers), which keeps replication noise from masquerading as a parameter effect; the noise
+that remains is estimated from the binomial variance at each point and reported as a share
+of the output variance.
+
+Tornado: one parameter at a time at the low and the high end of its range, every other
+parameter at the scenario's value, also as one sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from scipy.stats import qmc
+
+from . import __version__
+from .designs import Parameter
+from .errors import UsageError
+from .run import atomic_write
+from .scenario import Scenario
+from .sweep import Progress, sweep
+
+__all__ = ["sensitivity", "saltelli_points", "tornado_points", "sensitivity_text"]
+
+OUTPUTS = ("completion_rate", "coverage_mean")
+
+
+def saltelli_points(params: list[Parameter], n: int, seed: int
+                    ) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Points of A, B and A_B^(i) (i = 1..d), in that order, and the unit samples."""
+    if n < 2 or n & (n - 1):
+        lower = 1 << max(1, n.bit_length() - 1)
+        raise UsageError(f"Sobol indices need --samples a power of two (>= 2), got {n} "
+                         f"(try {lower} or {lower * 2})")
+    d = len(params)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x5A1,)))
+    u = qmc.Sobol(2 * d, rng=rng).random(n)
+    a, b = u[:, :d], u[:, d:]
+    mats = [a, b]
+    for i in range(d):
+        ab = a.copy()
+        ab[:, i] = b[:, i]
+        mats.append(ab)
+    units = np.vstack(mats)
+    points = [{p.path: p.from_unit(float(x)) for p, x in zip(params, row, strict=True)}
+              for row in units]
+    return points, units
+
+
+def tornado_points(params: list[Parameter]) -> list[dict[str, Any]]:
+    """The scenario as written, then for each parameter its low end and its high end
+    (every other parameter at the scenario's value)."""
+    points: list[dict[str, Any]] = [{}]
+    for p in params:
+        if p.values is not None:
+            lo, hi = p.values[0], p.values[-1]
+        elif p.kind == "int":
+            lo, hi = round(p.lo or 0), round(p.hi or 0)
+        else:
+            lo, hi = float(p.lo or 0.0), float(p.hi or 0.0)
+        points += [{p.path: lo}, {p.path: hi}]
+    return points
+
+
+def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps: int = 400,
+                seed: int = 0, out: str | Path = "sensitivity", output: str = "completion_rate",
+                initiative: str | None = None, workers: int | None = None,
+                executor: Any = None, resume: bool = False, bootstrap: int = 999,
+                progress: Progress | None = None) -> dict[str, Any]:
+    """First- and total-order Sobol indices (with bootstrap 95% intervals) and a tornado.
+
+    samples: N of the Saltelli design (power of two); the sweep has N*(d+2) points with
+    `reps` replications each. output: 'completion_rate' or 'coverage_mean' of
+    `initiative` (default the first). Results are written to OUT/sensitivity.json.
+    """
+    if output not in OUTPUTS:
+        raise UsageError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+    if not params:
+        raise UsageError("sensitivity needs at least one --vary")
+    out = Path(out)
+    name = initiative or (scenario.initiatives[0].name if scenario.initiatives else "stream")
+    d = len(params)
+    points, _ = saltelli_points(params, samples, seed)
+    sres = sweep(scenario, points, reps=reps, seed=seed, out=out / "sobol", resume=resume,
+                 workers=workers, executor=executor, progress=progress)
+    tres = sweep(scenario, tornado_points(params), reps=reps, seed=seed, out=out / "tornado",
+                 resume=resume, workers=workers, executor=executor, progress=progress)
+
+    def value(row: dict[str, Any]) -> float:
+        s = row["initiatives"].get(name)
+        if s is None:
+            raise UsageError(f"no initiative named {name!r} in the results")
+        v = s[output] if output != "completion_rate" else s["completion_rate"]
+        return math.nan if v is None else float(v)
+
+    y = np.array([value(r) for r in sres.rows])
+    n = samples
+    f_a, f_b = y[:n], y[n:2 * n]
+    f_ab = y[2 * n:].reshape(d, n)
+    var_y = float(np.var(np.concatenate([f_a, f_b]), ddof=1))
+    result: dict[str, Any] = {
+        "scenario": scenario.name, "scenario_hash": scenario.hash, "seed": seed,
+        "reps_per_point": reps, "samples": n, "points": len(points),
+        "relaysim_version": __version__, "initiative": name, "output": output,
+        "parameters": [p.path for p in params],
+    }
+    # replication noise: the binomial (or sample) variance of each point's estimate
+    if output == "completion_rate":
+        noise = float(np.mean(y * (1 - y))) / reps
+    else:
+        noise = math.nan
+    result["output_variance"] = var_y
+    result["noise_variance"] = noise
+    result["noise_share"] = (noise / var_y) if var_y > 0 else None
+    if var_y > 0:
+        res = stats.sobol_indices(func={"f_A": f_a[None, :], "f_B": f_b[None, :],
+                                        "f_AB": f_ab[:, None, :]}, n=n)
+        with warnings.catch_warnings():
+            # a parameter with no effect at all gives a degenerate bootstrap (BCa undefined)
+            warnings.simplefilter("ignore")
+            boot = res.bootstrap(confidence_level=0.95, n_resamples=bootstrap)
+        first, total = np.ravel(res.first_order), np.ravel(res.total_order)
+        f_ci, t_ci = boot.first_order.confidence_interval, boot.total_order.confidence_interval
+
+        def ci(c: Any, i: int, est: float) -> list[float]:
+            lo, hi = float(np.ravel(c.low)[i]), float(np.ravel(c.high)[i])
+            if math.isnan(lo) or math.isnan(hi):
+                if np.array_equal(f_ab[i], f_a):  # not a single output moved: exactly 0
+                    return [est, est]
+            return [lo, hi]
+
+        result["sobol"] = [
+            {"parameter": p.path, "first": float(first[i]), "total": float(total[i]),
+             "first_ci95": ci(f_ci, i, float(first[i])),
+             "total_ci95": ci(t_ci, i, float(total[i]))}
+            for i, p in enumerate(params)
+        ]
+    else:
+        result["sobol"] = [{"parameter": p.path, "first": 0.0, "total": 0.0,
+                            "first_ci95": [0.0, 0.0], "total_ci95": [0.0, 0.0]}
+                           for p in params]
+    base = {p.path: scenario.get(p.path) for p in params}
+    rows = tres.rows
+    base_s = rows[0]["initiatives"][name]
+    key0 = "completion_rate" if output == "completion_rate" else output
+    result["baseline"] = base_s[key0]
+    result["baseline_ci95"] = [base_s["ci_low"], base_s["ci_high"]]
+    tornado = []
+    for i, p in enumerate(params):
+        lo_row, hi_row = rows[1 + 2 * i], rows[2 + 2 * i]
+        lo_s, hi_s = lo_row["initiatives"][name], hi_row["initiatives"][name]
+        key = "completion_rate" if output == "completion_rate" else output
+        tornado.append({
+            "parameter": p.path, "base": base[p.path],
+            "low": lo_row["values"][p.path], "high": hi_row["values"][p.path],
+            "at_low": lo_s[key], "at_high": hi_s[key],
+            "at_low_ci95": [lo_s["ci_low"], lo_s["ci_high"]],
+            "at_high_ci95": [hi_s["ci_low"], hi_s["ci_high"]],
+        })
+    tornado.sort(key=lambda t: -abs((t["at_high"] or 0) - (t["at_low"] or 0)))
+    result["tornado"] = tornado
+    result["ranking"] = [s["parameter"] for s in
+                         sorted(result["sobol"], key=lambda s: -s["total"])]
+    atomic_write(out / "sensitivity.json", json.dumps(result, indent=2))
+    return result
+
+
+def sensitivity_text(res: dict[str, Any]) -> str:
+    what = "completion rate" if res["output"] == "completion_rate" else "coverage"
+    lines = [f"Which levers move the {what} of '{res['initiative']}' in '{res['scenario']}' "
+             f"({res['points']} points x {res['reps_per_point']} replications, seed {res['seed']})",
+             "", f"{'parameter':<40} {'first order (95% CI)':>26} {'total (95% CI)':>26}"]
+    for s in sorted(res["sobol"], key=lambda s: -s["total"]):
+        f, t = s["first_ci95"], s["total_ci95"]
+        lines.append(f"{s['parameter']:<40} {s['first']:6.2f} [{f[0]:5.2f}, {f[1]:5.2f}]"
+                     f"      {s['total']:6.2f} [{t[0]:5.2f}, {t[1]:5.2f}]")
+    if res.get("noise_share") is not None and res["noise_share"] == res["noise_share"]:
+        share = res["noise_share"]
+        verdict = ("small: the indices reflect the parameters" if share < 0.1 else
+                   "LARGE: add --reps before trusting small indices")
+        lines += ["", f"Replication noise is {100 * share:.1f}% of the output variance "
+                      f"({verdict})."]
+    lines += ["", "One at a time (low -> high end of each range):"]
+    for t in res["tornado"]:
+        lo, hi = t["at_low"], t["at_high"]
+        lines.append(f"  {t['parameter']:<40} {t['low']!s:>8} -> {t['high']!s:<8} "
+                     f"{100 * (lo or 0):5.1f}% -> {100 * (hi or 0):5.1f}%")
+    return "\n".join(lines)

@@ -1,0 +1,429 @@
+"""Sweeps: run a design's points through an executor into a store (the 'run' half).
+
+Work goes out as chunks of replications (point, start, stop). Replication i of every point
+draws from SeedSequence(seed, spawn_key=(i,)), so points share their random numbers
+(common random numbers) and differences between points are paired. A worker returns a
+compact columnar record per chunk (one row per replication and initiative, no events);
+the parent writes it to the SQLite store the moment it arrives. results.csv is computed
+only from the store, in replication order, so it is byte for byte the same whatever the
+number of workers, the scheduler, the order chunks finished in, or how often the sweep
+was interrupted and resumed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .errors import Problem, ScenarioError, UsageError
+from .run import atomic_write, default_workers, run_chunk
+from .scenario import Scenario
+from .stats import km_quantiles, mean_ci, wilson
+from .store import Store
+
+__all__ = ["sweep", "SweepResult", "compact_chunk", "summarize_point", "results_from_store",
+           "load_results"]
+
+Progress = Callable[[int, int], None]  # (replications just finished, points finished)
+
+
+def compact_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> dict[str, Any]:
+    """Run replications start..stop-1 and keep, per initiative, one row per replication:
+    rep, completed, completion time (None if censored), follow-up, coverage, fidelity
+    (None if no classroom reached), observed, and drops per zone."""
+    zone_names = [lv.name for lv in scenario.levels[1:]]
+    cols: dict[str, dict[str, list[Any]]] = {}
+    for r in run_chunk(scenario, seed, start, stop):
+        for o in r.initiatives:
+            c = cols.get(o.name)
+            if c is None:
+                c = cols[o.name] = {k: [] for k in ("rep", "completed", "time", "follow",
+                                                    "coverage", "fidelity", "observed")}
+                c["drops"] = [[] for _ in zone_names]  # type: ignore[assignment]
+            c["rep"].append(r.rep)
+            c["completed"].append(int(o.completed))
+            c["time"].append(o.completion_time)
+            c["follow"].append(o.follow_up)
+            c["coverage"].append(o.coverage)
+            c["fidelity"].append(None if math.isnan(o.fidelity) else o.fidelity)
+            c["observed"].append(int(o.observed))
+            for j in range(len(zone_names)):
+                c["drops"][j].append(o.zones[j + 1].drops)
+    return {"start": start, "stop": stop, "zones": zone_names, "initiatives": cols}
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def _fmt(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return f"{x:.10g}"
+
+
+def summarize_point(chunks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-initiative estimates of one point from its chunks (in replication order)."""
+    merged: dict[str, dict[str, list[Any]]] = {}
+    for ch in chunks:
+        for name, c in ch["initiatives"].items():
+            m = merged.setdefault(name, {"completed": [], "time": [], "follow": [],
+                                         "coverage": [], "fidelity": [], "observed": []})
+            for k in m:
+                m[k].extend(c[k])
+    out = {}
+    for name, m in merged.items():
+        obs = np.asarray(m["observed"], dtype=bool)
+        completed = np.asarray(m["completed"], dtype=np.int64)[obs]
+        n, k = int(obs.sum()), int(completed.sum())
+        lo, hi = wilson(k, n)
+        cov, _ = mean_ci(np.asarray(m["coverage"], dtype=float)[obs])
+        fid = np.array([np.nan if f is None else f for f in m["fidelity"]], dtype=float)[obs]
+        fid_mean, _ = mean_ci(fid)
+        (median,) = km_quantiles(m["time"], m["follow"], qs=(0.5,))
+        out[name] = {"completion_rate": k / n if n else None, "ci_low": lo, "ci_high": hi,
+                     "coverage_mean": cov, "completion_time_median": median,
+                     "fidelity_mean": fid_mean, "n": n, "successes": k}
+    return out
+
+
+def _half_width(summary: dict[str, dict[str, Any]]) -> float:
+    """Largest 95% half-width of a completion rate at a point (inf before any data)."""
+    widths = [(s["ci_high"] - s["ci_low"]) / 2 for s in summary.values() if s["n"]]
+    return max(widths) if widths else math.inf
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+@dataclass
+class SweepResult:
+    """What a sweep produced: its folder, points, one summary row per point, failures."""
+
+    out: Path
+    params: list[str]
+    points: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    failed: list[tuple[int, int, int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    reps_run: int = 0
+
+    @property
+    def results_csv(self) -> Path:
+        return self.out / "results.csv"
+
+
+def _identity(scenario: Scenario, points: list[dict[str, Any]], reps: int, seed: int,
+              chunk_size: int, precision: float | None) -> dict[str, Any]:
+    return {"scenario_hash": scenario.hash, "seed": seed, "reps": reps,
+            "chunk_size": chunk_size, "precision": precision, "points": points,
+            "relaysim_version": __version__}
+
+
+def _point_scenarios(scenario: Scenario, points: list[dict[str, Any]]) -> list[Scenario]:
+    out, problems = [], []
+    for j, pt in enumerate(points):
+        try:
+            out.append(scenario.with_values(pt))
+        except ScenarioError as e:
+            problems += [Problem(f"point {j} ({_pt(pt)}): {p.path}", p.message)
+                         for p in e.problems]
+    if problems:
+        raise ScenarioError(problems, scenario.source)
+    return out
+
+
+def _pt(pt: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in pt.items())
+
+
+def sweep(
+    scenario: Scenario,
+    design: list[dict[str, Any]],
+    reps: int,
+    seed: int = 0,
+    out: str | Path | None = None,
+    store: str | Path | None = None,
+    resume: bool = False,
+    executor: Executor | None = None,
+    workers: int | None = None,
+    chunk_size: int | None = None,
+    precision: float | None = None,
+    retries: int = 2,
+    progress: Progress | None = None,
+) -> SweepResult:
+    """Run every point of `design` (dicts of dotted path -> value) for `reps` replications.
+
+    Results go to `out` (results.csv, store.sqlite unless `store` is given, manifest.json).
+    executor: any concurrent.futures.Executor (e.g. a Dask client's get_executor());
+    otherwise `workers` local processes (default all cores; 1 runs in this process).
+    precision: add chunks to a point until every completion-rate 95% interval is at most
+    +-precision wide, or `reps` is reached. Failing chunks are retried `retries` times,
+    then recorded as failed; the rest of the sweep still finishes.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(reps, int) or reps < 1:
+        raise UsageError(f"reps must be a whole number >= 1, got {reps!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise UsageError(f"seed must be a whole number >= 0, got {seed!r}")
+    if precision is not None and not (0 < precision < 0.5):
+        raise UsageError(f"precision must be between 0 and 0.5, got {precision!r}")
+    if not design:
+        raise UsageError("the design has no points")
+    n_workers = workers if workers is not None else default_workers()
+    if chunk_size is None:
+        chunk_size = 50 if precision is not None else max(1, min(200, math.ceil(
+            reps * len(design) / (8 * max(1, n_workers)) / len(design))))
+    if chunk_size < 1:
+        raise UsageError("chunk_size must be >= 1")
+    params: list[str] = []
+    for pt in design:
+        params += [k for k in pt if k not in params]
+    if any(len(pt) != len(params) for pt in design):
+        # points that leave a parameter out take the scenario's value for it
+        design = [{k: pt[k] if k in pt else scenario.get(k) for k in params} for pt in design]
+    scenarios = _point_scenarios(scenario, design)
+    out_dir = Path(out) if out is not None else Path("runs") / (
+        f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create output folder {out_dir}: {e}") from None
+    store_path = Path(store) if store is not None else out_dir / "store.sqlite"
+    identity = _identity(scenario, design, reps, seed, chunk_size, precision)
+    with Store(store_path) as st:
+        st.claim(identity, resume)
+        _write_manifest(out_dir, scenario, design, identity, store_path)
+        runner = _Runner(st, scenarios, seed, reps, chunk_size, precision, executor,
+                         n_workers, retries, progress)
+        runner.go()
+        rows = results_from_store(st, design)
+        failed = st.failed()
+    atomic_write(out_dir / "results.csv", rows_to_csv(rows, params))
+    return SweepResult(out=out_dir, params=params, points=design, rows=rows, failed=failed,
+                       seconds=time.perf_counter() - t0, reps_run=runner.reps_run)
+
+
+def _write_manifest(out_dir: Path, scenario: Scenario, design: list[dict[str, Any]],
+                    identity: dict[str, Any], store_path: Path) -> None:
+    text = None
+    if scenario.source:
+        try:
+            text = Path(scenario.source).read_text(encoding="utf-8")
+        except OSError:
+            text = None
+    manifest = {
+        **identity,
+        "scenario": scenario.name,
+        "scenario_file": scenario.source,
+        "scenario_text": text,
+        "scenario_normalized": scenario.normalized,
+        "design_points": len(design),
+        "store": str(store_path),
+        "reproduce": "relaysim sweep with the same scenario, points (use the points as a "
+                     "--design CSV), --reps, --seed and --chunk-size",
+    }
+    atomic_write(out_dir / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
+
+
+class _Runner:
+    """Schedules chunks on an executor, writes them to the store, retries failures."""
+
+    def __init__(self, st: Store, scenarios: list[Scenario], seed: int, reps: int,
+                 chunk_size: int, precision: float | None, executor: Executor | None,
+                 workers: int, retries: int, progress: Progress | None) -> None:
+        self.st, self.scenarios, self.seed, self.reps = st, scenarios, seed, reps
+        self.cs, self.precision, self.executor = chunk_size, precision, executor
+        self.workers, self.retries, self.progress = workers, retries, progress
+        self.reps_run = 0
+        self.done = st.done()
+
+    # -- which chunks to run ------------------------------------------------------
+    def _fixed_units(self) -> list[tuple[int, int, int]]:
+        return [(j, a, min(a + self.cs, self.reps))
+                for j in range(len(self.scenarios))
+                for a in range(0, self.reps, self.cs) if (j, a) not in self.done]
+
+    def _next_adaptive(self, j: int) -> tuple[int, int, int] | None:
+        """The next chunk of point j under --precision, or None when it is precise enough."""
+        chunks = [d for _, _, d in self.st.chunks_of(j)]
+        a = sum(d["stop"] - d["start"] for d in chunks)
+        while (j, a) in self.done and a < self.reps:  # stored chunk not yet folded in
+            a = min(a + self.cs, self.reps)
+        if a >= self.reps:
+            return None
+        if chunks and _half_width(summarize_point(chunks)) <= self.precision:  # type: ignore[operator]
+            return None
+        return (j, a, min(a + self.cs, self.reps))
+
+    # -- running ------------------------------------------------------------------------
+    def go(self) -> None:
+        if self.precision is None:
+            queue = self._fixed_units()
+        else:
+            queue = [u for j in range(len(self.scenarios)) if (u := self._next_adaptive(j))]
+        if not queue:
+            return
+        if self.executor is None and (self.workers == 1 or len(queue) == 1):
+            self._serial(queue)
+            return
+        own = self.executor is None
+        ex = self.executor or ProcessPoolExecutor(max_workers=self.workers)
+        try:
+            self._parallel(ex, queue, own)
+        finally:
+            if own:
+                ex.shutdown(cancel_futures=True)
+
+    def _finish(self, unit: tuple[int, int, int], data: dict[str, Any]) -> list[tuple]:
+        j, a, b = unit
+        self.st.put(j, a, b, data)
+        self.done.add((j, a))
+        self.reps_run += b - a
+        nxt: list[tuple[int, int, int]] = []
+        point_done = 0
+        if self.precision is not None:
+            u = self._next_adaptive(j)
+            if u is None:
+                point_done = 1
+            else:
+                nxt.append(u)
+        else:
+            point_done = int(all((j, s) in self.done for s in range(0, self.reps, self.cs)))
+        if self.progress is not None:
+            self.progress(b - a, point_done)
+        return nxt
+
+    def _serial(self, queue: list[tuple[int, int, int]]) -> None:
+        while queue:
+            unit = queue.pop(0)
+            j, a, b = unit
+            for attempt in range(self.retries + 1):
+                try:
+                    data = compact_chunk(self.scenarios[j], self.seed, a, b)
+                except Exception as e:  # recorded; the sweep goes on
+                    if attempt == self.retries:
+                        self.st.put_failed(j, a, b, _describe(e))
+                    continue
+                queue.extend(self._finish(unit, data))
+                break
+
+    def _parallel(self, ex: Executor, queue: list[tuple[int, int, int]], own: bool) -> None:
+        tries: dict[tuple[int, int, int], int] = {}
+        inflight: dict[Future[Any], tuple[int, int, int]] = {}
+        limit = 2 * self.workers + 2
+        while queue or inflight:
+            while queue and len(inflight) < limit:
+                unit = queue.pop(0)
+                j, a, b = unit
+                inflight[ex.submit(compact_chunk, self.scenarios[j], self.seed, a, b)] = unit
+            finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            for f in finished:
+                unit = inflight.pop(f)
+                try:
+                    data = f.result()
+                except BrokenProcessPool as e:
+                    if not own:
+                        raise
+                    # a worker died: the whole local pool is gone; start a new one and
+                    # count one failure against every chunk that was in it
+                    ex.shutdown(cancel_futures=True)
+                    ex = ProcessPoolExecutor(max_workers=self.workers)
+                    lost = [unit, *inflight.values()]
+                    inflight.clear()
+                    for u in lost:
+                        self._retry_or_fail(u, tries, queue, e)
+                    break
+                except Exception as e:  # recorded; the sweep goes on
+                    self._retry_or_fail(unit, tries, queue, e)
+                    continue
+                queue.extend(self._finish(unit, data))
+        if own:
+            ex.shutdown()
+
+    def _retry_or_fail(self, unit: tuple[int, int, int], tries: dict[tuple[int, int, int], int],
+                       queue: list[tuple[int, int, int]], e: BaseException) -> None:
+        tries[unit] = tries.get(unit, 0) + 1
+        if tries[unit] <= self.retries:
+            queue.append(unit)
+        else:
+            self.st.put_failed(*unit, _describe(e))
+
+
+def _describe(e: BaseException) -> str:
+    tb = "".join(traceback.format_exception_only(type(e), e)).strip()
+    return tb[:2000]
+
+
+# --------------------------------------------------------------------------- results
+
+
+def results_from_store(st: Store, design: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per design point from the store's chunks (replication order)."""
+    rows = []
+    for j, pt in enumerate(design):
+        chunks = [d for _, _, d in st.chunks_of(j)]
+        reps = sum(d["stop"] - d["start"] for d in chunks)
+        rows.append({"point": j, "values": pt, "reps": reps,
+                     "initiatives": summarize_point(chunks)})
+    return rows
+
+
+def rows_to_csv(rows: list[dict[str, Any]], params: list[str]) -> str:
+    """results.csv text: parameters, then per initiative its estimates, then reps."""
+    names: list[str] = []
+    for r in rows:
+        for name in r["initiatives"]:
+            if name not in names and name != "stream":
+                names.append(name)
+    if any("stream" in r["initiatives"] for r in rows):
+        names.append("stream")
+    stats = ("completion_rate", "ci_low", "ci_high", "coverage_mean", "completion_time_median")
+    header = [*params, *(f"{n}.{s}" for n in names for s in stats), "reps"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        line = [_cell(r["values"][p]) for p in params]
+        for n in names:
+            s = r["initiatives"].get(n)
+            line += [_fmt(s[k]) if s else "" for k in stats]
+        line.append(str(r["reps"]))
+        w.writerow(line)
+    return buf.getvalue()
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return _fmt(v)
+    return str(v)
+
+
+def load_results(path: str | Path) -> Any:
+    """A sweep's results.csv (from its folder or the file) as a pandas DataFrame when pandas
+    is installed, else as a list of dicts of strings."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.csv"
+    if not p.exists():
+        raise UsageError(f"{p}: no results.csv here")
+    try:
+        import pandas as pd
+    except ImportError:
+        with p.open(newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    return pd.read_csv(p)
