@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -53,7 +54,17 @@ def _progress(total: int, quiet: bool) -> tuple[Callable[[int], None] | None, Ca
     return bar.update, bar.close
 
 
+def _check_writable(path: str | None, option: str) -> None:
+    """Fail before a long run, not after it, when an output cannot be written."""
+    if path is None:
+        return
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: folder {parent} does not exist")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    _check_writable(args.per_rep, "--per-rep")
     sc = _load(args)
     tick, close = _progress(args.reps, args.quiet)
     try:
@@ -83,6 +94,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
+    _check_writable(args.out, "--out")
     sc = _load(args)
     tr = trace(sc, seed=args.seed, rep=args.rep)
     text = tr.to_json() if args.json else tr.text()
@@ -142,7 +154,8 @@ def _dask_executor(address: str) -> tuple[Any, Any]:
         client = Client(address, timeout="20s")
     except (OSError, TimeoutError, ValueError) as e:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {e}") from None
-    return client.get_executor(), client
+    # pure=False: a retried chunk must run again, not return the cached failure
+    return client.get_executor(pure=False), client
 
 
 def _sweep_progress(points: int, reps: int, quiet: bool
@@ -224,7 +237,10 @@ def _nonneg_int(text: str) -> int:
 
 
 def _pos_int(text: str) -> int:
-    v = _nonneg_int(text)
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
     return v

@@ -66,7 +66,8 @@ def fumble_probability(scenario: Scenario, k: int, initiative: Initiative,
         odds *= eff.load**held
     if tank < 1.0:
         odds *= math.exp(eff.tank * (1.0 - tank))
-    return odds / (1.0 + odds)
+    base = zone.fumble / (1.0 - zone.fumble)
+    return zone.fumble if odds == base else odds / (1.0 + odds)
 
 
 class _Track:
@@ -134,7 +135,11 @@ class Relay:
         self.queues: dict[tuple[int, int], list[Any]] = {}
         self.slots_used: dict[tuple[int, int], int] = {}
         self.slot_queues: dict[tuple[int, int], list[Any]] = {}
-        self.seq = _counter()
+        self.seq = _counter()  # arrival order: FIFO within a priority
+        self.tick = _counter()  # unique tie-breaker: a kept baton re-queues with its old seq
+        # with one initiative no two batons ever compete for a runner: skip the dispatch step
+        self.contended = len(scenario.initiatives) > 1 or scenario.stream.rate > 0
+        self.dispatching: set[tuple[int, int]] = set()
         self.wait_total = [0.0] * n_levels
         self.waits = [0] * n_levels
         self.busy_time = [0.0] * n_levels
@@ -230,15 +235,21 @@ class Relay:
                 self.holding.setdefault((p, i), {})[me] = None
             work = 0.0
             try:
-                if self.busy[p][i] < b.capacity and not (turnover and self.vacant[p][i]):
+                free = self.busy[p][i] < b.capacity and not (turnover and self.vacant[p][i])
+                if free and not self.contended:
                     if self.has_tank[p]:
                         self._tank_sync(p, i)
                     self.busy[p][i] += 1
                 else:
                     ev = env.event()
                     heapq.heappush(self.queues.setdefault((p, i), []),
-                                   (tr.ini.priority, seq, ev))
-                    if trace:
+                                   (tr.ini.priority, seq, next(self.tick), ev))
+                    if free and (p, i) not in self.dispatching:
+                        # several initiatives: batons arriving at the same instant are
+                        # sorted by priority before the free runner picks one
+                        self.dispatching.add((p, i))
+                        env.timeout(0).callbacks.append(partial(self._dispatch, p, i))
+                    if trace and not free:
                         trace(env.now, "queued", initiative=tr.ini.name, level=self.logical[p],
                               runner=i, ahead=len(self.queues[(p, i)]) - 1 + self.busy[p][i])
                     yield ev
@@ -287,11 +298,24 @@ class Relay:
         for j in range(i * c, (i + 1) * c):
             process(self.carry(tr, p + 1, j, fidelity))
 
+    def _dispatch(self, p: int, i: int, _event: simpy.Event) -> None:
+        """Give a free runner's slots to the best waiting batons (priority, then FIFO)."""
+        self.dispatching.discard((p, i))
+        q = self.queues.get((p, i))
+        cap = self.bundle[p][i].capacity
+        while q and self.busy[p][i] < cap and not (self.has_turnover[p] and self.vacant[p][i]):
+            ev = heapq.heappop(q)[-1]
+            if ev.callbacks:
+                if self.has_tank[p]:
+                    self._tank_sync(p, i)
+                self.busy[p][i] += 1
+                ev.succeed()
+
     def _release(self, p: int, i: int) -> None:
         """A baton leaves runner (p, i): hand the slot to the next live waiter or free it."""
         q = self.queues.get((p, i))
         while q:
-            ev = heapq.heappop(q)[2]
+            ev = heapq.heappop(q)[-1]
             if ev.callbacks:  # an interrupted waiter left an event nobody waits on
                 ev.succeed()
                 return
@@ -382,7 +406,7 @@ class Relay:
         now = self.env.now
         ini = tr.ini
         by_deadline = now <= ini.deadline
-        implements = fidelity >= ini.min_fidelity
+        implements = fidelity >= ini.min_fidelity - 1e-9  # 0.7 * 0.7 < 0.49 in floating point
         if by_deadline:
             tr.reached_by_deadline += 1
             tr.fidelity_sum += fidelity
@@ -490,7 +514,7 @@ class Relay:
             ev.succeed()
         q = self.queues.get((p, i))
         while q and self.busy[p][i] < b.capacity:
-            ev = heapq.heappop(q)[2]
+            ev = heapq.heappop(q)[-1]
             if ev.callbacks:
                 self.busy[p][i] += 1
                 ev.succeed()

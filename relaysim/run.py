@@ -135,7 +135,7 @@ def summarize_initiative(outs: list[InitiativeOutcome], level_names: list[str],
     n = len(obs)
     k = sum(o.completed for o in obs)
     lo, hi = wilson(k, n)
-    cov, (clo, chi) = mean_ci([o.coverage for o in obs])
+    cov, (clo, chi) = mean_ci([o.coverage for o in obs], bounds=(0.0, 1.0))
     fid, _ = mean_ci([o.fidelity for o in obs])
     q25, q50, q75 = km_quantiles([o.completion_time for o in outs], [o.follow_up for o in outs])
     zones: dict[str, Any] = {}
@@ -280,6 +280,8 @@ def atomic_write(path: str | Path, text: str) -> None:
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, p)
+    except OSError as e:
+        raise UsageError(f"cannot write {p}: {e.strerror or e}") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -385,16 +385,40 @@ class Scenario:
 
     # -- parameters by dotted path ------------------------------------------------
     def paths(self) -> dict[str, Any]:
-        """Every settable dotted path with its current value (defaults included)."""
-        return _flatten_normalized(self.normalized)
+        """Every settable dotted path with its current value (defaults included; optional
+        parameters that are unset, such as succession, are left out)."""
+        return {k: v for k, v in _flatten_normalized(self.normalized).items()
+                if v is not None}
 
     def get(self, path: str) -> Any:
-        """Current value at a dotted path (raises ScenarioError if it names nothing)."""
+        """Current value at a dotted path: a number, flag or text, or a table such as a
+        distribution (None for an unset optional parameter). Raises ScenarioError if the
+        path names nothing."""
         _check_path(self, path)
-        paths = self.paths()
-        if path in paths:
-            return paths[path]
-        return _zone_default_path_value(path)
+        parts = path.split(".")
+        section = parts[0]
+        if section in _ENTITY_KEY:
+            key = _ENTITY_KEY[section]
+            item = next((x for x in self.normalized[section] if x[key] == parts[1]), None)
+            if item is None:  # a level's undeclared zone: the instant, perfect default
+                return _zone_default_path_value(path)
+            rest = parts[2:]
+            if section == "levels" and rest[0] == "segments":
+                seg = next(x for x in item["segments"] if x["name"] == rest[1])
+                if rest[2:] == ["share"]:
+                    return seg["share"]
+                sub = ".".join(rest[2:])
+                return seg["set"].get(sub, self.get(sub))
+            node: Any = item
+        else:
+            node, rest = self.normalized[section], parts[1:]
+        for r in rest:
+            if not isinstance(node, dict) or r not in node:
+                raise ScenarioError([Problem(path, "is not set in this scenario (e.g. a "
+                                             "parameter of another distribution family)")],
+                                    self.source)
+            node = node[r]
+        return copy.deepcopy(node)
 
     def with_values(self, values: dict[str, Any]) -> Scenario:
         """A copy with the given dotted paths set; the result is fully re-validated."""
@@ -454,8 +478,38 @@ def scenario_from_dict(raw: dict[str, Any], source: str | None = None) -> Scenar
     v = _Validator()
     norm = v.scenario(raw)
     if v.problems:
-        raise ScenarioError(v.problems, source)
+        raise ScenarioError(v.problems + _segment_value_problems(raw, norm, source), source)
     return _build(norm, copy.deepcopy(raw), source)
+
+
+def _segment_value_problems(raw: dict[str, Any], norm: dict[str, Any], source: str | None
+                            ) -> list[Problem]:
+    """Problems with segment override values, found even when the scenario has other
+    problems (so every error is reported at once), as long as the rest can be built."""
+    levels = norm.get("levels") or []
+    k = next((k for k, lv in enumerate(levels) if lv.get("segments")), None)
+    if k is None or not isinstance(raw.get("levels"), list):
+        return []
+    base_raw = copy.deepcopy(raw)
+    for item in base_raw["levels"]:
+        if isinstance(item, dict):
+            item.pop("segments", None)
+    try:
+        base = scenario_from_dict(base_raw, source)
+    except ScenarioError:
+        return []
+    below = {lv.name for lv in base.levels[k:]}
+    problems = []
+    for seg in levels[k]["segments"]:
+        sp = f"levels.{levels[k]['name']}.segments.{seg['name']}"
+        ok = {p: v for p, v in seg["set"].items()
+              if p.split(".")[0] in ("levels", "zones") and len(p.split(".")) >= 3
+              and p.split(".")[1] in below and p.split(".")[2] not in _SEGMENT_FIXED}
+        try:
+            base.with_values(ok)
+        except ScenarioError as e:
+            problems += [Problem(f"{sp}.{q.path}", q.message) for q in e.problems]
+    return problems
 
 
 # --------------------------------------------------------------------------- validation
@@ -546,12 +600,16 @@ class _Validator:
             if isinstance(x, bool) or not isinstance(x, (int, float)):
                 self.err(path, f"must be a number, got {_show(x)}")
                 return None
+            try:
+                x = float(x)
+            except OverflowError:
+                x = math.inf
             if not math.isfinite(x):
                 self.err(path, f"must be a finite number, got {x}")
                 return None
-            x = float(x)
         if not _in_range(x, s):
-            self.err(path, f"must be {s.range_text()}, got {x:g}")
+            shown = f"{x:g}" if isinstance(x, float) else str(x)
+            self.err(path, f"must be {s.range_text()}, got {shown}")
             return None
         return x
 
@@ -565,7 +623,7 @@ class _Validator:
         if fam is None:
             self.err(_join(path, "dist"), f"is required (one of: {', '.join(DIST_PARAMS)})")
             return None
-        if fam not in DIST_PARAMS:
+        if not isinstance(fam, str) or fam not in DIST_PARAMS:
             near = difflib.get_close_matches(str(fam), list(DIST_PARAMS), n=1, cutoff=0.5)
             hint = f"; did you mean '{near[0]}'?" if near else ""
             self.err(
@@ -618,7 +676,8 @@ class _Validator:
             f = self.fields(seg, spec, sp)
             if isinstance(name, str) and name in seen:
                 self.err(_join(sp, "name"), f"segment '{name}' appears more than once")
-            seen.add(name)
+            if isinstance(name, str):
+                seen.add(name)
             sets = f["set"]
             if not isinstance(sets, dict):
                 self.err(_join(sp, "set"), "must be a table of dotted paths and values")
@@ -659,7 +718,8 @@ class _Validator:
             path = f"{section}.{label}" if not label.startswith("[") else f"{section}{label}"
             if isinstance(name, str) and name in seen:
                 self.err(_join(path, key), f"'{name}' appears more than once in [[{section}]]")
-            seen.add(name)
+            if isinstance(name, str):
+                seen.add(name)
             out.append(self.fields(item, spec, path))
         return out
 
@@ -683,13 +743,14 @@ class _Validator:
             elif "levels" not in raw:
                 self.err("levels", "at least one [[levels]] table is required")
         norm["levels"] = levels
-        first_raw = (raw.get("levels") or [{}])[0]
+        first_raw = raw["levels"][0] if levels else {}
         if levels and "count" in first_raw and levels[0]["count"] not in (1, None):
             self.err(
                 _join(_entity_path("levels", levels[0]["name"], 0), "count"),
                 "the first level has exactly one runner (count must be 1 or left out)",
             )
-        level_names = [lv["name"] for lv in levels]
+        level_names = [lv["name"] for lv in levels if isinstance(lv["name"], str)]
+        first_name = levels[0]["name"] if levels else None
         raw_levels = raw.get("levels") if isinstance(raw.get("levels"), list) else []
         merged = set()
         seg_levels = []
@@ -700,7 +761,7 @@ class _Validator:
                 if k == 0:
                     self.err(_join(lp, "segments"), "the first level has one runner: segments "
                              "belong on a level below it")
-            if not lv["merged_with_parent"]:
+            if lv["merged_with_parent"] is not True:
                 continue
             merged.add(lv["name"])
             if k == 0:
@@ -714,6 +775,21 @@ class _Validator:
                              f"'{parent}' (one per {parent}, shared capacity, tank and "
                              f"turnover): set this on levels.{parent}, not here")
             lv["count"] = 1
+        for k, lv in enumerate(levels):
+            t = lv.get("tank") or {}
+            if t.get("check_tank") and t.get("drain") and not t.get("recovery"):
+                self.err(_join(_entity_path("levels", lv["name"], k), "tank.check_tank"),
+                         "needs tank.recovery > 0: a tank that drains and never refills would "
+                         "keep the giver waiting forever")
+            for seg in lv.get("segments") or []:
+                below = set(level_names[k:])
+                for path in seg["set"]:
+                    parts = path.split(".")
+                    if (len(parts) < 3 or parts[0] not in ("levels", "zones")
+                            or parts[1] not in below
+                            or (parts[0] == "levels" and parts[2] in _SEGMENT_FIXED)):
+                        self.err(f"{_entity_path('levels', lv['name'], k)}.segments."
+                                 f"{seg['name']}.{path}", _SEGMENT_SCOPE.format(lv["name"]))
         if len(seg_levels) > 1:
             self.err("levels", "only one level may declare segments (found: "
                      + ", ".join(seg_levels) + ")")
@@ -728,7 +804,7 @@ class _Validator:
                 near = difflib.get_close_matches(to, level_names, n=1, cutoff=0.5)
                 hint = f"; did you mean '{near[0]}'?" if near else ""
                 self.err(_join(zp, "to"), f"no level is named '{to}'{hint}")
-            elif to == level_names[0]:
+            elif to == first_name:
                 self.err(
                     _join(zp, "to"),
                     f"'{to}' is the first level: the baton starts there, no exchange leads into it",
@@ -744,9 +820,14 @@ class _Validator:
         norm["initiative_stream"] = st = self.fields(stream, STREAM_SPEC, "initiative_stream")
         if st["stop"] is None and isinstance(horizon, float):
             st["stop"] = horizon
-        if "initiatives" not in raw and not st["rate"]:
+        if not inits and not st["rate"] and not (
+                "initiatives" in raw and not isinstance(raw["initiatives"], list)):
             self.err("initiatives", "at least one [[initiatives]] table (or an "
                      "[initiative_stream] with rate > 0) is required")
+        if (isinstance(st["start"], float) and isinstance(st["stop"], float)
+                and st["rate"] and st["stop"] <= st["start"]):
+            self.err("initiative_stream.stop", f"must be after start ({st['start']:g}), "
+                     f"got {st['stop']:g}")
         for i, ini in enumerate(inits):
             ip = _entity_path("initiatives", ini["name"], i)
             if ini["name"] == "stream":
@@ -890,9 +971,7 @@ def _with_segments(sc: Scenario) -> Scenario:
             parts = path.split(".")
             if (len(parts) < 3 or parts[0] not in ("levels", "zones") or parts[1] not in below
                     or (parts[0] == "levels" and parts[2] in _SEGMENT_FIXED)):
-                problems.append(Problem(f"{sp}.{path}", "a segment may set level and zone "
-                                        f"parameters of '{lv_norm['name']}' and the levels "
-                                        "below it (not count, names, segments or merging)"))
+                problems.append(Problem(f"{sp}.{path}", _SEGMENT_SCOPE.format(lv_norm["name"])))
                 continue
             ok[path] = value
         try:
@@ -909,6 +988,8 @@ def _with_segments(sc: Scenario) -> Scenario:
 
 
 _SEGMENT_FIXED = ("count", "segments", "merged_with_parent", "name")
+_SEGMENT_SCOPE = ("a segment may set level and zone parameters of '{}' and the levels below "
+                  "it (not count, names, segments or merging)")
 
 
 def _flatten_set(sets: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -959,8 +1040,11 @@ def _flatten_normalized(norm: dict[str, Any]) -> dict[str, Any]:
         _flatten_table(section, norm[section], out)
     for section, key in _ENTITY_KEY.items():
         for item in norm[section]:
+            skip = {key}
+            if section == "levels" and item.get("merged_with_parent") is True:
+                skip |= set(MERGED_FORBIDDEN)  # the person's, i.e. the parent level's
             _flatten_table(f"{section}.{item[key]}",
-                           {k: v for k, v in item.items() if k != key}, out)
+                           {k: v for k, v in item.items() if k not in skip}, out)
     return out
 
 
@@ -1006,6 +1090,9 @@ def _path_ok(sc: Scenario, parts: list[str]) -> bool:
                 return False
             return rest[2:] == ["share"] or (len(rest) >= 5 and _path_ok(sc, rest[2:]))
         if rest[0] == key:
+            return False
+        if section == "levels" and rest[0] in MERGED_FORBIDDEN and any(
+                lv.name == parts[1] and lv.merged_with_parent for lv in sc.levels):
             return False
     else:
         rest = parts[1:]
@@ -1063,7 +1150,10 @@ def _set_raw(raw: dict[str, Any], path: str, value: Any) -> None:
         target = raw.setdefault(section, {})
         rest = parts[1:]
     if len(rest) == 1:
-        target[rest[0]] = value
+        if value is None:  # unset an optional parameter (back to its default)
+            target.pop(rest[0], None)
+        else:
+            target[rest[0]] = value
         return
     sub = target.get(rest[0])
     if isinstance(sub, (int, float)) and not isinstance(sub, bool):

@@ -19,9 +19,10 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, flo
     return (float(ci.low), float(ci.high))
 
 
-def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95
-            ) -> tuple[float, tuple[float, float]]:
-    """Mean and Student-t interval of the mean; NaN values are ignored."""
+def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95,
+            bounds: tuple[float, float] | None = None) -> tuple[float, tuple[float, float]]:
+    """Mean and Student-t interval of the mean; NaN values are ignored. With `bounds`
+    (e.g. (0, 1) for shares) the interval is clipped to them. One value: NaN interval."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     n = len(x)
@@ -32,7 +33,10 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95
         return m, (math.nan, math.nan)
     se = float(x.std(ddof=1)) / math.sqrt(n)
     h = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
-    return m, (m - h, m + h)
+    lo, hi = m - h, m + h
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return m, (lo, hi)
 
 
 def km_curve(times: Sequence[float | None], follow_up: Sequence[float]

@@ -43,11 +43,27 @@ class Store:
         self.path = Path(path)
         try:
             self.db = sqlite3.connect(self.path, timeout=30)
+            self._check_foreign()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: not a usable relaysim store ({e})") from None
+
+    def _check_foreign(self) -> None:
+        """Refuse, untouched, an SQLite file that holds anything but a relaysim store."""
+        tables = {r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return
+        expect = {"meta": ["key", "value"],
+                  "chunks": ["point", "start", "stop", "status", "error", "data"]}
+        found = {t: [c[1] for c in self.db.execute(f"PRAGMA table_info('{t}')")]
+                 for t in tables}
+        if found != expect:
+            self.db.close()
+            raise StoreError(f"{self.path}: an SQLite file that is not a relaysim store "
+                             f"(tables: {', '.join(sorted(tables))}); choose another --store")
 
     def __enter__(self) -> Store:
         return self
@@ -94,8 +110,11 @@ class Store:
     # -- chunks -------------------------------------------------------------------
     def done(self) -> set[tuple[int, int]]:
         """(point, start) of chunks finished successfully."""
-        rows = self.db.execute("SELECT point, start FROM chunks WHERE status = 'ok'")
-        return {(p, s) for p, s in rows}
+        try:
+            rows = self.db.execute("SELECT point, start FROM chunks WHERE status = 'ok'")
+            return {(p, s) for p, s in rows}
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: corrupt store ({e})") from None
 
     def count_ok(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM chunks WHERE status='ok'").fetchone()[0])

@@ -184,8 +184,8 @@ def sweep(
         raise UsageError("the design has no points")
     n_workers = workers if workers is not None else default_workers()
     if chunk_size is None:
-        chunk_size = 50 if precision is not None else max(1, min(200, math.ceil(
-            reps * len(design) / (8 * max(1, n_workers)) / len(design))))
+        # never from the worker count: a sweep resumed with other --workers must match
+        chunk_size = 50 if precision is not None else max(1, min(200, math.ceil(reps / 16)))
     if chunk_size < 1:
         raise UsageError("chunk_size must be >= 1")
     params: list[str] = []
@@ -328,7 +328,10 @@ class _Runner:
             while queue and len(inflight) < limit:
                 unit = queue.pop(0)
                 j, a, b = unit
-                inflight[ex.submit(compact_chunk, self.scenarios[j], self.seed, a, b)] = unit
+                # the attempt number makes a retry a new task for executors that cache
+                # results by arguments (Dask's pure tasks)
+                inflight[ex.submit(_attempt_chunk, self.scenarios[j], self.seed, a, b,
+                                   tries.get(unit, 0))] = unit
             finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             for f in finished:
                 unit = inflight.pop(f)
@@ -360,6 +363,12 @@ class _Runner:
             queue.append(unit)
         else:
             self.st.put_failed(*unit, _describe(e))
+
+
+def _attempt_chunk(scenario: Scenario, seed: int, start: int, stop: int, attempt: int
+                   ) -> dict[str, Any]:
+    """compact_chunk, with the attempt number as an argument (ignored by the work)."""
+    return compact_chunk(scenario, seed, start, stop)
 
 
 def _describe(e: BaseException) -> str:
