@@ -381,9 +381,6 @@ def test_min_fidelity_above_retained_fidelity_means_nothing_implements(make_scen
     assert o.fidelity == pytest.approx(prod, rel=1e-12)  # fidelity is still reported
 
 
-@pytest.mark.xfail(strict=True, reason="fidelity >= min_fidelity compared in floating point: "
-                   "0.7 * 0.7 = 0.48999999999999994 < 0.49, so a classroom exactly at the "
-                   "threshold does not implement")
 def test_fidelity_exactly_at_threshold_implements(make_scenario):
     sc = make_scenario(
         levels=chain(3),
@@ -518,9 +515,6 @@ def test_simultaneous_launch_priority_listed_first(make_scenario):
     assert start_order(sc) == ["hi", "lo"]
 
 
-@pytest.mark.xfail(strict=True, reason="a baton arriving at an idle runner takes it at once, "
-                   "so among batons arriving at the same instant the first *created* wins, "
-                   "not the smallest priority number")
 def test_simultaneous_launch_priority_listed_second(make_scenario):
     sc = one_busy_runner(make_scenario, [{"name": "lo", "priority": 5},
                                          {"name": "hi", "priority": 1}])

@@ -356,8 +356,6 @@ def test_scenario_error_lists_every_problem(bad_runs):
         assert f"{args[1]}: {frag}: " in line
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (cosmetic): `--reps -1` says 'must be >= 0' "
-                   "although 0 is refused too (_pos_int reuses _nonneg_int's message)")
 def test_reps_negative_message(bad_runs):
     assert "must be >= 1" in refused(bad_runs["reps-negative"][1])
 
@@ -393,9 +391,6 @@ def _names(d: Path) -> list[str]:
     return sorted(p.name for p in d.iterdir())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: --per-rep into a missing directory raises "
-                   "FileNotFoundError out of atomic_write: traceback and exit 1, after the "
-                   "whole run has been simulated")
 def test_per_rep_into_missing_directory(file_runs):
     """--per-rep into a missing directory exits 2 with a message naming the path, and
     leaves no temporary file."""
@@ -404,8 +399,6 @@ def test_per_rep_into_missing_directory(file_runs):
     assert _names(file_runs["dirs"]["missing-dir"]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `trace --out` into a missing directory raises "
-                   "FileNotFoundError out of atomic_write (traceback)")
 def test_trace_out_missing_dir(file_runs):
     refused(file_runs["procs"]["trace-missing"])
 

@@ -324,8 +324,6 @@ def test_summary_intervals(raw, seed, n):
         assert lv["wait_mean"] is None or lv["wait_mean"] >= 0
 
 
-@pytest.mark.xfail(strict=True, reason="coverage ci95 is a Student-t interval of a mean of "
-                   "values in [0, 1] and is not clipped: with few replications it leaves [0, 1]")
 def test_coverage_interval_in_unit_range():
     sc = scenario_from_dict({
         "scenario": {"horizon": 10},
