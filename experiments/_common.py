@@ -1,0 +1,172 @@
+"""Shared plumbing for the experiment scripts: arguments, output folder, figures, summary.
+
+Every experiment states its question and hypothesis in its module docstring, runs through
+relaysim's public API with common random numbers for every comparison, and writes into
+--out: its figures (PNG), summary.md (question, hypothesis, numbers with intervals, answer)
+and results.json (the headline numbers, each with the range the summary claims for it,
+so a test can check the claim holds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import relaysim
+from relaysim.plot import save
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+def paired(a: relaysim.RunResult, b: relaysim.RunResult, attr: str = "completed",
+           initiative: str | None = None) -> dict[str, float]:
+    """B - A per replication (same seed, so paired): mean and 95% interval."""
+    def col(res: relaysim.RunResult) -> np.ndarray:
+        name = initiative or res.scenario.initiatives[0].name
+        return np.array([float(getattr(o, attr)) for r in res.replications
+                         for o in r.initiatives if o.name == name])
+    d = col(b) - col(a)
+    m = float(d.mean())
+    se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan
+    return {"difference": m, "ci95": [m - 1.96 * se, m + 1.96 * se], "se": se, "n": len(d)}
+
+
+def rate(res: relaysim.RunResult, initiative: str | None = None) -> dict[str, Any]:
+    """Completion rate of an initiative with its Wilson interval."""
+    est = res.initiative(initiative)["completion_rate"]
+    return {"value": est["estimate"], "ci95": est["ci95"]}
+
+
+def pct(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def ci(c: list[float]) -> str:
+    """A 95% interval of a rate, in percent."""
+    return f"95% CI {pct(c[0])} to {pct(c[1])}"
+
+
+def dci(c: list[float]) -> str:
+    """A 95% interval of a difference of rates, in percentage points."""
+    return f"95% CI {100 * c[0]:+.1f} to {100 * c[1]:+.1f} points"
+
+
+@dataclass
+class Experiment:
+    """One experiment's run: its options, output folder and what it reports."""
+
+    name: str
+    doc: str
+    quick: bool
+    out: Path
+    seed: int
+    workers: int | None
+    started: float = field(default_factory=time.perf_counter)
+    headlines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_args(cls, name: str, doc: str, argv: list[str] | None = None) -> Experiment:
+        p = argparse.ArgumentParser(prog=f"experiments/{name}.py",
+                                    description=doc.strip().splitlines()[0])
+        p.add_argument("--quick", action="store_true",
+                       help="small run for tests (under a minute)")
+        p.add_argument("--out", default=f"runs/experiments/{name}", help="output folder")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--workers", type=int, default=None,
+                       help="processes (default all cores)")
+        a = p.parse_args(argv)
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        return cls(name, doc, a.quick, out, a.seed, a.workers)
+
+    def reps(self, quick: int, full: int) -> int:
+        return quick if self.quick else full
+
+    def scenario(self, file: str, **values: Any) -> relaysim.Scenario:
+        sc = relaysim.load_scenario(SCENARIOS / file)
+        return sc.with_values(values) if values else sc
+
+    def run(self, sc: relaysim.Scenario, reps: int) -> relaysim.RunResult:
+        return relaysim.run(sc, reps=reps, seed=self.seed, workers=self.workers)
+
+    def figure(self, fig: Any, name: str) -> None:
+        save(fig, self.out / name)
+        self.figures.append(name)
+
+    def say(self, line: str = "") -> None:
+        self.lines.append(line)
+
+    def headline(self, key: str, value: float, claim: tuple[float, float], what: str,
+                 ci95: list[float] | None = None) -> bool:
+        """Record a headline number and the range the experiment claims for it."""
+        ok = claim[0] <= value <= claim[1]
+        self.headlines[key] = {"value": value, "ci95": ci95, "claim": list(claim),
+                               "what": what, "holds": ok}
+        return ok
+
+    def finish(self, answer: str) -> None:
+        """Write summary.md and results.json, print the answer."""
+        doc = self.doc.strip()
+        mode = "quick (for tests; small samples)" if self.quick else "publication-grade"
+        md = [f"# {self.name}", "", doc, "", f"Run: {mode}, seed {self.seed}, relaysim "
+              f"{relaysim.__version__}, {time.perf_counter() - self.started:.0f} s.", ""]
+        md += ["## Results", "", *self.lines, ""]
+        md += ["## Headline numbers and the ranges claimed for them", "",
+               "| number | value | 95% CI | claimed range | holds |", "|---|---|---|---|---|"]
+        for k, h in self.headlines.items():
+            c = h["ci95"]
+            cis = f"{c[0]:.3f} to {c[1]:.3f}" if c else ""
+            md.append(f"| {h['what']} (`{k}`) | {h['value']:.3f} | {cis} | "
+                      f"{h['claim'][0]:g} to {h['claim'][1]:g} | {'yes' if h['holds'] else 'NO'} |")
+        md += ["", "## Answer", "", answer, ""]
+        md += ["## Figures", ""] + [f"![{f}]({f})" for f in self.figures] + [""]
+        (self.out / "summary.md").write_text("\n".join(md), encoding="utf-8")
+        (self.out / "results.json").write_text(json.dumps(
+            {"experiment": self.name, "quick": self.quick, "seed": self.seed,
+             "relaysim_version": relaysim.__version__, "headlines": self.headlines,
+             "figures": self.figures, "answer": answer}, indent=2), encoding="utf-8")
+        print(answer)
+        print(f"(written to {self.out})")
+        if not all(h["holds"] for h in self.headlines.values()):
+            print("NOTE: some headline numbers fall outside the claimed range; see summary.md",
+                  file=sys.stderr)
+
+
+_SCALE_KEYS = ("mean", "median", "value", "low", "high", "mode")
+
+
+def scale_dist(d: dict[str, Any], factor: float) -> dict[str, Any]:
+    """A duration distribution (as a scenario table) with every time scaled by factor."""
+    out = dict(d)
+    for k in _SCALE_KEYS:
+        if k in out:
+            out[k] = out[k] * factor
+    if "values" in out:
+        out["values"] = [v * factor for v in out["values"]]
+    return out
+
+
+def improved(sc: relaysim.Scenario, work: float = 1.0, fumble: float = 1.0,
+             levels: list[str] | None = None) -> relaysim.Scenario:
+    """Scale every level's work times by `work` and every zone's fumble by `fumble`."""
+    values: dict[str, Any] = {}
+    for lv in sc.levels:
+        if levels is None or lv.name in levels:
+            if work != 1.0:
+                values[f"levels.{lv.name}.work"] = scale_dist(
+                    sc.get(f"levels.{lv.name}.work"), work)
+    for z in sc.zones:
+        if z is not None and (levels is None or z.to in levels) and fumble != 1.0:
+            values[f"zones.{z.to}.fumble"] = z.fumble * fumble
+    return sc.with_values(values) if values else sc

@@ -1,0 +1,101 @@
+"""Practice the pass: rehearsal at one exchange zone versus at all of them, and where the
+returns diminish.
+
+Question: relay teams rehearse handoffs for hours. If a district rehearses the handoff at
+one junction only, which one, and how much more does rehearsing every junction add?
+
+Hypothesis: rehearsal helps wherever it is done, the best single zone gives most of the
+gain, and each further zone adds less than the first (diminishing returns). Rehearsal also
+shows diminishing returns in its strength (the odds factor effects.rehearsal).
+
+Design: the baseline district; variants with no rehearsal, rehearsal at each single zone,
+and at all zones; then all zones rehearsed with the rehearsal odds factor from 1 (no
+effect) to 0.2. All variants share their random numbers (same seed), so each comparison is
+paired replication by replication.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from _common import Experiment, ci, dci, paired, pct, rate
+from matplotlib.figure import Figure
+
+
+def main(argv: list[str] | None = None) -> None:
+    ex = Experiment.from_args("practice_the_pass", __doc__, argv)
+    reps = ex.reps(quick=150, full=3000)
+    base = ex.scenario("baseline.toml", **{"effects.rehearsal": 0.5})
+    zones = [z.to for z in base.zones if z is not None]
+    none = base.with_values({f"zones.{z}.rehearsed": False for z in zones})
+    r_none = ex.run(none, reps)
+    single = {z: ex.run(none.with_values({f"zones.{z}.rehearsed": True}), reps) for z in zones}
+    everywhere = none.with_values({f"zones.{z}.rehearsed": True for z in zones})
+    r_all = ex.run(everywhere, reps)
+
+    gains = {z: paired(r_none, r, "coverage") for z, r in single.items()}
+    best = max(zones, key=lambda z: gains[z]["difference"])
+    g_best = gains[best]
+    g_all = paired(r_none, r_all, "coverage")
+    g_rest = paired(single[best], r_all, "coverage")
+    per_extra = g_rest["difference"] / max(1, len(zones) - 1)
+
+    strengths = [1.0, 0.8, 0.6, 0.4, 0.2]
+    by_strength = [ex.run(everywhere.with_values({"effects.rehearsal": s}), reps)
+                   for s in strengths]
+
+    fig = Figure(figsize=(13, 5.5), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    labels = ["none", *[f"handoff to\n{z}" for z in zones], "all\nhandoffs"]
+    vals = [rate(r_none), *[rate(single[z]) for z in zones], rate(r_all)]
+    y = np.array([v["value"] for v in vals])
+    err = np.array([[v["value"] - v["ci95"][0], v["ci95"][1] - v["value"]] for v in vals]).T
+    colors = ["#999999"] + ["#0072B2"] * len(zones) + ["#009E73"]
+    ax1.bar(range(len(vals)), 100 * y, yerr=100 * err, color=colors, capsize=4)
+    ax1.set_xticks(range(len(vals)), labels)
+    ax1.set_ylabel("Chance the initiative is implemented (%)")
+    ax1.set_title("Where the handoff is rehearsed")
+    ys = np.array([rate(r)["value"] for r in by_strength])
+    ax2.plot(strengths, 100 * ys, "o-", color="#009E73", lw=2.5)
+    ax2.invert_xaxis()
+    ax2.set_xlabel("Fumble odds when rehearsed (1 = rehearsal does nothing)")
+    ax2.set_ylabel("Chance the initiative is implemented (%)")
+    ax2.set_title("How strong rehearsal is (all handoffs)")
+    fig.supxlabel(f"{reps} replications per bar/point, seed {ex.seed}", x=0.99, ha="right",
+                  fontsize=10, color="#555555")
+    ex.figure(fig, "practice_the_pass.png")
+
+    ex.say(f"No rehearsal: {pct(rate(r_none)['value'])} ({ci(rate(r_none)['ci95'])}).")
+    for z in zones:
+        g = gains[z]
+        ex.say(f"- rehearse the handoff to {z} only: {pct(rate(single[z])['value'])}; coverage "
+               f"gain {100 * g['difference']:+.1f} points ({dci(g['ci95'])})")
+    ex.say(f"- rehearse every handoff: {pct(rate(r_all)['value'])}; coverage gain "
+           f"{100 * g_all['difference']:+.1f} points ({dci(g_all['ci95'])})")
+    ex.say("")
+    ex.say(f"Best single zone: the handoff to {best}. Adding the other {len(zones) - 1} "
+           f"zone(s) adds {100 * g_rest['difference']:+.1f} coverage points "
+           f"({dci(g_rest['ci95'])}), {100 * per_extra:+.1f} per zone.")
+    for s, r in zip(strengths, by_strength, strict=True):
+        ex.say(f"- rehearsal odds factor {s:g}: {pct(rate(r)['value'])} ({ci(rate(r)['ci95'])})")
+
+    ex.headline("best_single_gain", g_best["difference"], (0.0, 1.0),
+                "coverage gain from rehearsing the best single zone", g_best["ci95"])
+    ex.headline("all_minus_best_single", g_rest["difference"], (0.0, 1.0),
+                "further coverage gain from rehearsing all zones", g_rest["ci95"])
+    ex.headline("first_minus_marginal", g_best["difference"] - per_extra, (0.0, 1.0),
+                "gain of the first zone minus the gain per further zone (diminishing returns)")
+    steps = np.diff(ys)
+    ex.say("Each step of rehearsal strength adds (completion points): "
+           + ", ".join(f"{100 * s:+.1f}" for s in steps))
+    ex.finish(
+        f"Rehearsing only the handoff to {best} raises coverage by "
+        f"{100 * g_best['difference']:.1f} points ({dci(g_best['ci95'])}); rehearsing every "
+        f"handoff adds {100 * per_extra:.1f} points per further zone, "
+        f"{'less' if per_extra < g_best['difference'] else 'not less'} than the first: "
+        f"start with the handoff to {best}.")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
