@@ -233,12 +233,15 @@ class RunResult:
     def per_rep_rows(self) -> Iterable[dict[str, Any]]:
         """One row per replication and initiative (the `--per-rep` CSV)."""
         zone_levels = [(k, lv.name) for k, lv in enumerate(self.scenario.levels) if k > 0]
+        h = self.scenario.hash  # computed once: it hashes the whole normalised scenario
         for r in self.replications:
             for o in r.initiatives:
                 row: dict[str, Any] = {
                     "rep": r.rep,
                     "seed": r.seed,
                     "spawn_key": r.rep,
+                    "scenario_hash": h,
+                    "relaysim_version": __version__,
                     "initiative": o.name,
                     "launch": o.launch,
                     "completed": int(o.completed),

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import __version__
 from .engine import simulate
 from .records import Replication
 from .scenario import Scenario
@@ -41,6 +42,7 @@ class Trace:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(
             {"scenario": self.scenario.name, "scenario_hash": self.scenario.hash,
+             "relaysim_version": __version__,
              "seed": self.seed, "rep": self.rep, "events": self.events,
              "outcome": _outcome(self)},
             indent=indent,
