@@ -7,6 +7,7 @@ replications and which seed produced it.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 from pathlib import Path
@@ -77,6 +78,8 @@ def label(path: str) -> str:
         rest = parts[2:]
     elif parts[0] == "effects":
         who, rest = "Effect", parts[1:]
+    elif parts[0] == "scenario":
+        who, rest = "Scenario", parts[1:]
     elif parts[0] == "feedback":
         who, rest = "District review", parts[1:]
     elif parts[0] == "initiative_stream":
@@ -252,10 +255,14 @@ def tornado(src: Results | str | Path) -> Figure:
                 label="low end" if i == 0 else None)
         ax.barh(i, hi - ref, left=ref, color=PALETTE[0], height=0.6,
                 label="high end" if i == 0 else None)
-        ax.text(min(lo, hi) - 1, i, _tick(t["low"] if lo < hi else t["high"]), ha="right",
-                va="center", fontsize=11)
-        ax.text(max(lo, hi) + 1, i, _tick(t["high"] if lo < hi else t["low"]), ha="left",
-                va="center", fontsize=11)
+        if abs(hi - lo) < 0.5:  # no visible effect: one label, not two crammed together
+            ax.text(max(lo, hi, ref) + 1, i, "no effect", ha="left", va="center", fontsize=11,
+                    color="#555555")
+            continue
+        for end, value in ((lo, t["low"]), (hi, t["high"])):
+            right = end >= ref
+            ax.text(end + (1 if right else -1), i, _tick(value), va="center", fontsize=11,
+                    ha="left" if right else "right")
     if base is not None:
         ax.axvline(100 * base, color="black", lw=1)
     ax.set_yticks(range(len(items)), [label(t["parameter"]) for t in items])
@@ -284,7 +291,11 @@ def sobol(src: Results | str | Path) -> Figure:
                 error_kw={"ecolor": "#333333", "capsize": 3})
     ax.set_yticks(ys, [label(s["parameter"]) for s in items])
     ax.set_xlabel("Share of the variation in implementation explained")
-    ax.set_xlim(0, max(1.0, float(max(s["total_ci95"][1] for s in items)) + 0.05))
+    ax.set_xlim(0, 1.0)  # a share; estimates or intervals past 1 are noise and are clipped
+    for y0, s in zip(ys, items, strict=True):
+        if max(s["total_ci95"][1], s["first_ci95"][1]) > 1:
+            ax.text(0.99, y0, "interval runs past 1", ha="right", va="center", fontsize=10,
+                    color="#555555")
     ax.set_title("What drives implementation (Sobol indices, 95% CI)")
     ax.legend(frameon=False, loc="lower right")
     _note(fig, f"{sens['points']} points x {sens['reps_per_point']} replications, "
@@ -311,8 +322,9 @@ def survival(src: Results | str | Path, points: list[int] | None = None,
         vals = res.rows[j]["values"]
         # name each line by how it differs from the first one
         lab = "; ".join(f"{label(p)} = {_tick(v)}" for p, v in vals.items() if v != ref.get(p))
-        lab = lab or ("as written" if j == pts[0] and len(pts) > 1 else
-                      (res.scenario.name if res.scenario else name))
+        if not lab:
+            lab = "; ".join(f"{label(p)} = {_tick(v)}" for p, v in vals.items()) or (
+                res.scenario.name if res.scenario else name)
         if not ev.any():
             ax.plot([0, float(np.max(follow))], [0, 0], color=color, lw=2.5, label=lab)
             continue
@@ -322,11 +334,12 @@ def survival(src: Results | str | Path, points: list[int] | None = None,
         cens = np.unique(follow[~ev])
         if len(cens):
             ax.plot(cens, 100 * km.cdf.evaluate(cens), "+", color=color, ms=14, mew=2)
+    ax.set_xlim(left=0)
     ax.set_xlabel("Days since launch")
     ax.set_ylabel("Runs implemented by then (%)")
     ax.set_ylim(0, 100)
     ax.set_title(f"'{name}': time to implementation (Kaplan-Meier; + = censored)")
-    ax.legend(frameon=False, fontsize=11, loc="lower right")
+    ax.legend(frameon=False, fontsize=11, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _note(fig, _provenance(res))
     _apply_style(fig)
     return fig
@@ -345,15 +358,16 @@ def drops(src: Results | str | Path, point: int | None = 0, initiative: str | No
     mean = mat.mean(axis=0)
     se = mat.std(axis=0, ddof=1) / math.sqrt(len(mat)) if len(mat) > 1 else np.zeros_like(mean)
     total = mean.sum()
-    fig, ax = _new()
+    fig, ax = _new((10, 5))
     xs = np.arange(len(zones))
     bars = ax.bar(xs, mean, yerr=1.96 * se, color=[PALETTE[3 if m == mean.max() and m > 0 else 0]
                                                   for m in mean],
                   error_kw={"ecolor": "#333333", "capsize": 4})
-    for b, m in zip(bars, mean, strict=True):
+    for b, m, e in zip(bars, mean, 1.96 * se, strict=True):
         share = f"{100 * m / total:.0f}% of drops" if total > 0 else "no drops"
-        ax.text(b.get_x() + b.get_width() / 2, b.get_height(), share, ha="center",
+        ax.text(b.get_x() + b.get_width() / 2, b.get_height() + e, share, ha="center",
                 va="bottom", fontsize=12)
+    ax.margins(y=0.15)
     ax.set_xticks(xs, [f"Handoff to\n{z}" for z in zones])
     ax.set_ylabel("Batons dropped per run")
     where = "pooled over all points" if point is None else ""
@@ -391,7 +405,7 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
     levels = sc.levels
     sizes = sc.level_sizes
     ini = sc.initiatives[0] if sc.initiatives else None
-    fig, ax = _new((13, 4.8))
+    fig, ax = _new((11, 4.6))
     n = len(levels)
     xs = np.arange(n) * 3.0
     for k, (lv, size) in enumerate(zip(levels, sizes, strict=True)):
@@ -401,9 +415,10 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
                 fontweight="bold", zorder=4)
         ax.text(xs[k], -1.15, lv.name.replace("_", " "), ha="center", va="top", fontsize=14)
         note = f"trust {lv.trust:.2f}" if k else "starts the baton"
+        note_size = 13
         if lv.merged_with_parent:
             note = "same person as above"
-        ax.text(xs[k], -1.65, note, ha="center", va="top", fontsize=11, color="#555555")
+        ax.text(xs[k], -1.65, note, ha="center", va="top", fontsize=note_size, color="#555555")
         if k == 0:
             continue
         zone = sc.zones[k]
@@ -431,7 +446,8 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
     sm = matplotlib.cm.ScalarMappable(cmap=RISK, norm=matplotlib.colors.Normalize(0, 30))
     cb = fig.colorbar(sm, ax=ax, orientation="horizontal", fraction=0.05, pad=0.02,
                       shrink=0.5)
-    cb.set_label("Fumble risk of one handoff attempt (%)")
+    cb.set_label("Fumble risk of one handoff attempt (%)", fontsize=13)
+    cb.ax.tick_params(labelsize=12)
     if res is not None:
         _note(fig, _provenance(res))
     return fig
@@ -448,7 +464,7 @@ def _tick(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        return f"{v:g}"
+        return f"{v:.3g}"
     return str(v)
 
 
@@ -475,4 +491,9 @@ def plot(src: str | Path | Results, kind: str, **kw: Any) -> Figure:
              "survival": survival, "drops": drops, "relay": relay}
     if kind not in funcs:
         raise UsageError(f"unknown plot kind {kind!r} (one of: {', '.join(KINDS)})")
-    return funcs[kind](src, **{k: v for k, v in kw.items() if v is not None})
+    given = {k: v for k, v in kw.items() if v is not None}
+    takes = inspect.signature(funcs[kind]).parameters
+    extra = [k for k in given if k not in takes]
+    if extra:
+        raise UsageError(f"--kind {kind} does not take {', '.join('--' + k for k in extra)}")
+    return funcs[kind](src, **given)

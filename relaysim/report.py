@@ -72,7 +72,8 @@ def what_to_try_first(res: Results) -> str:
                 f"Of the levers tested, {P.label(t['parameter']).lower()} moves implementation "
                 f"most: from {_pct(worst)} to {_pct(best)} across its range "
                 f"(best at the {better} end, {t[better]}).")
-        ranking = sens.get("ranking") or []
+        totals = {x["parameter"]: x["total"] for x in sens.get("sobol", [])}
+        ranking = [r for r in sens.get("ranking") or [] if totals.get(r, 0) > 0]
         noise = sens.get("noise_share")
         if ranking and noise is not None and noise < 0.1:
             parts.append(f"It also explains the most variation overall (Sobol ranking: "
@@ -109,13 +110,22 @@ def report_html(src: str | Path | Results) -> str:
     out.append(f"<p class='headline'>'{html.escape(name)}' is implemented by its deadline in "
                f"<b>{_pct(s0['completion_rate'])}</b> of simulated runs (95% CI "
                f"{_pct(s0['ci_low'])} to {_pct(s0['ci_high'])}).</p>")
-    out.append(f"<p class='small'>{reps} replications, seed {seed}; on average "
+    pt = res.rows[0]["values"]
+    if pt and not res.sensitivity:
+        where = ", ".join(f"{html.escape(P.label(k))} = {html.escape(str(v))}"
+                          for k, v in pt.items())
+        out.append(f"<p class='small'>This is the sweep's first point ({where}).</p>")
+    seed_txt = f"seed {seed}" if seed != "?" else "seed not recorded (no store)"
+    out.append(f"<p class='small'>{reps} replications, {seed_txt}; on average "
                f"{_pct(s0.get('coverage_mean'))} of classrooms implement by the deadline.</p>")
     out.append("</section>")
+    out.append("<section id='relay'><h2>The relay</h2>")
     if sc is not None:
-        out.append("<section id='relay'><h2>The relay</h2>")
         out.append(_img(P.relay(res), "The district's relay"))
-        out.append("</section>")
+    else:
+        out.append("<p>The relay picture needs the sweep's manifest.json (the scenario); "
+                   "report the sweep folder rather than its results.csv.</p>")
+    out.append("</section>")
     out.append("<section id='drops'><h2>Where the baton falls</h2>")
     try:
         out.append(_img(P.drops(res, point=0), "Drops per handoff"))
@@ -137,7 +147,7 @@ def report_html(src: str | Path | Results) -> str:
     out.append("<section id='try-first'><h2>What to try first</h2>")
     out.append(f"<p class='try'>{html.escape(what_to_try_first(res))}</p></section>")
     out.append(f"<p class='small'>Made by relaysim {__version__} from "
-               f"{html.escape(str(res.source))}. Every number comes from simulation with the "
+               f"{html.escape(Path(res.source).name)}. Every number comes from simulation with the "
                "seed and replications shown; intervals are 95%.</p></body></html>")
     return "\n".join(out)
 

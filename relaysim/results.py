@@ -123,7 +123,8 @@ def open_results(path: str | Path) -> Results:
             if points is None:
                 raise UsageError(f"{store_path}: store has no design (not a relaysim sweep?)")
             rows = results_from_store(st, points)
-        params = list(points[0]) if points else []
+        params = meta.get("params") or manifest.get("params") or (list(points[0]) if points
+                                                                   else [])
         return Results(p, params, rows, scenario, store_path, sens, meta)
     if csv_path is None:
         raise UsageError(f"{p}: no results.csv or store.sqlite here")
@@ -138,7 +139,10 @@ def _from_csv(p: Path, csv_path: Path, scenario: Scenario | None,
         if header is None:
             raise UsageError(f"{csv_path}: empty file")
         body = list(reader)
-    params = [h for h in header if h.count(".") >= 2 and h != "reps"]
+    # the parameters are the columns before the first initiative's estimates
+    first_stat = next((j for j, h in enumerate(header) if h.endswith(".completion_rate")),
+                      len(header))
+    params = [h for h in header[:first_stat] if h != "reps"]
     rows = []
     for j, line in enumerate(body):
         rec = dict(zip(header, line, strict=False))

@@ -18,7 +18,7 @@ import json
 import math
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -56,6 +56,41 @@ def saltelli_points(params: list[Parameter], n: int, seed: int
     points = [{p.path: p.from_unit(float(x)) for p, x in zip(params, row, strict=True)}
               for row in units]
     return points, units
+
+
+def _bootstrap(f_a: np.ndarray, f_b: np.ndarray, f_ab: np.ndarray, n_resamples: int,
+               seed: int) -> tuple[Any, Any]:
+    """BCa bootstrap intervals of the Saltelli (2010) estimators, the ones
+    scipy.stats.sobol_indices uses, resampling the N base rows with a seeded generator
+    (SobolResult.bootstrap would draw from numpy's global state: not reproducible)."""
+    d = f_ab.shape[0]
+    # centred on the full-sample mean, as scipy does before estimating (Sobol' & Levitan
+    # 1999); the resamples are not re-centred, matching SobolResult.bootstrap
+    mean = np.mean(np.concatenate([f_a, f_b]))
+    f_a, f_b, f_ab = f_a - mean, f_b - mean, f_ab - mean
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        a, b, ab = f_a[idx], f_b[idx], f_ab[:, idx]
+        var = np.var(np.concatenate([a, b]))
+        if var == 0:
+            return np.zeros(2 * d)
+        first = np.mean(b * (ab - a), axis=-1) / var
+        total = 0.5 * np.mean((a - ab) ** 2, axis=-1) / var
+        return np.concatenate([first, total])
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0xB007,)))
+    with warnings.catch_warnings():
+        # a parameter with no effect at all gives a degenerate bootstrap (BCa undefined)
+        warnings.simplefilter("ignore")
+        res = stats.bootstrap([np.arange(len(f_a))], statistic, method="BCa",
+                              n_resamples=n_resamples, vectorized=False, rng=rng)
+    ci = res.confidence_interval
+    return (_CI(ci.low[:d], ci.high[:d]), _CI(ci.low[d:], ci.high[d:]))
+
+
+class _CI(NamedTuple):
+    low: np.ndarray
+    high: np.ndarray
 
 
 def tornado_points(params: list[Parameter]) -> list[dict[str, Any]]:
@@ -126,12 +161,8 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
     if var_y > 0:
         res = stats.sobol_indices(func={"f_A": f_a[None, :], "f_B": f_b[None, :],
                                         "f_AB": f_ab[:, None, :]}, n=n)
-        with warnings.catch_warnings():
-            # a parameter with no effect at all gives a degenerate bootstrap (BCa undefined)
-            warnings.simplefilter("ignore")
-            boot = res.bootstrap(confidence_level=0.95, n_resamples=bootstrap)
         first, total = np.ravel(res.first_order), np.ravel(res.total_order)
-        f_ci, t_ci = boot.first_order.confidence_interval, boot.total_order.confidence_interval
+        f_ci, t_ci = _bootstrap(f_a, f_b, f_ab, bootstrap, seed)
 
         def ci(c: Any, i: int, est: float) -> list[float]:
             lo, hi = float(np.ravel(c.low)[i]), float(np.ravel(c.high)[i])

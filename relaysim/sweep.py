@@ -203,6 +203,7 @@ def sweep(
         raise UsageError(f"cannot create output folder {out_dir}: {e}") from None
     store_path = Path(store) if store is not None else out_dir / "store.sqlite"
     identity = _identity(scenario, design, reps, seed, chunk_size, precision)
+    identity["params"] = params  # in --vary order (points are stored with sorted keys)
     with Store(store_path) as st:
         st.claim(identity, resume)
         _write_manifest(out_dir, scenario, design, identity, store_path)
