@@ -15,7 +15,7 @@ from typing import Any
 
 from . import __version__
 from .errors import RelaysimError, UsageError
-from .run import atomic_write, default_workers, run
+from .run import atomic_write, default_workers, json_safe, run
 from .scenario import Scenario, load_scenario, parse_value
 from .trace import trace
 
@@ -184,7 +184,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     a = load_scenario(args.scenario_a, _overrides(args.set))
     b = load_scenario(args.scenario_b, _overrides(args.set))
     res = compare(a, b, reps=args.reps, seed=args.seed, workers=args.workers)
-    print(json.dumps(res, indent=2) if args.json else compare_text(res))
+    print(json.dumps(json_safe(res), indent=2) if args.json else compare_text(res))
     return 0
 
 
@@ -205,7 +205,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                           workers=args.workers, resume=args.resume, progress=tick)
     finally:
         close()
-    print(json.dumps(res, indent=2) if args.json else sensitivity_text(res))
+    print(json.dumps(json_safe(res), indent=2) if args.json else sensitivity_text(res))
     return 0
 
 

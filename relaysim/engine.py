@@ -233,7 +233,7 @@ class Relay:
             if turnover:
                 me = env.active_process
                 self.holding.setdefault((p, i), {})[me] = None
-            work = 0.0
+            work, began = 0.0, False
             try:
                 free = self.busy[p][i] < b.capacity and not (turnover and self.vacant[p][i])
                 if free and not self.contended:
@@ -254,6 +254,9 @@ class Relay:
                               runner=i, ahead=len(self.queues[(p, i)]) - 1 + self.busy[p][i])
                     yield ev
                 started = env.now
+                self.wait_total[p] += started - arrived  # counted when work starts
+                self.waits[p] += 1
+                began = True
                 work = self.streams.draw(S.WORK, p, i)
                 for j in range(1, self.extra_legs[p] + 1):
                     work += self.streams.draw(S.MERGED_WORK + j, p, i)
@@ -278,10 +281,10 @@ class Relay:
                         trace(env.now, "lost", initiative=tr.ini.name, level=self.logical[p],
                               runner=i, classrooms=leaves)
                     return
+                if began:
+                    arrived = env.now  # its wait was counted; a new wait begins
                 continue
             break
-        self.wait_total[p] += started - arrived
-        self.waits[p] += 1
         self._release(p, i)
         held[i] -= 1
         if turnover:
@@ -591,7 +594,8 @@ class Relay:
                 waits=self.waits[p],
                 busy_time=self.busy_time[p],
                 capacity_time=cap * sc.horizon,
-                departures=self.departures[p],
+                # one person, one departure: counted on the person's first level only
+                departures=self.departures[p] if plan.logical[p] == k else 0,
             ))
         return Replication(rep=self.rep, seed=self.seed, initiatives=tuple(inits),
                            levels=tuple(levels))

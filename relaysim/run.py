@@ -28,7 +28,8 @@ from .records import InitiativeOutcome, Replication
 from .scenario import Scenario
 from .stats import km_quantiles, mean_ci, wilson
 
-__all__ = ["run", "run_chunk", "RunResult", "chunks", "default_workers", "atomic_write"]
+__all__ = ["run", "run_chunk", "RunResult", "chunks", "default_workers", "atomic_write",
+           "json_safe"]
 
 
 def default_workers() -> int:
@@ -227,7 +228,7 @@ class RunResult:
         return float(self.initiative()["completion_rate"]["estimate"])
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.summary, indent=indent)
+        return json.dumps(json_safe(self.summary), indent=indent)
 
     # -- per replication ----------------------------------------------------------------
     def per_rep_rows(self) -> Iterable[dict[str, Any]]:
@@ -248,7 +249,9 @@ class RunResult:
                     "completion_time": "" if o.completion_time is None else o.completion_time,
                     "coverage": o.coverage,
                     "fidelity": "" if math.isnan(o.fidelity) else o.fidelity,
+                    "observed": int(o.observed),
                     "dropped_classrooms": o.dropped,
+                    "lost_classrooms": o.lost,
                     "in_flight_classrooms": o.in_flight,
                 }
                 for k, name in zone_levels:
@@ -274,6 +277,19 @@ class RunResult:
         from .report_text import run_summary_text
 
         return run_summary_text(self)
+
+
+def json_safe(x: Any) -> Any:
+    """The same structure with NaN and infinities as None (strict JSON has neither)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    if isinstance(x, np.floating):
+        return json_safe(float(x))
+    return x
 
 
 def atomic_write(path: str | Path, text: str) -> None:

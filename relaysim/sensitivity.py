@@ -27,7 +27,7 @@ from scipy.stats import qmc
 from . import __version__
 from .designs import Parameter
 from .errors import UsageError
-from .run import atomic_write
+from .run import atomic_write, json_safe
 from .scenario import Scenario
 from .sweep import Progress, sweep
 
@@ -59,7 +59,7 @@ def saltelli_points(params: list[Parameter], n: int, seed: int
 
 
 def _bootstrap(f_a: np.ndarray, f_b: np.ndarray, f_ab: np.ndarray, n_resamples: int,
-               seed: int) -> tuple[Any, Any]:
+               seed: int) -> tuple[Any, Any, np.ndarray]:
     """BCa bootstrap intervals of the Saltelli (2010) estimators, the ones
     scipy.stats.sobol_indices uses, resampling the N base rows with a seeded generator
     (SobolResult.bootstrap would draw from numpy's global state: not reproducible)."""
@@ -85,7 +85,8 @@ def _bootstrap(f_a: np.ndarray, f_b: np.ndarray, f_ab: np.ndarray, n_resamples: 
         res = stats.bootstrap([np.arange(len(f_a))], statistic, method="BCa",
                               n_resamples=n_resamples, vectorized=False, rng=rng)
     ci = res.confidence_interval
-    return (_CI(ci.low[:d], ci.high[:d]), _CI(ci.low[d:], ci.high[d:]))
+    point = statistic(np.arange(len(f_a)))
+    return (_CI(ci.low[:d], ci.high[:d]), _CI(ci.low[d:], ci.high[d:]), point)
 
 
 class _CI(NamedTuple):
@@ -154,15 +155,19 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
     if output == "completion_rate":
         noise = float(np.mean(y * (1 - y))) / reps
     else:
-        noise = math.nan
+        noise = float(np.nanmean([r["initiatives"][name]["coverage_var"]
+                                  for r in sres.rows])) / reps
     result["output_variance"] = var_y
     result["noise_variance"] = noise
     result["noise_share"] = (noise / var_y) if var_y > 0 else None
     if var_y > 0:
-        res = stats.sobol_indices(func={"f_A": f_a[None, :], "f_B": f_b[None, :],
-                                        "f_AB": f_ab[:, None, :]}, n=n)
-        first, total = np.ravel(res.first_order), np.ravel(res.total_order)
-        f_ci, t_ci = _bootstrap(f_a, f_b, f_ab, bootstrap, seed)
+        f_ci, t_ci, point = _bootstrap(f_a, f_b, f_ab, bootstrap, seed)
+        if d >= 2:
+            res = stats.sobol_indices(func={"f_A": f_a[None, :], "f_B": f_b[None, :],
+                                            "f_AB": f_ab[:, None, :]}, n=n)
+            first, total = np.ravel(res.first_order), np.ravel(res.total_order)
+        else:  # scipy 1.17 fails for a single parameter; the same estimator, by hand
+            first, total = point[:1], point[1:]
 
         def ci(c: Any, i: int, est: float) -> list[float]:
             lo, hi = float(np.ravel(c.low)[i]), float(np.ravel(c.high)[i])
@@ -186,7 +191,12 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
     base_s = rows[0]["initiatives"][name]
     key0 = "completion_rate" if output == "completion_rate" else output
     result["baseline"] = base_s[key0]
-    result["baseline_ci95"] = [base_s["ci_low"], base_s["ci_high"]]
+    ci_key = "coverage_ci" if output == "coverage_mean" else None
+
+    def interval(s: dict[str, Any]) -> list[Any]:
+        return list(s[ci_key]) if ci_key else [s["ci_low"], s["ci_high"]]
+
+    result["baseline_ci95"] = interval(base_s)
     tornado = []
     for i, p in enumerate(params):
         lo_row, hi_row = rows[1 + 2 * i], rows[2 + 2 * i]
@@ -196,14 +206,14 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
             "parameter": p.path, "base": base[p.path],
             "low": lo_row["values"][p.path], "high": hi_row["values"][p.path],
             "at_low": lo_s[key], "at_high": hi_s[key],
-            "at_low_ci95": [lo_s["ci_low"], lo_s["ci_high"]],
-            "at_high_ci95": [hi_s["ci_low"], hi_s["ci_high"]],
+            "at_low_ci95": interval(lo_s),
+            "at_high_ci95": interval(hi_s),
         })
     tornado.sort(key=lambda t: -abs((t["at_high"] or 0) - (t["at_low"] or 0)))
     result["tornado"] = tornado
     result["ranking"] = [s["parameter"] for s in
                          sorted(result["sobol"], key=lambda s: -s["total"])]
-    atomic_write(out / "sensitivity.json", json.dumps(result, indent=2))
+    atomic_write(out / "sensitivity.json", json.dumps(json_safe(result), indent=2))
     return result
 
 

@@ -89,13 +89,16 @@ def summarize_point(chunks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         completed = np.asarray(m["completed"], dtype=np.int64)[obs]
         n, k = int(obs.sum()), int(completed.sum())
         lo, hi = wilson(k, n)
-        cov, _ = mean_ci(np.asarray(m["coverage"], dtype=float)[obs])
+        cov_x = np.asarray(m["coverage"], dtype=float)[obs]
+        cov, (cov_lo, cov_hi) = mean_ci(cov_x, bounds=(0.0, 1.0))
         fid = np.array([np.nan if f is None else f for f in m["fidelity"]], dtype=float)[obs]
         fid_mean, _ = mean_ci(fid)
         (median,) = km_quantiles(m["time"], m["follow"], qs=(0.5,))
         out[name] = {"completion_rate": k / n if n else None, "ci_low": lo, "ci_high": hi,
                      "coverage_mean": cov, "completion_time_median": median,
-                     "fidelity_mean": fid_mean, "n": n, "successes": k}
+                     "fidelity_mean": fid_mean, "n": n, "successes": k,
+                     "coverage_ci": [cov_lo, cov_hi],
+                     "coverage_var": float(np.var(cov_x, ddof=1)) if n > 1 else math.nan}
     return out
 
 
@@ -324,7 +327,9 @@ class _Runner:
     def _parallel(self, ex: Executor, queue: list[tuple[int, int, int]], own: bool) -> None:
         tries: dict[tuple[int, int, int], int] = {}
         inflight: dict[Future[Any], tuple[int, int, int]] = {}
-        limit = 2 * self.workers + 2
+        # enough in flight to keep every worker busy: an external executor (a Dask
+        # cluster) may have many more workers than this machine has cores
+        limit = 2 * self.workers + 2 if own else max(64, 4 * self.workers)
         while queue or inflight:
             while queue and len(inflight) < limit:
                 unit = queue.pop(0)

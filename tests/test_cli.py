@@ -57,6 +57,12 @@ def run_many(jobs: dict[Any, list[object]]) -> dict[Any, Proc[str]]:
         return {key: f.result() for key, f in futures.items()}
 
 
+def reported(sc: relaysim.Scenario) -> set[str]:
+    """Names results are reported under: the named initiatives, plus "stream" for a
+    scenario with an initiative stream (INTERFACE.md: its arrivals are pooled)."""
+    return {ini.name for ini in sc.initiatives} | ({"stream"} if sc.stream.rate > 0 else set())
+
+
 def ok(proc: Proc[str]) -> str:
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -164,7 +170,7 @@ def test_run_json_has_every_required_key(outputs, path):
     assert doc["seed"] == SEED
     assert doc["reps"] == REPS
     assert doc["relaysim_version"] == relaysim.__version__
-    assert set(doc["initiatives"]) == {ini.name for ini in sc.initiatives}
+    assert set(doc["initiatives"]) == reported(sc)
     level_names = [lv.name for lv in sc.levels]
     for est in doc["initiatives"].values():
         cr = est["completion_rate"]
@@ -209,19 +215,26 @@ def test_per_rep_csv(outputs, path):
                 *zone_cols]
     assert set(required) <= set(rows[0])
     names = [ini.name for ini in sc.initiatives]
-    assert len(rows) == REPS * len(names)
-    assert {(int(r["rep"]), r["initiative"]) for r in rows} == {
+    named = [r for r in rows if r["initiative"] in names]
+    assert len(named) == REPS * len(names)
+    assert {(int(r["rep"]), r["initiative"]) for r in named} == {
         (i, n) for i in range(REPS) for n in names
     }
-    by_name = {ini.name: ini for ini in sc.initiatives}
+    # one row per stream arrival, as many as the JSON summary pooled
+    assert {r["initiative"] for r in rows} == reported(sc)
+    if sc.stream.rate > 0:
+        names.append("stream")
+        assert sum(r["initiative"] == "stream" for r in rows) == (
+            doc["initiatives"]["stream"]["runs"])
+    by_name = {ini.name: (ini.deadline - ini.launch) for ini in sc.initiatives}
+    by_name["stream"] = sc.stream.deadline_after
     for r in rows:
         assert r["seed"] == str(SEED)
         assert r["completed"] in ("0", "1")
         assert 0 <= float(r["coverage"]) <= 1
         if r["completed"] == "1":
-            ini = by_name[r["initiative"]]
             assert r["completion_time"] != ""
-            assert float(r["completion_time"]) <= ini.deadline - ini.launch + 1e-9
+            assert float(r["completion_time"]) <= by_name[r["initiative"]] + 1e-9
         for c in zone_cols:
             assert int(r[c]) >= 0
     for name in names:
@@ -288,7 +301,7 @@ def test_trace_json(outputs, path):
     assert doc["events"] and all({"t", "event"} <= set(e) for e in doc["events"])
     times = [e["t"] for e in doc["events"]]
     assert times == sorted(times)
-    assert {o["initiative"] for o in doc["outcome"]} == {i.name for i in sc.initiatives}
+    assert {o["initiative"] for o in doc["outcome"]} == reported(sc)
 
 
 # --------------------------------------------------------------------------- bad input
