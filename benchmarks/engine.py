@@ -1,8 +1,9 @@
 """Engine benchmark: relaysim against a bare SimPy loop of the same model, measured together.
 
-    python benchmarks/engine.py            # full run, about a minute or two
-    python benchmarks/engine.py --quick    # smoke run, a few seconds
+    python benchmarks/engine.py            # full run, two to four minutes
+    python benchmarks/engine.py --quick    # smoke run, about ten seconds
     python benchmarks/engine.py --out results.json
+    python benchmarks/engine.py --against-commit none   # skip section 6
 
 What is measured (see benchmarks/README.md):
 
@@ -12,6 +13,13 @@ What is measured (see benchmarks/README.md):
    the ratio relaysim/bare (target >= 0.5) and a check that both models agree.
 3. relaysim.run with workers=1 against workers=2 (process pool): reps/s and speedup.
 4. Scaling: seconds per replication for 5, 20, 80 and 320 schools, per runner.
+5. Contention and dynamics: the same district carrying 6 concurrent initiatives (staggered
+   launches, different priorities) with turnover, succession and tanks on, interleaved with
+   the contention-free case: reps/s of both side by side.
+6. The contention-free case on the pre-dynamics engine (git commit 9d5e697, or
+   --against-commit SHA) against the current one, each in its own interpreter, in short
+   alternating bursts of the same replications: the ratio current/pre (target >= 0.9).
+   Skipped with a note without git or the commit.
 
 Timings are throughput on a shared machine: every figure is the best (and the median) of
 several interleaved repeats, and the machine's load average is recorded with them.
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import io
 import json
 import math
 import os
@@ -29,6 +38,8 @@ import random
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -88,6 +99,36 @@ def district(schools: int) -> relaysim.Scenario:
 
 def level_sizes(schools: int) -> list[int]:
     return [1, schools, schools * COACHES, schools * COACHES * CLASSROOMS]
+
+
+# the same district under contention and dynamics (section 5)
+LAUNCHES = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0)  # six initiatives, staggered by two weeks
+PRIORITIES = (3, 1, 4, 0, 5, 2)  # all different, not in launch order: later ones overtake
+TURNOVER = {"district": 0.15, "principal": 0.18}  # departures per runner per year
+VACANCY_MEAN = 15.0  # exponential days a post stays empty (about three school weeks)
+SUCCESSION = 0.3  # chance a baton held by a leaver is lost (succession planning)
+TANK = {"drain": 0.02, "recovery": 0.05}  # principals and coaches: per day per baton / idle
+
+
+def dynamics_dict(schools: int) -> dict[str, Any]:
+    """The benchmark district carrying six initiatives, with turnover and tanks on.
+
+    Same tree, work, zones and horizon as `district_dict` (a year: year_length 180 is the
+    default, so the per-year rates apply once). Every runner has capacity 1, so the six
+    initiatives queue for every runner (priority, then FIFO).
+    """
+    d = district_dict(schools)
+    d["scenario"]["name"] = f"bench-dynamics-{schools}"
+    for lv in d["levels"]:
+        if lv["name"] in TURNOVER:
+            lv.update(turnover=TURNOVER[lv["name"]], succession=SUCCESSION,
+                      vacancy={"dist": "exponential", "mean": VACANCY_MEAN})
+        if lv["name"] in ("principal", "coach"):
+            lv["tank"] = dict(TANK)
+    d["initiatives"] = [{"name": f"initiative-{k + 1}", "launch": t, "deadline": HORIZON,
+                         "priority": pr, "success_threshold": THRESHOLD}
+                        for k, (t, pr) in enumerate(zip(LAUNCHES, PRIORITIES, strict=True))]
+    return d
 
 
 # ------------------------------------------------------------------------ the bare loop
@@ -390,6 +431,264 @@ def bench_scaling(plan: dict[int, int], repeats: int, seed: int, budget: float =
     return rows
 
 
+# ------------------------------------------------------------------------ 5: dynamics
+
+
+def bench_dynamics(reps_dyn: int, reps_free: int, repeats: int, seed: int,
+                   budget: float = math.inf) -> dict[str, Any]:
+    """Six initiatives with turnover and tanks against the contention-free district,
+    both through relaysim.run (workers=1), interleaved (A B B A ...)."""
+    dyn, free = relaysim.scenario_from_dict(dynamics_dict(SCHOOLS)), district(SCHOOLS)
+    plan = {"dynamics": (dyn, reps_dyn), "contention_free": (free, reps_free)}
+    times: dict[str, list[Timing]] = {k: [] for k in plan}
+    first: dict[str, relaysim.RunResult] = {}
+    pair_ratios = []
+    for r in _repeats(repeats, budget):
+        order = tuple(plan) if r % 2 == 0 else tuple(reversed(plan))
+        got = {}
+        for who in order:
+            sc, n = plan[who]
+            dt, res = _timed(lambda sc=sc, n=n: relaysim.run(sc, reps=n, seed=seed, workers=1))
+            times[who].append(dt)
+            got[who] = n / dt[0]
+            first.setdefault(who, res)
+        pair_ratios.append(got["dynamics"] / got["contention_free"])
+    d, f = _summary(times["dynamics"], reps_dyn), _summary(times["contention_free"], reps_free)
+    n_ini = len(dyn.initiatives)
+    return {
+        "scenario": dynamics_dict(SCHOOLS),
+        "initiatives": n_ini,
+        "dynamics": d,
+        "contention_free": f,
+        "ratio_best": d["reps_per_s_best"] / f["reps_per_s_best"],
+        "ratio_median": d["reps_per_s_median"] / f["reps_per_s_median"],
+        "ratio_paired_median": statistics.median(pair_ratios),
+        "ratio_paired": pair_ratios,
+        # six batons go down the tree per replication instead of one
+        "initiative_reps_per_s_best": d["reps_per_s_best"] * n_ini,
+        "per_initiative_ratio_best": d["reps_per_s_best"] * n_ini / f["reps_per_s_best"],
+        "events_per_rep": {
+            "dynamics": _relay_events(dyn, seed, n=min(3, reps_dyn)),
+            "contention_free": _relay_events(free, seed, n=min(3, reps_free)),
+        },
+        "outcomes": _dynamics_outcomes(first["dynamics"]),
+    }
+
+
+def _relay_events(sc: relaysim.Scenario, seed: int, n: int) -> float:
+    counts = []
+    for i in range(n):
+        relay = Relay(sc, seed, i)
+        relay.run()
+        counts.append(_events(relay.env))
+    return statistics.fmean(counts)
+
+
+def _dynamics_outcomes(res: relaysim.RunResult) -> dict[str, Any]:
+    """Means per replication, to show the dynamics are really exercised (not asserted)."""
+    reps = res.replications
+    n_lv = len(reps[0].levels)
+    per_ini: dict[str, list[Any]] = {}
+    for rep in reps:
+        for o in rep.initiatives:
+            per_ini.setdefault(o.name, []).append(o)
+    return {
+        "reps": len(reps),
+        "departures_per_rep": [statistics.fmean(r.levels[k].departures for r in reps)
+                               for k in range(n_lv)],
+        "mean_queue_wait_days": [
+            sum(r.levels[k].wait_total for r in reps) / max(1, sum(r.levels[k].waits for r in reps))
+            for k in range(n_lv)],
+        "initiatives": {
+            name: {"completed_share": statistics.fmean(float(o.completed) for o in os_),
+                   "implemented": statistics.fmean(o.implemented for o in os_),
+                   "dropped": statistics.fmean(o.dropped for o in os_),
+                   "lost_to_turnover": statistics.fmean(o.lost for o in os_)}
+            for name, os_ in per_ini.items()},
+    }
+
+
+# ------------------------------------------------------------------------ 6: pre-dynamics
+
+ROOT = HERE.parent  # the working tree whose relaysim is "current"
+PRE_DYNAMICS = "9d5e697"  # last commit before dynamics (d34bf86) landed
+
+# One engine in its own interpreter, PYTHONPATH pointing at its relaysim tree. After a
+# warm-up it reads "start stop" lines and times run_chunk (the engine, no summary) on
+# those replications, answering one JSON line each, so the parent can alternate short
+# bursts between two engines that both stay warm.
+_CHILD = r"""
+import json, sys, time
+args = json.loads(sys.argv[1])
+import relaysim
+from relaysim.run import run_chunk
+sc = relaysim.scenario_from_dict(args["scenario"])
+seed = args["seed"]
+if args["warmup"]:
+    run_chunk(sc, seed + 1, 0, args["warmup"])
+print(json.dumps({"file": relaysim.__file__, "version": relaysim.__version__}), flush=True)
+for line in sys.stdin:
+    a, b = map(int, line.split())
+    c0, t0 = time.process_time(), time.perf_counter()
+    reps = run_chunk(sc, seed, a, b)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    out = [[o.implemented, sum(z.attempts for z in o.zones)]
+           for r in reps for o in r.initiatives]
+    print(json.dumps({"wall": wall, "cpu": cpu, "outputs": out}), flush=True)
+"""
+
+
+class _ChildFailed(RuntimeError):
+    pass
+
+
+def _git(*args: str, binary: bool = False) -> subprocess.CompletedProcess[Any]:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
+                          text=not binary, timeout=60, check=True)
+
+
+def export_commit(commit: str, dest: Path) -> tuple[dict[str, str] | None, str | None]:
+    """Extract `commit`'s tree into dest (git archive). (info, None) or (None, why not)."""
+    try:
+        sha = _git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}").stdout.strip()
+        subject = _git("log", "-1", "--format=%h %s", sha).stdout.strip()
+        tar = _git("archive", "--format=tar", sha, binary=True).stdout
+    except FileNotFoundError:
+        return None, "git is not installed"
+    except subprocess.CalledProcessError as e:
+        err = (e.stderr.decode() if isinstance(e.stderr, bytes) else e.stderr or "").strip()
+        return None, (f"commit {commit!r} is not available in {ROOT} (not a git checkout, "
+                      f"e.g. a tarball, or the commit is missing){': ' + err if err else ''}")
+    except (OSError, subprocess.SubprocessError) as e:
+        return None, f"git failed: {e}"
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
+        tf.extractall(dest, filter="data")
+    if not (dest / "relaysim" / "__init__.py").exists():
+        return None, f"commit {sha[:9]} has no relaysim package"
+    return {"sha": sha, "subject": subject}, None
+
+
+class _Engine:
+    """A persistent child interpreter timing one relaysim tree's engine on request."""
+
+    def __init__(self, root: Path, scenario: dict[str, Any], seed: int, warmup: int,
+                 cwd: Path) -> None:
+        self.root = root
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        self.err = tempfile.TemporaryFile(mode="w+")
+        # -P: do not put the working directory first on sys.path (3.11+); cwd is neutral
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-c", _CHILD,
+             json.dumps({"scenario": scenario, "seed": seed, "warmup": warmup})],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, text=True,
+            env=env, cwd=cwd)
+        hello = self._reply()
+        if not Path(hello["file"]).resolve().is_relative_to(root.resolve()):
+            self.close()
+            raise _ChildFailed(f"imported relaysim from {hello['file']}, not from {root}")
+        self.version = hello["version"]
+
+    def _reply(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(timeout=30)
+            self.err.seek(0)
+            raise _ChildFailed(f"{self.root}: exit {self.proc.returncode}: "
+                               f"{self.err.read().strip()[-800:]}")
+        return json.loads(line)
+
+    def run(self, start: int, stop: int) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{start} {stop}\n")
+        self.proc.stdin.flush()
+        return self._reply()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except (OSError, subprocess.SubprocessError):
+                self.proc.kill()
+                self.proc.wait()
+        self.err.close()
+
+
+def bench_against(commit: str | None, bursts: int, burst_reps: int, seed: int, warmup: int,
+                  budget: float = math.inf) -> dict[str, Any]:
+    """The contention-free district on the engine of `commit` and on the current one.
+
+    Each engine runs in its own persistent interpreter (PYTHONPATH set to its tree); the
+    parent alternates short bursts of the same replications between them (A B B A ...),
+    only one running at a time, so both see the same machine load within a fraction of a
+    second, and both stay warm. Per burst pair the ratio of times is a paired comparison
+    on identical work; its median is the headline figure.
+    """
+    if commit is None:
+        return {"skipped": True, "note": "skipped (--against-commit none)"}
+    with tempfile.TemporaryDirectory(prefix="relaysim-bench-") as tmp:
+        old = Path(tmp) / "pre"
+        info, why = export_commit(commit, old)
+        if info is None:
+            return {"commit": commit, "skipped": True, "note": f"skipped: {why}"}
+        scenario = district_dict(SCHOOLS)
+        times: dict[str, list[Timing]] = {"pre": [], "current": []}
+        pair_ratios: list[float] = []
+        identical = True
+        engines: dict[str, _Engine] = {}
+        try:
+            for who, root in (("pre", old), ("current", ROOT)):
+                engines[who] = _Engine(root, scenario, seed, warmup, Path(tmp))
+            for r in _repeats(bursts, budget, least=min(bursts, 6)):
+                start = r * burst_reps
+                order = ("pre", "current") if r % 2 == 0 else ("current", "pre")
+                got = {who: engines[who].run(start, start + burst_reps) for who in order}
+                for who, res in got.items():
+                    times[who].append((res["wall"], res["cpu"]))
+                identical &= got["pre"]["outputs"] == got["current"]["outputs"]
+                pair_ratios.append(got["pre"]["wall"] / got["current"]["wall"])
+            versions = {who: e.version for who, e in engines.items()}
+        except (_ChildFailed, subprocess.SubprocessError, OSError, ValueError) as e:
+            return {"commit": commit, **info, "skipped": True,
+                    "note": f"skipped: a timing subprocess failed ({e})"}
+        finally:
+            for e in engines.values():
+                e.close()
+    pre, cur = _summary(times["pre"], burst_reps), _summary(times["current"], burst_reps)
+    wall = {k: sum(w for w, _ in v) for k, v in times.items()}
+    cpu = {k: sum(c for _, c in v) for k, v in times.items()}
+    q1, _, q3 = statistics.quantiles(pair_ratios, n=4) if len(pair_ratios) > 1 else (
+        [pair_ratios[0]] * 3)
+    return {
+        "skipped": False,
+        "commit": commit,
+        **info,
+        "bursts": len(pair_ratios),
+        "burst_reps": burst_reps,
+        "reps_each": len(pair_ratios) * burst_reps,
+        "current": cur,
+        "pre": pre,
+        "versions": versions,
+        "reps_per_s_total": {k: len(pair_ratios) * burst_reps / w for k, w in wall.items()},
+        "ratio_paired_median": statistics.median(pair_ratios),
+        "ratio_paired_iqr": [q1, q3],
+        "ratio_total": wall["pre"] / wall["current"],
+        "ratio_cpu_total": cpu["pre"] / cpu["current"],
+        "ratio_best": cur["reps_per_s_best"] / pre["reps_per_s_best"],
+        "ratio_median": cur["reps_per_s_median"] / pre["reps_per_s_median"],
+        "ratio_paired": pair_ratios,
+        "target_ratio": 0.9,
+        "identical_results": identical,
+        "warmup_reps": warmup,
+        "note": "each engine in its own interpreter (PYTHONPATH set to its tree), warmed up; "
+                "bursts of the same replications alternate between them (A B B A ...); "
+                "only run_chunk is timed",
+    }
+
+
 # ------------------------------------------------------------------------ machine, output
 
 
@@ -432,6 +731,7 @@ def render(doc: dict[str, Any]) -> str:
         f"{m['usable_cpus']}/{m['cpu_count']} cpus, {m['platform']}",
         f"1-minute load average: start {_l1(doc['load_start'])}, "
         f"after 1-2 {_l1(doc['load_after_engine'])}, after 3 {_l1(doc['load_after_workers'])}, "
+        f"after 4 {_l1(doc['load_after_scaling'])}, after 5 {_l1(doc['load_after_dynamics'])}, "
         f"end {_l1(doc['load_end'])} (machine has {m['cpu_count']} cpus)",
         "reps/s: best and median of interleaved repeats; cores used: median CPU s / wall s",
         "",
@@ -486,17 +786,86 @@ def render(doc: dict[str, Any]) -> str:
                      f"{r['bare_s_per_rep']:>12.4f}{r['bare_us_per_runner']:>11.1f}"
                      f"{r['ratio']:>7.2f}")
     lines.append("  (ratio = relaysim speed / bare speed)")
+    lines += ["", *_render_dynamics(doc["dynamics"]), "", *_render_against(doc["against"])]
     return "\n".join(lines)
 
 
-PLANS = {
-    # engine reps, engine repeats, pool reps, pool repeats, {schools: reps}, scaling repeats
-    "full": (120, 9, 800, 3, {5: 200, 20: 50, 80: 12, 320: 3}, 4),
-    "quick": (24, 2, 40, 1, {5: 6, 20: 2, 80: 1, 320: 1}, 1),
+def _render_dynamics(d: dict[str, Any]) -> list[str]:
+    dy, cf = d["dynamics"], d["contention_free"]
+    out = d["outcomes"]
+    lines = [
+        f"5. Contention and dynamics: the same district, {d['initiatives']} initiatives "
+        f"(launches {', '.join(f'{x:g}' for x in LAUNCHES)}; priorities "
+        f"{', '.join(map(str, PRIORITIES))}),",
+        f"   turnover {', '.join(f'{k} {v}/yr' for k, v in TURNOVER.items())}, vacancy "
+        f"exp(mean {VACANCY_MEAN:g} d), succession {SUCCESSION}, tanks on principals and "
+        f"coaches (drain {TANK['drain']}, recovery {TANK['recovery']})",
+        f"  {'':<30}{'reps':>6}{'repeats':>8}{'reps/s best':>12}{'reps/s median':>15}"
+        f"{'events/rep':>12}{'cores used':>12}",
+    ]
+    for key, label, s in (("contention_free", "contention-free (1 initiative)", cf),
+                          ("dynamics", f"{d['initiatives']} initiatives + dynamics", dy)):
+        lines.append(f"  {label:<30}{s['reps']:>6}{s['repeats']:>8}{s['reps_per_s_best']:>12.1f}"
+                     f"{s['reps_per_s_median']:>15.1f}{d['events_per_rep'][key]:>12.0f}"
+                     f"{s['cores_used_median']:>12.2f}")
+    lines += [
+        f"  ratio dynamics/contention-free: {d['ratio_best']:.3f} best, "
+        f"{d['ratio_median']:.3f} median, {d['ratio_paired_median']:.3f} median of pairs; "
+        f"per initiative carried: {d['per_initiative_ratio_best']:.2f}",
+        f"  (per rep, {out['reps']} reps: departures by level "
+        f"{', '.join(f'{x:.2f}' for x in out['departures_per_rep'])}; mean queue wait (days) "
+        f"{', '.join(f'{x:.2f}' for x in out['mean_queue_wait_days'])};",
+        "   completed share by initiative "
+        + ", ".join(f"{v['completed_share']:.2f}" for v in out["initiatives"].values())
+        + "; classrooms lost to turnover "
+        + ", ".join(f"{v['lost_to_turnover']:.1f}" for v in out["initiatives"].values()) + ")",
+    ]
+    return lines
+
+
+def _render_against(a: dict[str, Any]) -> list[str]:
+    if a.get("skipped"):
+        return [f"6. Pre-dynamics engine: {a['note']}"]
+    pre, cur = a["pre"], a["current"]
+    verdict = "met" if a["ratio_paired_median"] >= a["target_ratio"] else "NOT met"
+    lines = [
+        f"6. Contention-free district, pre-dynamics engine ({a['subject']}) vs current:",
+        f"   {a['bursts']} alternating bursts of {a['burst_reps']} reps "
+        f"({a['reps_each']} reps each), each engine in its own warm interpreter",
+        f"  {'':<16}{'reps/s total':>13}{'best burst':>12}{'median burst':>14}"
+        f"{'reps/CPU s':>12}{'cores used':>12}",
+    ]
+    for key, label, s in (("pre", "pre-dynamics", pre), ("current", "current", cur)):
+        lines.append(f"  {label:<16}{a['reps_per_s_total'][key]:>13.1f}"
+                     f"{s['reps_per_s_best']:>12.1f}{s['reps_per_s_median']:>14.1f}"
+                     f"{s['reps_per_cpu_s_best']:>12.1f}{s['cores_used_median']:>12.2f}")
+    q1, q3 = a["ratio_paired_iqr"]
+    lines += [
+        f"  ratio current/pre: {a['ratio_paired_median']:.3f} median of burst pairs "
+        f"(quartiles {q1:.3f}-{q3:.3f}), {a['ratio_total']:.3f} total time, "
+        f"{a['ratio_cpu_total']:.3f} total CPU, {a['ratio_best']:.3f} best bursts "
+        f"(target >= {a['target_ratio']}: {verdict}); identical results: "
+        f"{a['identical_results']}",
+    ]
+    return lines
+
+
+PLANS: dict[str, dict[str, Any]] = {
+    "full": {"engine_reps": 120, "engine_repeats": 9, "pool_reps": 800, "pool_repeats": 3,
+             "scaling_reps": {5: 200, 20: 50, 80: 12, 320: 3}, "scaling_repeats": 4,
+             "dynamics_reps": 16, "free_reps": 100, "dynamics_repeats": 6,
+             "against_bursts": 60, "against_burst_reps": 5, "against_warmup": 5},
+    "quick": {"engine_reps": 24, "engine_repeats": 2, "pool_reps": 40, "pool_repeats": 1,
+              "scaling_reps": {5: 6, 20: 2, 80: 1, 320: 1}, "scaling_repeats": 1,
+              "dynamics_reps": 2, "free_reps": 8, "dynamics_repeats": 1,
+              "against_bursts": 4, "against_burst_reps": 2, "against_warmup": 1},
 }
-# seconds after which no new repeat starts, per section (engine, workers, scaling); about
-# a minute in all on a quiet 2-core machine, capped near 3 minutes on a busy one
-BUDGETS = {"full": (60.0, 50.0, 40.0), "quick": (math.inf, math.inf, math.inf)}
+# seconds after which no new repeat starts, per section (engine, workers, scaling, dynamics,
+# against); about two minutes in all on a quiet 2-core machine, capped near 4 on a busy one
+BUDGETS = {"full": {"engine": 60.0, "workers": 50.0, "scaling": 40.0, "dynamics": 40.0,
+                    "against": 45.0},
+           "quick": dict.fromkeys(("engine", "workers", "scaling", "dynamics", "against"),
+                                  math.inf)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -507,11 +876,15 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"JSON results file (default: {DEFAULT_OUT.relative_to(HERE.parent)}, "
                          f"with --quick {QUICK_OUT.relative_to(HERE.parent)})")
     ap.add_argument("--seed", type=int, default=SEED, help="seed for both models")
+    ap.add_argument("--against-commit", default=PRE_DYNAMICS, metavar="SHA",
+                    help="git commit whose engine section 6 compares against (default "
+                         f"{PRE_DYNAMICS}, the last one before dynamics); 'none' skips it")
     args = ap.parse_args(argv)
 
     mode = "quick" if args.quick else "full"
     out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
-    e_reps, e_rep, w_reps, w_rep, plan, s_rep = PLANS[mode]
+    plan, budget = PLANS[mode], BUDGETS[mode]
+    against = None if args.against_commit.lower() in ("", "none") else args.against_commit
     started = time.perf_counter()
     doc: dict[str, Any] = {
         "benchmark": "engine",
@@ -520,19 +893,28 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "machine": machine_info(),
         "load_start": _load(),
-        "plan": {"engine_reps": e_reps, "engine_max_repeats": e_rep, "pool_reps": w_reps,
-                 "pool_max_repeats": w_rep, "scaling_reps": {str(k): v for k, v in plan.items()},
-                 "scaling_max_repeats": s_rep,
-                 "budget_s": [None if math.isinf(b) else b for b in BUDGETS[mode]]},
+        "plan": {**{k: v for k, v in plan.items() if k != "scaling_reps"},
+                 "scaling_reps": {str(k): v for k, v in plan["scaling_reps"].items()},
+                 "against_commit": against,
+                 "budget_s": {k: None if math.isinf(b) else b for k, b in budget.items()}},
     }
-    b_eng, b_work, b_scale = BUDGETS[mode]
-    doc["engine"] = bench_engine(e_reps, e_rep, args.seed, b_eng)
+    doc["engine"] = bench_engine(plan["engine_reps"], plan["engine_repeats"], args.seed,
+                                 budget["engine"])
     doc["load_after_engine"] = _load()
-    doc["workers"] = bench_workers(w_reps, w_rep, args.seed, b_work)
+    doc["workers"] = bench_workers(plan["pool_reps"], plan["pool_repeats"], args.seed,
+                                   budget["workers"])
     doc["load_after_workers"] = _load()
-    doc["scaling"] = bench_scaling(plan, s_rep, args.seed, b_scale)
+    doc["scaling"] = bench_scaling(plan["scaling_reps"], plan["scaling_repeats"], args.seed,
+                                   budget["scaling"])
+    doc["load_after_scaling"] = _load()
+    doc["dynamics"] = bench_dynamics(plan["dynamics_reps"], plan["free_reps"],
+                                     plan["dynamics_repeats"], args.seed, budget["dynamics"])
+    doc["load_after_dynamics"] = _load()
+    doc["against"] = bench_against(against, plan["against_bursts"], plan["against_burst_reps"],
+                                   args.seed, plan["against_warmup"], budget["against"])
     doc["load_end"] = _load()
     doc["wall_seconds"] = time.perf_counter() - started
+    a = doc["against"]
     doc["ratios"] = {
         "relaysim_over_bare": doc["engine"]["ratio_best"],
         "relaysim_over_bare_median": doc["engine"]["ratio_median"],
@@ -540,6 +922,11 @@ def main(argv: list[str] | None = None) -> int:
         "workers2_over_workers1": doc["workers"]["speedup_best"],
         "workers2_over_workers1_median": doc["workers"]["speedup_median"],
         "scaling_relaysim_over_bare": {str(r["schools"]): r["ratio"] for r in doc["scaling"]},
+        "dynamics_over_contention_free": doc["dynamics"]["ratio_best"],
+        "dynamics_over_contention_free_median": doc["dynamics"]["ratio_median"],
+        "current_over_pre_dynamics": None if a["skipped"] else a["ratio_paired_median"],
+        "current_over_pre_dynamics_total": None if a["skipped"] else a["ratio_total"],
+        "current_over_pre_dynamics_cpu": None if a["skipped"] else a["ratio_cpu_total"],
     }
     doc["sanity_passed"] = doc["engine"]["sanity"]["passed"]
 

@@ -126,10 +126,14 @@ class Relay:
                 st.register(S.VACANCY, p, transform(plan, p, "vacancy"))
         self.bundle = [plan.runner_bundles(p) for p in range(n_levels)]
         # fumble odds into each runner, trust included, clarity and load excluded
-        self.odds = [
-            [b.zone_odds * math.exp(-eff.trust * (b.trust - 0.5)) for b in self.bundle[p]]
-            for p in range(n_levels)
-        ]
+        self.odds = []
+        for p in range(n_levels):
+            per_bundle = {id(b): b.zone_odds * math.exp(-eff.trust * (b.trust - 0.5))
+                          for b in plan.bundles[p]}
+            if len(per_bundle) == 1:  # one bundle: a C-level repeat, no per-runner exp
+                self.odds.append([next(iter(per_bundle.values()))] * sizes[p])
+            else:
+                self.odds.append([per_bundle[id(b)] for b in self.bundle[p]])
         self.busy = [[0] * n for n in sizes]
         self.held = [[0] * n for n in sizes]
         self.queues: dict[tuple[int, int], list[Any]] = {}
@@ -258,8 +262,9 @@ class Relay:
                 self.waits[p] += 1
                 began = True
                 work = self.streams.draw(S.WORK, p, i)
-                for j in range(1, self.extra_legs[p] + 1):
-                    work += self.streams.draw(S.MERGED_WORK + j, p, i)
+                if self.extra_legs[p]:
+                    for j in range(1, self.extra_legs[p] + 1):
+                        work += self.streams.draw(S.MERGED_WORK + j, p, i)
                 if self.has_tank[p]:
                     work /= max(self._tank_now(p, i), b.tank.floor)
                 self.busy_time[p] += min(work, self.sc.horizon - started)
@@ -285,7 +290,10 @@ class Relay:
                     arrived = env.now  # its wait was counted; a new wait begins
                 continue
             break
-        self._release(p, i)
+        if self.queues.get((p, i)) or self.has_tank[p]:
+            self._release(p, i)
+        else:  # nobody waiting, no tank: just free the slot (saves a call per leg)
+            self.busy[p][i] -= 1
         held[i] -= 1
         if turnover:
             del self.holding[(p, i)][me]
@@ -336,8 +344,8 @@ class Relay:
         draw = self.streams.draw
         zone = b.zone
         assert zone is not None
-        giver = (p - 1, i // self.counts[p])
         if zone.slots is not None:
+            giver = (p - 1, i // self.counts[p])
             used = self.slots_used.get(giver, 0)
             if used < zone.slots:
                 self.slots_used[giver] = used + 1

@@ -43,12 +43,16 @@ def km_curve(times: Sequence[float | None], follow_up: Sequence[float]
              ) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan-Meier estimate of the completion-time CDF.
 
-    `times[i]` is the event time or None when replication i was censored at
+    `times[i]` is the event time, or None/NaN when replication i was censored at
     `follow_up[i]`. Returns (t, F(t)) at the distinct observed times.
     """
-    ev = [t for t in times if t is not None]
-    cens = [f for t, f in zip(times, follow_up, strict=True) if t is None]
-    if not ev:
+    t = np.asarray(times, dtype=float)  # None (censored) becomes NaN
+    f = np.asarray(follow_up, dtype=float)
+    if t.shape != f.shape:
+        raise ValueError("times and follow_up must have the same length")
+    censored = np.isnan(t)
+    ev, cens = t[~censored], f[censored]
+    if not len(ev):
         return np.array([]), np.array([])
     res = stats.ecdf(stats.CensoredData(uncensored=ev, right=cens))
     return np.asarray(res.cdf.quantiles), np.asarray(res.cdf.probabilities)

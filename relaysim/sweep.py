@@ -18,7 +18,7 @@ import json
 import math
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -74,26 +74,28 @@ def _fmt(x: float | None) -> str:
     return f"{x:.10g}"
 
 
-def summarize_point(chunks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per-initiative estimates of one point from its chunks (in replication order)."""
-    merged: dict[str, dict[str, list[Any]]] = {}
+def summarize_point(chunks: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-initiative estimates of one point from its chunks (in replication order).
+
+    Chunks are folded in one at a time into float arrays (about 30 bytes per replication),
+    so memory does not depend on how the replications were chunked or decoded."""
+    cols = ("completed", "time", "follow", "coverage", "fidelity", "observed")
+    parts: dict[str, dict[str, list[np.ndarray]]] = {}
     for ch in chunks:
         for name, c in ch["initiatives"].items():
-            m = merged.setdefault(name, {"completed": [], "time": [], "follow": [],
-                                         "coverage": [], "fidelity": [], "observed": []})
-            for k in m:
-                m[k].extend(c[k])
+            m = parts.setdefault(name, {k: [] for k in cols})
+            for k in cols:
+                m[k].append(np.asarray(c[k], dtype=float))  # None (censored) -> NaN
     out = {}
-    for name, m in merged.items():
-        obs = np.asarray(m["observed"], dtype=bool)
-        completed = np.asarray(m["completed"], dtype=np.int64)[obs]
-        n, k = int(obs.sum()), int(completed.sum())
+    for name, m in parts.items():
+        a = {k: np.concatenate(v) for k, v in m.items()}
+        obs = a["observed"] > 0
+        n, k = int(obs.sum()), int(a["completed"][obs].sum())
         lo, hi = wilson(k, n)
-        cov_x = np.asarray(m["coverage"], dtype=float)[obs]
+        cov_x = a["coverage"][obs]
         cov, (cov_lo, cov_hi) = mean_ci(cov_x, bounds=(0.0, 1.0))
-        fid = np.array([np.nan if f is None else f for f in m["fidelity"]], dtype=float)[obs]
-        fid_mean, _ = mean_ci(fid)
-        (median,) = km_quantiles(m["time"], m["follow"], qs=(0.5,))
+        fid_mean, _ = mean_ci(a["fidelity"][obs])
+        (median,) = km_quantiles(a["time"], a["follow"], qs=(0.5,))
         out[name] = {"completion_rate": k / n if n else None, "ci_low": lo, "ci_high": hi,
                      "coverage_mean": cov, "completion_time_median": median,
                      "fidelity_mean": fid_mean, "n": n, "successes": k,
@@ -102,10 +104,25 @@ def summarize_point(chunks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _half_width(summary: dict[str, dict[str, Any]]) -> float:
-    """Largest 95% half-width of a completion rate at a point (inf before any data)."""
-    widths = [(s["ci_high"] - s["ci_low"]) / 2 for s in summary.values() if s["n"]]
+def _half_width(tally: dict[str, list[int]]) -> float:
+    """Largest 95% half-width of a completion rate at a point, from {initiative: [n, k]}
+    (inf before any data)."""
+    widths = []
+    for n, k in tally.values():
+        if n:
+            lo, hi = wilson(k, n)
+            widths.append((hi - lo) / 2)
     return max(widths) if widths else math.inf
+
+
+def _tally(tally: dict[str, list[int]], data: dict[str, Any]) -> None:
+    """Add a chunk's observed completions to {initiative: [n, k]}."""
+    for name, c in data["initiatives"].items():
+        t = tally.setdefault(name, [0, 0])
+        for done, seen in zip(c["completed"], c["observed"], strict=True):
+            if seen:
+                t[0] += 1
+                t[1] += done
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -253,6 +270,8 @@ class _Runner:
         self.workers, self.retries, self.progress = workers, retries, progress
         self.reps_run = 0
         self.done = st.done()
+        self.tallies: dict[int, dict[str, list[int]]] = {}  # --precision: [n, k] per initiative
+        self.reached: dict[int, int] = {}  # --precision: replications stored per point
 
     # -- which chunks to run ------------------------------------------------------
     def _fixed_units(self) -> list[tuple[int, int, int]]:
@@ -261,14 +280,19 @@ class _Runner:
                 for a in range(0, self.reps, self.cs) if (j, a) not in self.done]
 
     def _next_adaptive(self, j: int) -> tuple[int, int, int] | None:
-        """The next chunk of point j under --precision, or None when it is precise enough."""
-        chunks = [d for _, _, d in self.st.chunks_of(j)]
-        a = sum(d["stop"] - d["start"] for d in chunks)
-        while (j, a) in self.done and a < self.reps:  # stored chunk not yet folded in
-            a = min(a + self.cs, self.reps)
+        """The next chunk of point j under --precision, or None when it is precise enough.
+
+        Counts are kept in memory (read from the store once, on resume), so deciding costs
+        nothing that grows with the replications already run."""
+        if j not in self.tallies:
+            self.tallies[j], self.reached[j] = {}, 0
+            for _, stop, d in self.st.chunks_of(j):
+                _tally(self.tallies[j], d)
+                self.reached[j] = max(self.reached[j], stop)
+        a = self.reached[j]
         if a >= self.reps:
             return None
-        if chunks and _half_width(summarize_point(chunks)) <= self.precision:  # type: ignore[operator]
+        if a > 0 and _half_width(self.tallies[j]) <= self.precision:  # type: ignore[operator]
             return None
         return (j, a, min(a + self.cs, self.reps))
 
@@ -295,6 +319,9 @@ class _Runner:
         j, a, b = unit
         self.st.put(j, a, b, data)
         self.done.add((j, a))
+        if self.precision is not None and j in self.tallies:
+            _tally(self.tallies[j], data)
+            self.reached[j] = max(self.reached[j], b)
         self.reps_run += b - a
         nxt: list[tuple[int, int, int]] = []
         point_done = 0
@@ -389,10 +416,15 @@ def results_from_store(st: Store, design: list[dict[str, Any]]) -> list[dict[str
     """One row per design point from the store's chunks (replication order)."""
     rows = []
     for j, pt in enumerate(design):
-        chunks = [d for _, _, d in st.chunks_of(j)]
-        reps = sum(d["stop"] - d["start"] for d in chunks)
-        rows.append({"point": j, "values": pt, "reps": reps,
-                     "initiatives": summarize_point(chunks)})
+        counted = [0]
+
+        def chunks(j: int = j, counted: list[int] = counted) -> Iterator[dict[str, Any]]:
+            for start, stop, d in st.chunks_of(j):
+                counted[0] += stop - start
+                yield d
+
+        summary = summarize_point(chunks())
+        rows.append({"point": j, "values": pt, "reps": counted[0], "initiatives": summary})
     return rows
 
 
