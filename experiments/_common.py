@@ -110,7 +110,9 @@ class Experiment:
     def headline(self, key: str, value: float, claim: tuple[float, float], what: str,
                  ci95: list[float] | None = None) -> bool:
         """Record a headline number and the range the experiment claims for it."""
-        ok = claim[0] <= value <= claim[1]
+        value = float(value)  # numpy scalars are not JSON
+        ci95 = None if ci95 is None else [float(c) for c in ci95]
+        ok = bool(claim[0] <= value <= claim[1])
         self.headlines[key] = {"value": value, "ci95": ci95, "claim": list(claim),
                                "what": what, "holds": ok}
         return ok

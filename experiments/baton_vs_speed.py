@@ -65,11 +65,13 @@ def main(argv: list[str] | None = None) -> None:
     ex.say(f"All on handoffs minus all on speed (paired, same random numbers): "
            f"{100 * d['difference']:+.1f} points ({dci(d['ci95'])}).")
     best = shares[int(np.argmax(y))]
-    ex.headline("handoffs_minus_speed", d["difference"], (0.0, 1.0),
-                "completion with cleaner handoffs minus with faster legs", d["ci95"])
-    ex.headline("gain_over_baseline_handoffs", paired(r0, handoffs)["difference"], (0.0, 1.0),
-                "completion gain of the handoff budget over the baseline",
-                paired(r0, handoffs)["ci95"])
+    # the comparison itself is reported with its interval and verdict, not claimed: the
+    # difference is small (a couple of points at full scale) and quick runs cannot resolve it
+    g_h, g_s = paired(r0, handoffs), paired(r0, speed)
+    ex.headline("gain_over_baseline_handoffs", g_h["difference"], (0.0, 1.0),
+                "completion gain of the handoff budget over the baseline", g_h["ci95"])
+    ex.headline("gain_over_baseline_speed", g_s["difference"], (0.0, 1.0),
+                "completion gain of the speed budget over the baseline", g_s["ci95"])
     verdict = "supported" if d["ci95"][0] > 0 else (
         "not supported" if d["ci95"][1] < 0 else "not resolved at this sample size")
     ex.finish(

@@ -1,0 +1,83 @@
+"""The experiment scripts: each runs with --quick, writes its outputs, and its headline
+numbers lie within the ranges its summary claims for them.
+
+Each test runs `python experiments/NAME.py --quick --out TMP --workers 1` from the
+repository root in a subprocess (as a user would), then reads TMP/results.json.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+EXPERIMENTS = [
+    "baton_vs_speed",
+    "weakest_zone",
+    "tank_and_overload",
+    "checkpoint_timing",
+    "practice_the_pass",
+    "turnover_and_succession",
+    "structures",
+    "calibration",
+    "relay_4x100",
+]
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+QUICK_SECONDS = 60  # what --quick promises on a free two-core machine
+HARD_TIMEOUT = 600  # a run this long is hung, not slow
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_quick_run(name: str, tmp_path: Path) -> None:
+    """--quick exits 0, writes summary.md, results.json and every figure, and every
+    headline number lies within its claimed range."""
+    script = ROOT / "experiments" / f"{name}.py"
+    if not script.exists():
+        pytest.skip(f"experiments/{name}.py does not exist yet")
+    out = tmp_path / name
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, f"experiments/{name}.py", "--quick", "--out", str(out),
+         "--workers", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=HARD_TIMEOUT, check=False)
+    elapsed = time.perf_counter() - started
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stderr[-4000:]}"
+    if elapsed > QUICK_SECONDS:
+        warnings.warn(f"{name} --quick took {elapsed:.0f} s (promised under "
+                      f"{QUICK_SECONDS} s; a busy machine is slower)", stacklevel=1)
+
+    summary = out / "summary.md"
+    results = out / "results.json"
+    assert summary.is_file(), "summary.md not written"
+    assert results.is_file(), "results.json not written"
+    data = json.loads(results.read_text(encoding="utf-8"))
+    text = summary.read_text(encoding="utf-8")
+    assert data["experiment"] == name
+    assert data["quick"] is True
+    assert data["answer"] and data["answer"] in proc.stdout, "the answer is not printed"
+
+    assert data["figures"], "no figure listed in results.json"
+    for fig in data["figures"]:
+        path = out / fig
+        assert path.is_file(), f"figure {fig} listed but not written"
+        assert path.read_bytes()[:8] == PNG_MAGIC, f"{fig} is not a PNG"
+        assert f"]({fig})" in text, f"summary.md does not show {fig}"
+
+    assert data["headlines"], "no headline numbers"
+    for key, h in data["headlines"].items():
+        lo, hi = h["claim"]
+        assert lo < hi, f"{key}: empty claimed range {h['claim']}"
+        assert f"`{key}`" in text, f"summary.md does not state the headline {key}"
+        assert lo <= h["value"] <= hi, (
+            f"{name}: {key} = {h['value']:.4g} lies outside its claimed range "
+            f"[{lo:g}, {hi:g}] ({h['what']})")
+        assert h["holds"] is True
