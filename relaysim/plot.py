@@ -306,7 +306,8 @@ def sobol(src: Results | str | Path) -> Figure:
 
 def survival(src: Results | str | Path, points: list[int] | None = None,
              initiative: str | None = None) -> Figure:
-    """Kaplan-Meier estimate of the share of runs implemented by each day since launch,
+    """Kaplan-Meier estimate of the share of runs implemented by each time since launch
+    (in the scenario's time_unit),
     one line per point; + marks runs censored at the horizon without implementation."""
     res = _as_results(src)
     name = _initiative(res, initiative)
@@ -335,7 +336,8 @@ def survival(src: Results | str | Path, points: list[int] | None = None,
         if len(cens):
             ax.plot(cens, 100 * km.cdf.evaluate(cens), "+", color=color, ms=14, mew=2)
     ax.set_xlim(left=0)
-    ax.set_xlabel("Days since launch")
+    unit = res.scenario.time_unit if res.scenario is not None else "days"
+    ax.set_xlabel(f"{unit.capitalize()} since launch")
     ax.set_ylabel("Runs implemented by then (%)")
     ax.set_ylim(0, 100)
     ax.set_title(f"'{name}': time to implementation (Kaplan-Meier; + = censored)")

@@ -103,7 +103,7 @@ def report_html(src: str | Path | Results) -> str:
         rows = "".join(f"<tr><td>{html.escape(lv.name)}</td><td>{n:,}</td></tr>"
                        for lv, n in zip(sc.levels, sc.level_sizes, strict=True))
         out.append(f"<table><tr><th>Level</th><th>Runners</th></tr>{rows}</table>")
-        out.append(f"<p class='small'>{sc.horizon:g} days simulated; scenario hash "
+        out.append(f"<p class='small'>{sc.horizon:g} {sc.time_unit} simulated; scenario hash "
                    f"{sc.hash[:12]}.</p>")
     out.append("</section>")
     out.append("<section id='headline'><h2>How often the initiative is implemented</h2>")

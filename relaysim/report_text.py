@@ -12,8 +12,10 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def _days(x: float | None) -> str:
-    return "not reached" if x is None else f"{x:.0f}"
+def _time(x: float | None) -> str:
+    if x is None:
+        return "not reached"
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
 def run_summary_text(res: RunResult) -> str:
@@ -29,12 +31,14 @@ def run_summary_text(res: RunResult) -> str:
     chain = " -> ".join(f"{lv.name} ({n})" for lv, n in zip(sc.levels, sizes, strict=True))
     lines.append(f"The relay: {chain}")
     by_name = {ini.name: ini for ini in sc.initiatives}
+    one, unit = sc.time_unit_one, sc.time_unit
     for name, est in s["initiatives"].items():
         ini = by_name.get(name)
         lines.append("")
         if ini is not None:
             lines.append(
-                f"Initiative '{name}': launched day {ini.launch:g}, deadline day {ini.deadline:g}, "
+                f"Initiative '{name}': launched {one} {ini.launch:g}, "
+                f"deadline {one} {ini.deadline:g}, "
                 f"needs {100 * ini.success_threshold:.0f}% of {sc.n_classrooms} classrooms"
             )
         else:
@@ -51,15 +55,15 @@ def run_summary_text(res: RunResult) -> str:
         )
         ct = est["completion_time"]
         lines.append(
-            f"  Days from launch to implementation: median {_days(ct['median'])} "
-            f"(quartiles {_days(ct['q25'])} to {_days(ct['q75'])}; "
+            f"  {unit.capitalize()} from launch to implementation: median {_time(ct['median'])} "
+            f"(quartiles {_time(ct['q25'])} to {_time(ct['q75'])}; "
             f"{ct['censored']} runs never reached it)"
         )
         if est["fidelity"]["mean"] is not None:
             lines.append(f"  Mean fidelity of classrooms reached: {est['fidelity']['mean']:.2f}")
         lines.extend(_drops_lines(est["zones"]))
     lines.append("")
-    lines.append("Runners: mean wait for a free runner (days), share of capacity in use")
+    lines.append(f"Runners: mean wait for a free runner ({unit}), share of capacity in use")
     for name, lv in s["levels"].items():
         wait = "-" if lv["wait_mean"] is None else f"{lv['wait_mean']:.1f}"
         extra = f", departures per run {lv['departures']:.2f}" if lv["departures"] else ""

@@ -42,6 +42,7 @@ MAX_CLASSROOMS = 10_000_000
 
 _REQUIRED = object()
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_UNIT_RE = re.compile(r"^[A-Za-z][A-Za-z ]{0,23}$")
 
 
 # --------------------------------------------------------------------------- schema
@@ -77,6 +78,8 @@ SCENARIO_SPEC: dict[str, Spec] = {
     "description": Spec("str", "", doc="one line for humans"),
     "horizon": Spec("float", _REQUIRED, 0.0, lo_open=True, doc="days simulated"),
     "year_length": Spec("float", 180.0, 0.0, lo_open=True, doc="days per school year"),
+    "time_unit": Spec("str", "days", doc="what one unit of the clock is called in outputs "
+                      "(plural, e.g. days or seconds); labels only, the model is unchanged"),
 }
 
 TANK_SPEC: dict[str, Spec] = {
@@ -332,6 +335,7 @@ class Scenario:
     description: str
     horizon: float
     year_length: float
+    time_unit: str
     levels: tuple[Level, ...]
     zones: tuple[Zone | None, ...]  # zones[k] is the zone into level k (zones[0] is None)
     initiatives: tuple[Initiative, ...]
@@ -346,7 +350,12 @@ class Scenario:
     @property
     def hash(self) -> str:
         """sha256 of the normalised scenario (comments and spelled-out defaults ignored)."""
-        text = json.dumps(self.normalized, sort_keys=True, separators=(",", ":"))
+        norm = self.normalized
+        if norm["scenario"].get("time_unit") == "days":
+            # added after 0.1.0 hashes were published: at its default it leaves them unchanged
+            norm = {**norm, "scenario": {k: v for k, v in norm["scenario"].items()
+                                         if k != "time_unit"}}
+        text = json.dumps(norm, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
     def __eq__(self, other: object) -> bool:
@@ -354,6 +363,12 @@ class Scenario:
 
     def __hash__(self) -> int:
         return hash(self.hash)
+
+    @property
+    def time_unit_one(self) -> str:
+        """The clock's unit in the singular ("day" for "days"), for labels like "day 30"."""
+        u = self.time_unit
+        return u[:-1] if len(u) > 1 and u.endswith("s") else u
 
     # -- shape --------------------------------------------------------------------
     @property
@@ -735,6 +750,11 @@ class _Validator:
             self.err("scenario", "the [scenario] table is required (it holds at least horizon)")
         norm["scenario"] = self.fields(sc, SCENARIO_SPEC, "scenario")
         horizon = norm["scenario"]["horizon"]
+        unit = norm["scenario"].get("time_unit")
+        if isinstance(unit, str) and not _UNIT_RE.match(unit):
+            self.err("scenario.time_unit",
+                     f"'{unit}' is not a unit name (letters and spaces, at most 24, "
+                     "e.g. 'days' or 'seconds')")
 
         levels = self.named_list(raw.get("levels", []), LEVEL_SPEC, "levels", "name")
         if not levels:
@@ -937,6 +957,7 @@ def _build(norm: dict[str, Any], raw: dict[str, Any], source: str | None) -> Sce
         description=sc["description"],
         horizon=sc["horizon"],
         year_length=sc["year_length"],
+        time_unit=sc["time_unit"],
         levels=levels,
         zones=tuple(zones),
         initiatives=inits,

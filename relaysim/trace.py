@@ -51,9 +51,12 @@ class Trace:
     def text(self) -> str:
         sc = self.scenario
         lines = [f"One run of '{sc.name}' (seed {self.seed}, replication {self.rep}), "
-                 f"told event by event. Days are school days."]
+                 f"told event by event. "
+                 + ("Days are school days." if sc.time_unit == "days"
+                    else f"Times are in {sc.time_unit}.")]
+        one = sc.time_unit_one.capitalize()
         for ev in self.events:
-            lines.append(f"Day {ev['t']:7.1f}  {_words(sc, ev)}")
+            lines.append(f"{one} {ev['t']:7.1f}  {_words(sc, ev)}")
         lines.append("")
         for o in _outcome(self):
             verdict = "IMPLEMENTED" if o["completed"] else "NOT implemented"
@@ -113,7 +116,7 @@ def _words(sc: Scenario, ev: dict[str, Any]) -> str:
         return f"{_cap(who)} has the {ini} baton (fidelity {ev['fidelity']:.2f})."
     if kind == "fumble":
         return (f"Fumble in the handoff from {giver} to {who}; it is caught and reworked "
-                f"for {ev['rework']:.1f} days before the next try.")
+                f"for {ev['rework']:.1f} {sc.time_unit} before the next try.")
     if kind == "drop":
         why = "too many attempts" if ev["caught"] else "nobody caught the fumble"
         n = ev["classrooms"]
@@ -122,15 +125,16 @@ def _words(sc: Scenario, ev: dict[str, Any]) -> str:
     if kind == "queued":
         return f"{_cap(who)} is busy: {ini} waits behind {ev['ahead']} other baton(s)."
     if kind == "start":
-        waited = f" after waiting {ev['waited']:.1f} days" if ev["waited"] > 0 else ""
-        return f"{_cap(who)} starts work on {ini}{waited} ({ev['work']:.1f} days of work)."
+        waited = f" after waiting {ev['waited']:.1f} {sc.time_unit}" if ev["waited"] > 0 else ""
+        return (f"{_cap(who)} starts work on {ini}{waited} "
+                f"({ev['work']:.1f} {sc.time_unit} of work).")
     if kind == "finish":
         below = sc.levels[lvl + 1]
         return (f"{_cap(who)} finishes its leg of {ini} and passes it to "
                 f"{below.count} {below.name}(s).")
     if kind == "window_wait":
         return (f"The exchange window is closed: the handoff to {who} waits until "
-                f"day {ev['until']:.1f}.")
+                f"{sc.time_unit_one} {ev['until']:.1f}.")
     if kind == "reached":
         if ev["implements"]:
             return f"{_cap(who)} implements {ini} (fidelity {ev['fidelity']:.2f})."
@@ -141,7 +145,7 @@ def _words(sc: Scenario, ev: dict[str, Any]) -> str:
         what = (f"{ev['lost']} of the {held} baton(s) they held are lost"
                 if held else "they held no baton")
         return (f"{_cap(who)} LEAVES the post; {what}. The post stays empty for "
-                f"{ev['vacancy']:.1f} days.")
+                f"{ev['vacancy']:.1f} {sc.time_unit}.")
     if kind == "filled":
         return f"A new {sc.levels[lvl].name} takes over as {who} (trust {ev['trust']:.2f})."
     if kind == "lost":

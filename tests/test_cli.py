@@ -267,6 +267,7 @@ def test_run_text_is_readable(outputs, path):
         assert f"Initiative '{ini.name}'" in out
     assert "Implemented in" in out and "95% CI" in out
     assert "Classrooms implementing at the deadline" in out
+    assert f"{sc.time_unit.capitalize()} from launch to implementation" in out  # its own unit
     for lv in sc.levels:
         assert lv.name in out
     assert "{" not in out  # words, not a data structure
@@ -290,6 +291,8 @@ def test_trace_in_words(outputs, path):
     assert "hands" in out and "has the" in out
     assert out.startswith("One run of")
     assert "by the deadline" in out
+    sc = load_scenario(path)
+    assert out.splitlines()[1].startswith(sc.time_unit_one.capitalize() + " ")
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=IDS)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import relaysim
 from relaysim import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from relaysim.errors import Problem
 from relaysim.scenario import MAX_CLASSROOMS, parse_value
@@ -1139,3 +1140,29 @@ def test_parse_value(text, expected):
 def test_parse_value_special_floats(text, check):
     """nan and inf parse as floats (validation then refuses them)."""
     assert check(parse_value(text))
+
+
+# ---------------------------------------------------------------- the clock's unit
+
+
+def test_time_unit_defaults_to_days(tmp_path):
+    sc = load(tmp_path, BASE)
+    assert sc.time_unit == "days" and sc.time_unit_one == "day"
+
+
+@pytest.mark.parametrize("unit, one", [("seconds", "second"), ("school days", "school day"),
+                                       ("weeks", "week"), ("h", "h")])
+def test_time_unit_is_a_label(tmp_path, unit, one):
+    """A unit renames the clock in outputs and changes no number the model produces."""
+    sc = load(tmp_path, patch("horizon = 100", f'horizon = 100\ntime_unit = "{unit}"'))
+    assert sc.time_unit == unit and sc.time_unit_one == one
+    base = load(tmp_path, BASE)
+    a = relaysim.run(base, reps=30, seed=4).summary["initiatives"]
+    b = relaysim.run(sc, reps=30, seed=4).summary["initiatives"]
+    assert a == b
+
+
+@pytest.mark.parametrize("unit", ["", "3 days", "days!", "x" * 25])
+def test_bad_time_unit(tmp_path, unit):
+    p = only_problem(tmp_path, patch("horizon = 100", f'horizon = 100\ntime_unit = "{unit}"'))
+    assert p.path == "scenario.time_unit" and "not a unit name" in p.message
