@@ -123,14 +123,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         points = make_design(params, args.design, args.samples, args.seed)
     if args.resume and not (args.out or args.store):
         raise UsageError("--resume needs the --out folder (or --store file) of the sweep")
-    executor, client = None, None
+    executor, client, workers = None, None, args.workers
     if args.scheduler:
         executor, client = _dask_executor(args.scheduler)
+        workers = _cluster_threads(client)
     n_points = len(points)
     tick, close = _sweep_progress(n_points, args.reps, args.quiet)
     try:
         res = sweep(sc, points, reps=args.reps, seed=args.seed, out=args.out, store=args.store,
-                    resume=args.resume, executor=executor, workers=args.workers,
+                    resume=args.resume, executor=executor, workers=workers,
                     chunk_size=args.chunk_size, precision=args.precision, progress=tick)
     finally:
         close()
@@ -156,6 +157,14 @@ def _dask_executor(address: str) -> tuple[Any, Any]:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {e}") from None
     # pure=False: a retried chunk must run again, not return the cached failure
     return client.get_executor(pure=False), client
+
+
+def _cluster_threads(client: Any) -> int | None:
+    """Worker threads of a Dask cluster now (sizes how many chunks are kept in flight)."""
+    try:
+        return sum(client.nthreads().values()) or None
+    except Exception:  # a cluster that cannot say: keep the default
+        return None
 
 
 def _sweep_progress(points: int, reps: int, quiet: bool
@@ -196,15 +205,22 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if not args.vary:
         raise UsageError("sensitivity needs at least one --vary PATH=LO:HI:N (the range)")
     params = [parse_vary(v, sc) for v in args.vary]
+    if args.scheduler and args.workers:
+        raise UsageError("give --workers (local processes) or --scheduler (Dask), not both")
     out = args.out or f"runs/{sc.name}-sensitivity"
     d = len(params)
+    executor, client = _dask_executor(args.scheduler) if args.scheduler else (None, None)
+    workers = _cluster_threads(client) if client is not None else args.workers
     tick, close = _sweep_progress(args.samples * (d + 2) + 2 * d + 1, args.reps, args.quiet)
     try:
         res = sensitivity(sc, params, samples=args.samples, reps=args.reps, seed=args.seed,
                           out=out, output=args.output, initiative=args.initiative,
-                          workers=args.workers, resume=args.resume, progress=tick)
+                          workers=workers, executor=executor, resume=args.resume,
+                          progress=tick)
     finally:
         close()
+        if client is not None:
+            client.close()
     print(json.dumps(json_safe(res), indent=2) if args.json else sensitivity_text(res))
     return 0
 
@@ -332,7 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--output", default="completion_rate",
                     choices=("completion_rate", "coverage_mean"))
     se.add_argument("--initiative", help="which initiative (default the first)")
-    se.add_argument("--workers", type=_pos_int, default=None)
+    se.add_argument("--workers", type=_pos_int, default=None, help="local processes "
+                    f"(default all cores: {default_workers()})")
+    se.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     se.add_argument("--out", metavar="DIR", help="folder (default runs/<name>-sensitivity)")
     se.add_argument("--resume", action="store_true")
     se.add_argument("--json", action="store_true")

@@ -249,3 +249,42 @@ def test_cli_sensitivity(capsys, tmp_path):
     rc, out, err = cli(*base, "--samples", 4, "--vary", "zones.nowhere.fumble=0:1:2",
                        "--out", tmp_path / "nowhere")
     assert rc == 2 and "Traceback" not in err
+
+
+def test_cli_sensitivity_on_a_dask_scheduler(capsys, tmp_path):
+    """--scheduler runs the Saltelli sweep on a Dask cluster with the same indices as one
+    local process; --workers and --scheduler exclude each other."""
+    pytest.importorskip("distributed", reason="dask.distributed is not installed "
+                        "(pip install 'relaysim[dask]'); the Dask executor is not tested")
+    import warnings
+
+    from distributed import LocalCluster
+
+    def cli(*args: Any) -> tuple[int, str, str]:
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as e:
+            rc = int(e.code or 0)
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    base = ["sensitivity", MINIMAL, "--vary", VARY[0], "--vary", VARY[1], "--reps", 10,
+            "--samples", 2, "--seed", 5, "--quiet", "--json"]
+    rc, _, err = cli(*base, "--workers", 2, "--scheduler", "tcp://127.0.0.1:1",
+                     "--out", tmp_path / "both")
+    assert rc == 2 and "not both" in err and not (tmp_path / "both").exists()
+    rc, out, err = cli(*base, "--workers", 1, "--out", tmp_path / "local")
+    assert rc == 0, err
+    local = json.loads(out)
+    with warnings.catch_warnings():  # another test's cluster may hold the dashboard port
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                               protocol="tcp://", host="127.0.0.1", dashboard_address=None)
+    try:
+        rc, out, err = cli(*base, "--scheduler", cluster.scheduler_address,
+                           "--out", tmp_path / "dask")
+    finally:
+        cluster.close()
+    assert rc == 0, err
+    dask = json.loads(out)
+    assert dask["sobol"] == local["sobol"] and dask["tornado"] == local["tornado"]

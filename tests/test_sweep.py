@@ -539,6 +539,19 @@ def test_dask_retry_runs_the_chunk_again(minimal, tmp_path, inproc_dask, monkeyp
     assert res.failed == []
 
 
+def test_cli_sweep_on_a_dask_scheduler(capsys, tmp_path, inproc_dask):
+    """`sweep --scheduler ADDRESS` writes the same results.csv as `--workers 1`."""
+    args = ["sweep", MINIMAL, "--vary", f"{TRUST}=0.3,0.7", "--vary", f"{FUMBLE}=0.1,0.2",
+            "--reps", 30, "--seed", 4, "--chunk-size", 10, "--quiet"]
+    rc, _, err = cli(capsys, *args, "--workers", 1, "--out", tmp_path / "local")
+    assert rc == 0, err
+    rc, _, err = cli(capsys, *args, "--scheduler", inproc_dask.scheduler.address,
+                     "--out", tmp_path / "dask")
+    assert rc == 0, err
+    assert (tmp_path / "dask" / "results.csv").read_bytes() == \
+        (tmp_path / "local" / "results.csv").read_bytes()
+
+
 # --------------------------------------------------------------------------- CRN
 
 
