@@ -225,14 +225,19 @@ def test_samples_must_be_a_power_of_two(minimal, params, tmp_path, samples):
     assert not (tmp_path / "sobol").exists()
 
 
+def run_cli(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
+    """`relaysim ARGS` in this process: exit status, stdout, stderr."""
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as e:
+        rc = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
 def test_cli_sensitivity(capsys, tmp_path):
     def cli(*args: Any) -> tuple[int, str, str]:
-        try:
-            rc = main([str(a) for a in args])
-        except SystemExit as e:
-            rc = int(e.code or 0)
-        out, err = capsys.readouterr()
-        return rc, out, err
+        return run_cli(capsys, *args)
 
     base = ["sensitivity", MINIMAL, "--vary", VARY[0], "--vary", VARY[1], "--reps", 10,
             "--workers", 1, "--quiet"]
@@ -261,12 +266,7 @@ def test_cli_sensitivity_on_a_dask_scheduler(capsys, tmp_path):
     from distributed import LocalCluster
 
     def cli(*args: Any) -> tuple[int, str, str]:
-        try:
-            rc = main([str(a) for a in args])
-        except SystemExit as e:
-            rc = int(e.code or 0)
-        out, err = capsys.readouterr()
-        return rc, out, err
+        return run_cli(capsys, *args)
 
     base = ["sensitivity", MINIMAL, "--vary", VARY[0], "--vary", VARY[1], "--reps", 10,
             "--samples", 2, "--seed", 5, "--quiet", "--json"]
