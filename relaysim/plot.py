@@ -444,7 +444,8 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
         r, lo, hi, name = headline
         title += (f"\n'{name}' implemented in {100 * r:.0f}% of runs "
                   f"(95% CI {100 * lo:.0f}-{100 * hi:.0f}%)")
-    ax.set_title(title, fontsize=15)
+    # a figure title: with an equal-aspect axes, an axes title can be pushed off the top
+    fig.suptitle(title, fontsize=15)
     sm = matplotlib.cm.ScalarMappable(cmap=RISK, norm=matplotlib.colors.Normalize(0, 30))
     cb = fig.colorbar(sm, ax=ax, orientation="horizontal", fraction=0.05, pad=0.02,
                       shrink=0.5)

@@ -26,6 +26,7 @@ import matplotlib.patches as mpatches
 import matplotlib.text as mtext
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
@@ -341,8 +342,9 @@ def test_relay_one_circle_per_level_and_a_box_per_zone(relay4_dir):
     circles = [p for p in ax.patches if isinstance(p, mpatches.Circle)]
     boxes = [p for p in ax.patches if isinstance(p, mpatches.FancyBboxPatch)]
     assert len(circles) == 4 and len(boxes) == 3
-    assert "four-step" in ax.get_title()
-    assert re.search(r"implemented in \d+% of runs \(95% CI \d+-\d+%\)", ax.get_title())
+    title = fig.get_suptitle()
+    assert "four-step" in title
+    assert re.search(r"implemented in \d+% of runs \(95% CI \d+-\d+%\)", title)
     words = texts(fig)
     for level in ("district", "principal", "coach", "classroom"):
         assert level in words
@@ -416,6 +418,22 @@ def test_every_kind_saves_as_png_svg_and_pdf(grid_dir, relay4_dir, sens_dir, tmp
         P.save(figs["curve"], tmp_path / "no-such-folder" / "x.png")
     with pytest.raises(UsageError, match="unknown plot kind"):
         P.plot(grid_dir, "pie")
+
+
+def test_no_text_falls_off_the_figure(grid_dir, relay4_dir, sens_dir):
+    """Every axes (its title, labels, drawn tick labels, texts, legend) and the figure's
+    title and note are drawn wholly inside the figure: nothing is clipped in the PNG."""
+    for kind, fig in _figures(grid_dir, relay4_dir, sens_dir).items():
+        canvas = FigureCanvasAgg(fig)  # what savefig uses for PNG
+        canvas.draw()  # constrained layout runs at draw time
+        renderer = canvas.get_renderer()
+        box = fig.bbox
+        extents = [(f"axes {i}", ax.get_tightbbox(renderer)) for i, ax in enumerate(fig.axes)]
+        extents += [(t.get_text(), t.get_window_extent(renderer))
+                    for t in (fig._suptitle, fig._supxlabel) if t is not None]
+        for what, e in extents:
+            assert (e.x0 >= box.x0 - 1 and e.y0 >= box.y0 - 1 and e.x1 <= box.x1 + 1
+                    and e.y1 <= box.y1 + 1), (kind, what, e, box)
 
 
 # --------------------------------------------------------------------------- sources
