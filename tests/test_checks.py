@@ -468,6 +468,33 @@ def test_exchanges_start_only_inside_their_window(make_scenario, launch):
     assert n_ex > 100 and n_wait > 10 and n_retry > 10  # the test is not vacuous
 
 
+def test_checkpoint_then_window_is_a_checkpoint_just_before_the_exchange(make_scenario):
+    """With a checkpoint and a window (no tank check, no turnover, no slots), the first
+    attempt happens at the window's first open moment at least checkpoint_time after the
+    giver finished: the same time as a checkpoint held just before the exchange."""
+    cp = 2.5
+    w = Window(10.0, 2.0, 5.0)
+    sc = make_scenario(
+        levels=[{"name": "L0", "work": {"dist": "uniform", "low": 0, "high": 9}},
+                {"name": "L1", "count": 8, "work": {"dist": "exponential", "mean": 4}}],
+        zones=[{"to": "L1", "duration": 0.5, "fumble": 0.3, "recover": 1.0, "rework": 1,
+                "checkpoint": True, "window": {"period": 10.0, "open": 2.0, "close": 5.0}}],
+        effects={"checkpoint_time": cp},
+        horizon=200,
+    )
+    n = 0
+    for rep in range(20):
+        finished = None
+        for e in trace(sc, seed=5, rep=rep).events:
+            if e["event"] == "finish" and e["level"] == 0:
+                finished = e["t"]
+            elif e["event"] == "exchange" and e["attempt"] == 1:
+                assert finished is not None
+                assert e["t"] == pytest.approx(w.next_open(finished + cp), abs=2e-6), e
+                n += 1
+    assert n == 20 * 8
+
+
 @pytest.mark.parametrize("t", [0.0, 1.99, 2.0, 3.0, 4.999, 5.0, 9.99, 10.0, 12.0, 25.0, 1e6 + 7])
 def test_window_next_open(t):
     w = Window(10.0, 2.0, 5.0)
