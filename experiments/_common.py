@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,9 @@ from typing import Any
 import numpy as np
 
 import relaysim
+from relaysim.errors import RelaysimError
 from relaysim.plot import save
+from relaysim.run import atomic_write, json_safe
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -74,6 +78,8 @@ class Experiment:
     headlines: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
+    scenarios: dict[str, str] = field(default_factory=dict)  # file -> scenario hash
+    rep_counts: set[int] = field(default_factory=set)
 
     @classmethod
     def from_args(cls, name: str, doc: str, argv: list[str] | None = None) -> Experiment:
@@ -81,20 +87,27 @@ class Experiment:
                                     description=doc.strip().splitlines()[0])
         p.add_argument("--quick", action="store_true",
                        help="small run for tests (under a minute)")
-        p.add_argument("--out", default=f"runs/experiments/{name}", help="output folder")
-        p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--workers", type=int, default=None,
+        p.add_argument("--out", help=f"output folder (default runs/experiments/{name}, "
+                       f"or runs/experiments/{name}-quick with --quick)")
+        p.add_argument("--seed", type=_whole(0), default=0)
+        p.add_argument("--workers", type=_whole(1), default=None,
                        help="processes (default all cores)")
         a = p.parse_args(argv)
-        out = Path(a.out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = Path(a.out or f"runs/experiments/{name}{'-quick' if a.quick else ''}")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            p.error(f"--out {out}: cannot create the folder ({e.strerror or e})")
         return cls(name, doc, a.quick, out, a.seed, a.workers)
 
     def reps(self, quick: int, full: int) -> int:
-        return quick if self.quick else full
+        n = quick if self.quick else full
+        self.rep_counts.add(n)
+        return n
 
     def scenario(self, file: str, **values: Any) -> relaysim.Scenario:
         sc = relaysim.load_scenario(SCENARIOS / file)
+        self.scenarios[file] = sc.hash
         return sc.with_values(values) if values else sc
 
     def run(self, sc: relaysim.Scenario, reps: int) -> relaysim.RunResult:
@@ -121,8 +134,12 @@ class Experiment:
         """Write summary.md and results.json, print the answer."""
         doc = self.doc.strip()
         mode = "quick (for tests; small samples)" if self.quick else "publication-grade"
-        md = [f"# {self.name}", "", doc, "", f"Run: {mode}, seed {self.seed}, relaysim "
-              f"{relaysim.__version__}, {time.perf_counter() - self.started:.0f} s.", ""]
+        commit = _git_commit()
+        files = ", ".join(f"{f} ({h[:12]})" for f, h in sorted(self.scenarios.items()))
+        md = [f"# {self.name}", "", doc, "", f"Run: {mode}, seed {self.seed}, replications "
+              f"{', '.join(map(str, sorted(self.rep_counts))) or 'n/a'}, relaysim "
+              f"{relaysim.__version__} (commit {commit or 'unknown'}), scenarios {files or 'n/a'}, "
+              f"{time.perf_counter() - self.started:.0f} s.", ""]
         md += ["## Results", "", *self.lines, ""]
         md += ["## Headline numbers and the ranges claimed for them", "",
                "| number | value | 95% CI | claimed range | holds |", "|---|---|---|---|---|"]
@@ -133,16 +150,53 @@ class Experiment:
                       f"{h['claim'][0]:g} to {h['claim'][1]:g} | {'yes' if h['holds'] else 'NO'} |")
         md += ["", "## Answer", "", answer, ""]
         md += ["## Figures", ""] + [f"![{f}]({f})" for f in self.figures] + [""]
-        (self.out / "summary.md").write_text("\n".join(md), encoding="utf-8")
-        (self.out / "results.json").write_text(json.dumps(
+        atomic_write(self.out / "summary.md", "\n".join(md))
+        atomic_write(self.out / "results.json", json.dumps(json_safe(
             {"experiment": self.name, "quick": self.quick, "seed": self.seed,
-             "relaysim_version": relaysim.__version__, "headlines": self.headlines,
-             "figures": self.figures, "answer": answer}, indent=2), encoding="utf-8")
+             "reps": sorted(self.rep_counts), "scenario_hashes": self.scenarios,
+             "relaysim_version": relaysim.__version__, "git_commit": commit,
+             "headlines": self.headlines, "figures": self.figures, "answer": answer}),
+            indent=2, allow_nan=False))
         print(answer)
         print(f"(written to {self.out})")
         if not all(h["holds"] for h in self.headlines.values()):
             print("NOTE: some headline numbers fall outside the claimed range; see summary.md",
                   file=sys.stderr)
+
+
+def _whole(least: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if v < least:
+            raise argparse.ArgumentTypeError(f"must be >= {least}, got {v}")
+        return v
+    return parse
+
+
+def _git_commit() -> str | None:
+    """The commit of this checkout (with '-dirty' if files differ), or None outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=10)
+        if head.returncode:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cli(main: Callable[[list[str]], None]) -> None:
+    """Run an experiment's main: a relaysim or file error is one line and exit status 2."""
+    try:
+        main(sys.argv[1:])
+    except (RelaysimError, OSError) as e:
+        print(f"{Path(sys.argv[0]).name}: error: {e}", file=sys.stderr)
+        sys.exit(2)
 
 
 _SCALE_KEYS = ("mean", "median", "value", "low", "high", "mode")

@@ -18,10 +18,8 @@ and differences are paired.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
-from _common import Experiment, ci, dci, improved, paired, pct, rate
+from _common import Experiment, ci, cli, dci, improved, paired, pct, rate
 from matplotlib.figure import Figure
 
 
@@ -82,4 +80,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(main)

@@ -45,11 +45,10 @@ comparison (paired, same random numbers).
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
-from _common import Experiment, ci, improved, pct, scale_dist
+from _common import Experiment, ci, cli, improved, pct, scale_dist
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from scipy import optimize, stats
@@ -277,10 +276,10 @@ def main(argv: list[str] | None = None) -> None:
                 "sustained rate of the baseline as written (below the target's low end)",
                 b["sustained"]["ci95"])
     ex.headline("fitted_classroom_scale", s, (0.2, 0.75),
-                "fitted classroom work multiplier s (classroom uptake faster than assumed)",
+                "fitted classroom work multiplier s (point estimate on the ridge; see its CI)",
                 s_ci)
     ex.headline("fitted_fumble_multiplier", m, (1.1, 2.0),
-                "fitted fumble risk multiplier m (handoffs leakier than assumed)", m_ci)
+                "fitted fumble risk multiplier m (point estimate on the ridge; see its CI)", m_ci)
 
     def pinned(lo: float, hi: float) -> str:
         return "excludes" if hi < 1 or lo > 1 else "includes"
@@ -296,26 +295,41 @@ def main(argv: list[str] | None = None) -> None:
     ridge = (f": leakier handoffs trade off against faster classrooms along a ridge "
              f"(correlation of the log estimates {r:.2f})" if r < -0.8 else "")
 
-    def near(key: str) -> bool:  # within the target interval, allowing for the check's noise
-        v, lo, hi = TARGETS[key]
-        h = 2 * np.sqrt(v * (1 - v) / check_reps)
-        return bool(lo - h <= b[key]["value"] <= hi + h)
+    def match(key: str, value: float, slack: float) -> str:
+        """'matches' inside the published interval, 'matches within simulation error' when
+        only the slack (2 simulation SE) brings it in, else 'misses'."""
+        _, lo, hi = TARGETS[key]
+        if lo <= value <= hi:
+            return "matches"
+        if lo - slack <= value <= hi + slack:
+            return f"matches, within simulation error (+-{100 * slack:.1f} points),"
+        return "misses"
 
+    def check_se(key: str) -> float:
+        v = TARGETS[key][0]
+        return 2 * float(np.sqrt(v * (1 - v) / check_reps))
+
+    inside = all(TARGETS[k][1] <= g[k]["value"] <= TARGETS[k][2] for k in g)
+    fit_verdict = ("within the targets' intervals" if inside else
+                   "within the targets' intervals allowing for simulation error (2 SE)"
+                   if holds else "NOT within the targets' intervals")
+    wide = [n for n, (lo, hi) in (("m", m_ci), ("s", s_ci)) if lo <= 1 <= hi]
+    how = ("only loosely" if wide else "well enough to move both away from the baseline")
     ex.finish(
-        f"The baseline as written {'matches' if near('startup') else 'misses'} start-up "
-        f"({pct(b['startup']['value'])} against 33-38%) and "
-        f"{'matches' if near('sustained') else 'misses'} the sustained rate "
-        f"({pct(b['sustained']['value'])} against 25-37%); the best fit has fumble risks "
+        f"The baseline as written {match('startup', b['startup']['value'], check_se('startup'))}"
+        f" start-up ({pct(b['startup']['value'])} against 33-38%) and "
+        f"{match('sustained', b['sustained']['value'], check_se('sustained'))} the sustained "
+        f"rate ({pct(b['sustained']['value'])} against 25-37%); the best fit has fumble risks "
         f"times {m:.2f} (95% CI {m_ci[0]:.2f} to {m_ci[1]:.2f}) and classroom work times "
         f"{s:.2f} ({s_ci[0]:.2f} to {s_ci[1]:.2f}, "
         f"median {med * s:.0f} days instead of {med:.0f}), and on a fresh seed gives start-up "
         f"{pct(g['startup']['value'])} and sustained {pct(g['sustained']['value'])}, "
-        f"{'within' if holds else 'NOT within'} the targets' intervals. The published ranges "
-        f"pin the parameters only loosely (the interval of m {pinned(*m_ci)} 1, that of s "
+        f"{fit_verdict}. The published ranges "
+        f"pin the parameters {how} (the interval of m {pinned(*m_ci)} 1, that of s "
         f"{pinned(*s_ci)} 1{refits}){ridge}; and the sustained target rests on the ASSUMPTION "
         f"that 'sustained' means 80% of classrooms by day {SUSTAIN_DAY:.0f}, a grading "
         f"period before the deadline.")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(main)

@@ -19,10 +19,8 @@ probability DETECT (ASSUMPTION 0.5). Same seed for all variants (paired comparis
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
-from _common import Experiment, ci, dci, paired, pct, rate
+from _common import Experiment, ci, cli, dci, paired, pct, rate
 from matplotlib.figure import Figure
 
 REVIEW_COST = 1.0  # staff-days per school per review (ASSUMPTION)
@@ -110,4 +108,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(main)

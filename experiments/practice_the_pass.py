@@ -16,10 +16,8 @@ paired replication by replication.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
-from _common import Experiment, ci, dci, paired, pct, rate
+from _common import Experiment, ci, cli, dci, paired, pct, rate
 from matplotlib.figure import Figure
 
 
@@ -98,4 +96,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(main)

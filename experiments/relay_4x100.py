@@ -33,11 +33,10 @@ clean team's chance of winning crosses 50% (interpolated; bootstrap 95% interval
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any
 
 import numpy as np
-from _common import Experiment, pct, scale_dist
+from _common import Experiment, cli, pct, scale_dist
 from matplotlib.figure import Figure
 
 import relaysim
@@ -87,10 +86,10 @@ def win_curve(clean: np.ndarray, fast: list[np.ndarray]) -> np.ndarray:
 
 
 def crossing(gaps: list[float], y: np.ndarray) -> float:
-    """First gap at which y falls below 0.5 (interpolated); nan if it starts below, inf
-    if it never does."""
+    """First gap at which y falls below 0.5 (interpolated); 0 if it starts below (the
+    sloppy team wins more often at any gap), inf if it never does within the gaps tried."""
     if y[0] < 0.5:
-        return math.nan
+        return 0.0
     for k in range(1, len(gaps)):
         if y[k] < 0.5:
             return gaps[k - 1] + (gaps[k] - gaps[k - 1]) * (y[k - 1] - 0.5) / (y[k - 1] - y[k])
@@ -103,9 +102,7 @@ def break_even(gaps: list[float], wins: np.ndarray, seed: int) -> dict[str, Any]
     n = wins.shape[1]
     boots = np.array([crossing(gaps, wins[:, rng.integers(0, n, n)].mean(axis=1))
                       for _ in range(BOOT)])
-    boots = boots[~np.isnan(boots)]
-    lo, hi = (np.quantile(boots, [0.025, 0.975], method="inverted_cdf") if len(boots)
-              else (math.nan, math.nan))
+    lo, hi = np.quantile(boots, [0.025, 0.975], method="inverted_cdf")
     return {"value": est, "ci95": [float(lo), float(hi)]}
 
 
@@ -231,18 +228,31 @@ def main(argv: list[str] | None = None) -> None:
                 be["ci95"])
     c_mid = PASS_COST[1]
     agrees = abs(z) <= 1.96 and CHAMPS[0] <= p_hat <= CHAMPS[1]
+
+    def gap(b: dict[str, Any]) -> str:
+        v = b["value"]
+        return (f"more than {GAPS[-1]:g} s" if math.isinf(v) else f"{v:.2f} s")
+
+    if w0["value"] < 0.5:
+        duel = (f"A clean team does not beat even an equally fast team with the US men's "
+                f"failure rate: it wins only {pct(w0['value'])} of races")
+        verdict = "baton pass does not beat raw speed with these failure rates"
+    else:
+        lo_be, hi_be = be["ci95"]
+        duel = (f"A clean team beats an equally fast team with the US men's failure rate in "
+                f"{pct(w0['value'])} of races, but only while the sloppy team is less than "
+                f"about {gap(be)} faster (95% CI {lo_be:.2f} to {hi_be:.2f})")
+        verdict = (f"baton pass beats raw speed only when sloppy passes also cost time "
+                   f"(break-even {gap(be_cost[c_mid])} if each costs {c_mid:g} s) or the "
+                   f"speed gap is tiny" if be["value"] < REF_GAP else
+                   "baton pass beats raw speed at the gaps that separate medallists")
     ex.finish(
         f"The relay as written finishes {pct(p_hat)} of races (95% CI {pct(lo)} to {pct(hi)}), "
         f"{'matching' if agrees else 'NOT matching'} 0.96^3 = {pct(TARGET)} (z = {z:+.2f}) and "
-        f"the championship range {pct(CHAMPS[0])} to {pct(CHAMPS[1])}. A clean "
-        f"team beats an equally fast team with the US men's failure rate in "
-        f"{pct(w0['value'])} of races, but only while the sloppy team is less than about "
-        f"{be['value']:.2f} s faster (95% CI {be['ci95'][0]:.2f} to {be['ci95'][1]:.2f}); at "
+        f"the championship range {pct(CHAMPS[0])} to {pct(CHAMPS[1])}. {duel}; at "
         f"{REF_GAP:g} s the fast team wins {pct(fast_wins['value'])} and the clean team "
-        f"{pct(w_ref['value'])}, so baton pass beats raw speed only when "
-        f"sloppy passes also cost time (break-even {be_cost[c_mid]['value']:.2f} s if each "
-        f"costs {c_mid:g} s) or the speed gap is tiny.")
+        f"{pct(w_ref['value'])}, so {verdict}.")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(main)

@@ -30,11 +30,10 @@ lever.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
-from _common import Experiment, ci, dci, paired, pct, rate
+from _common import Experiment, ci, cli, dci, paired, pct, rate
 from matplotlib.figure import Figure
 
 import relaysim
@@ -218,4 +217,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(main)

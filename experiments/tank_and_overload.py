@@ -31,11 +31,10 @@ tank settings and between N are paired.
 from __future__ import annotations
 
 import copy
-import sys
 from typing import Any
 
 import numpy as np
-from _common import Experiment, dci, pct
+from _common import Experiment, cli, dci, pct
 from matplotlib.figure import Figure
 
 import relaysim
@@ -230,4 +229,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(main)

@@ -16,10 +16,8 @@ with no succession planning (a leaver's batons are lost) and with succession pla
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
-from _common import Experiment, ci, dci, paired, pct, rate
+from _common import Experiment, ci, cli, dci, paired, pct, rate
 from matplotlib.figure import Figure
 
 SUCCESSION = 0.2  # chance a leaver's baton is lost with succession planning (ASSUMPTION)
@@ -85,4 +83,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(main)

@@ -21,9 +21,7 @@ times its baseline value.
 
 from __future__ import annotations
 
-import sys
-
-from _common import Experiment, ci, dci, paired, pct, rate
+from _common import Experiment, ci, cli, dci, paired, pct, rate
 
 from relaysim import plot as P
 from relaysim.designs import Parameter
@@ -102,18 +100,30 @@ def main(argv: list[str] | None = None) -> None:
                 f"{pct(gains[best][2]['value'])}, {100 * vs['difference']:.1f} points "
                 f"({dci(vs['ci95'])}) more than the next best, the handoff to {order[1]}"
                 if vs is not None else f"The handoff to {best} is the one to fix first")
+    widest = max(cut, key=lambda k: cut[k])  # one drop there cuts off the most classrooms
+    most_drops = max((k for k in drops if k in gains), key=lambda k: drops[k]["drop_share"])
+    least_text = (f"the handoff to {least}, whose drop cuts off the most classrooms "
+                  f"({cut[least]}), matters least" if least == widest else
+                  f"the handoff to {least} matters least")
+    # where batons fall is a good guide only if the zone with most drops is (one of) the best
+    if most_drops == best or (tie and most_drops == order[1]):
+        other = order[1] if most_drops == best else best
+        guide = (f"Where batons fall points the right way here: the handoff to {most_drops} "
+                 f"has {pct(drops[most_drops]['drop_share'])} of the drops"
+                 + (f", but the handoff to {other}, with only "
+                    f"{pct(drops[other]['drop_share'])}, does as well because each of its "
+                    f"drops cuts off {cut[other]} classrooms" if tie else ""))
+    else:
+        guide = (f"Where batons fall is a poor guide: the handoff to {most_drops} has "
+                 f"{pct(drops[most_drops]['drop_share'])} of the drops, the handoff to {best} "
+                 f"{pct(drops[best]['drop_share'])}, but each drop there cuts off "
+                 f"{cut[best]} classrooms")
     ex.finish(
-        f"{lead}; the handoff to {least}, whose drop cuts off the most classrooms "
-        f"({cut[least]}), matters least (+{100 * gains[least][1]['difference']:.1f} "
-        f"points). Where batons fall is a poor guide: the handoff to {last} has "
-        f"{pct(drops[last]['drop_share'])} of the drops"
-        + (f" and the handoff to {order[1] if best == last else best} only "
-           f"{pct(drops[order[1] if best == last else best]['drop_share'])}, yet each of "
-           f"its drops cuts off {cut[order[1] if best == last else best]} classrooms"
-           if tie else "")
-        + f"; the Sobol indices over a range of half to one and a half times each risk "
+        f"{lead}; {least_text} (+{100 * gains[least][1]['difference']:.1f} points). "
+        f"{guide}; the Sobol indices over a range of half to one and a half times each risk "
         f"rank the handoff to {top_zone} first. The hypothesis (the handoff to {last} matters "
         f"most) is {verdict}.")
 
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli(main)

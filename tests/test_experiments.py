@@ -81,3 +81,41 @@ def test_experiment_quick_run(name: str, tmp_path: Path) -> None:
             f"{name}: {key} = {h['value']:.4g} lies outside its claimed range "
             f"[{lo:g}, {hi:g}] ({h['what']})")
         assert h["holds"] is True
+    # provenance: replications, the scenario files' hashes, version and commit
+    assert data["reps"] and all(isinstance(n, int) and n > 0 for n in data["reps"])
+    assert data["scenario_hashes"] and data["relaysim_version"]
+    for file, digest in data["scenario_hashes"].items():
+        assert digest[:12] in text and file in text
+    assert "git_commit" in data
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--workers", "0"], "--workers: must be >= 1"),
+    (["--seed", "-1"], "--seed: must be >= 0"),
+    (["--seed", "x"], "expected a whole number"),
+    (["--out", "FILE"], "cannot create the folder"),
+])
+def test_experiment_bad_options_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    """Bad options end with a one-line error and exit status 2, never a traceback, and
+    before any work is done."""
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    args = [str(afile) if a == "FILE" else a for a in args]
+    proc = subprocess.run([sys.executable, "experiments/relay_4x100.py", "--quick", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert afile.read_text() == "keep me"
+
+
+def test_experiment_relaysim_error_exits_2(tmp_path: Path) -> None:
+    """A relaysim error inside an experiment (here: a sensitivity store left by another
+    design in --out) is one line on stderr and exit status 2."""
+    out = tmp_path / "wz"
+    (out / "sensitivity" / "sobol").mkdir(parents=True)
+    (out / "sensitivity" / "sobol" / "store.sqlite").write_bytes(b"not a database" * 100)
+    proc = subprocess.run([sys.executable, "experiments/weakest_zone.py", "--quick",
+                           "--workers", "1", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "error:" in proc.stderr
