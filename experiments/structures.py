@@ -201,19 +201,20 @@ def main(argv: list[str] | None = None) -> None:
         ex.headline("overload_stream_minus_flagship", e["estimate"] - ov["value"], (-1.0, 0.0),
                     "overloaded district: completion of the further initiatives (pooled) minus "
                     "the flagship's")
-    causes_top = [info[k]["breaks"] for k in keys]
-    top = max(set(causes_top), key=causes_top.count)
-    n_top = causes_top.count(top)
-    top_cause = "turnover" if top == "turnover" else f"drops at the handoff to {top}"
+    # classrooms cut off: all drops together against departures, per structure
+    drops_win = [k for k in keys if sum(v for c, v in info[k]["cuts"].items()
+                                         if c != "turnover") > info[k]["cuts"]["turnover"]]
+    lead_word = "beats" if d_lead["difference"] > 0 else "trails"
     ex.finish(
         f"Of the {len(keys)} structures, {STRUCTURES[best]} implements its initiative most "
         f"often ({pct(info[best]['rate']['value'])}, {ci(info[best]['rate']['ci95'])}) and "
         f"{STRUCTURES[worst]} least often ({pct(info[worst]['rate']['value'])}); stable "
-        f"leadership beats high turnover by {100 * d_lead['difference']:.1f} points "
+        f"leadership {lead_word} high turnover by {100 * abs(d_lead['difference']):.1f} points "
         f"({dci(d_lead['ci95'])}). In {len(classroom_first)} of {len(keys)} structures most "
-        f"batons fall at the handoff to classrooms, but counted in classrooms cut off the "
-        f"largest cause is {top_cause} in {n_top} of {len(keys)} (a drop higher up cuts off a "
-        f"whole school or coach's group, and departures cut off as many as drops).")
+        f"batons fall at the handoff to classrooms; counted in classrooms cut off, drops at all "
+        f"handoffs together cut off more than departures in {len(drops_win)} of {len(keys)}, "
+        f"and departures more than drops in "
+        f"{', '.join(STRUCTURES[k] for k in keys if k not in drops_win) or 'none'}.")
 
 
 if __name__ == "__main__":
