@@ -31,17 +31,25 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 
 
-def paired(a: relaysim.RunResult, b: relaysim.RunResult, attr: str = "completed",
-           initiative: str | None = None) -> dict[str, float]:
-    """B - A per replication (same seed, so paired): mean and 95% interval."""
-    def col(res: relaysim.RunResult) -> np.ndarray:
-        name = initiative or res.scenario.initiatives[0].name
-        return np.array([float(getattr(o, attr)) for r in res.replications
-                         for o in r.initiatives if o.name == name])
-    d = col(b) - col(a)
+def per_rep(res: relaysim.RunResult, attr: str = "completed",
+            initiative: str | None = None) -> np.ndarray:
+    """One outcome of a named initiative, replication by replication."""
+    name = initiative or res.scenario.initiatives[0].name
+    return np.array([float(getattr(o, attr)) for r in res.replications
+                     for o in r.initiatives if o.name == name])
+
+
+def mean_ci(d: np.ndarray) -> dict[str, float]:
+    """Mean of per-replication values (e.g. paired differences) with a 95% t interval."""
     m = float(d.mean())
     se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan
     return {"difference": m, "ci95": [m - 1.96 * se, m + 1.96 * se], "se": se, "n": len(d)}
+
+
+def paired(a: relaysim.RunResult, b: relaysim.RunResult, attr: str = "completed",
+           initiative: str | None = None) -> dict[str, float]:
+    """B - A per replication (same seed, so paired): mean and 95% interval."""
+    return mean_ci(per_rep(b, attr, initiative) - per_rep(a, attr, initiative))
 
 
 def rate(res: relaysim.RunResult, initiative: str | None = None) -> dict[str, Any]:

@@ -5,19 +5,22 @@ Question: relay teams rehearse handoffs for hours. If a district rehearses the h
 one junction only, which one, and how much more does rehearsing every junction add?
 
 Hypothesis: rehearsal helps wherever it is done, the best single zone gives most of the
-gain, and each further zone adds less than the first (diminishing returns). Rehearsal also
-shows diminishing returns in its strength (the odds factor effects.rehearsal).
+gain, and the zones' gains add up to less than rehearsing them all together gives beyond
+the sum (diminishing returns across zones: a negative interaction). Rehearsal also shows
+diminishing returns in its strength (the odds factor effects.rehearsal).
 
 Design: the baseline district; variants with no rehearsal, rehearsal at each single zone,
 and at all zones; then all zones rehearsed with the rehearsal odds factor from 1 (no
 effect) to 0.2. All variants share their random numbers (same seed), so each comparison is
-paired replication by replication.
+paired replication by replication. The interaction is (all - none) - sum over zones of
+(zone alone - none), per replication, with a 95% t interval: 0 means the zones' effects
+simply add up.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from _common import Experiment, ci, cli, dci, paired, pct, rate
+from _common import Experiment, ci, cli, dci, mean_ci, paired, pct, per_rep, rate
 from matplotlib.figure import Figure
 
 
@@ -33,11 +36,22 @@ def main(argv: list[str] | None = None) -> None:
     r_all = ex.run(everywhere, reps)
 
     gains = {z: paired(r_none, r, "coverage") for z, r in single.items()}
-    best = max(zones, key=lambda z: gains[z]["difference"])
+    gains_c = {z: paired(r_none, r) for z, r in single.items()}
+    order = sorted(zones, key=lambda z: -gains_c[z]["difference"])  # by completion gain
+    best = order[0]
+    vs = paired(single[order[1]], single[best]) if len(order) > 1 else None
+    tie = vs is not None and vs["ci95"][0] <= 0
     g_best = gains[best]
     g_all = paired(r_none, r_all, "coverage")
     g_rest = paired(single[best], r_all, "coverage")
-    per_extra = g_rest["difference"] / max(1, len(zones) - 1)
+
+    def interaction(attr: str) -> dict[str, float]:
+        base0 = per_rep(r_none, attr)
+        d = (per_rep(r_all, attr) - base0) - sum(per_rep(single[z], attr) - base0
+                                                 for z in zones)
+        return mean_ci(d)
+
+    inter, inter_c = interaction("coverage"), interaction("completed")
 
     strengths = [1.0, 0.8, 0.6, 0.4, 0.2]
     by_strength = [ex.run(everywhere.with_values({"effects.rehearsal": s}), reps)
@@ -72,27 +86,50 @@ def main(argv: list[str] | None = None) -> None:
     ex.say(f"- rehearse every handoff: {pct(rate(r_all)['value'])}; coverage gain "
            f"{100 * g_all['difference']:+.1f} points ({dci(g_all['ci95'])})")
     ex.say("")
-    ex.say(f"Best single zone: the handoff to {best}. Adding the other {len(zones) - 1} "
+    ex.say(f"Best single zone by completion: the handoff to {best}"
+           + (f" (minus the handoff to {order[1]}: {100 * vs['difference']:+.1f} points, "
+              f"{dci(vs['ci95'])})" if vs else "") + f". Adding the other {len(zones) - 1} "
            f"zone(s) adds {100 * g_rest['difference']:+.1f} coverage points "
-           f"({dci(g_rest['ci95'])}), {100 * per_extra:+.1f} per zone.")
+           f"({dci(g_rest['ci95'])}).")
+    ex.say(f"Interaction (all zones minus the sum of the single-zone gains): coverage "
+           f"{100 * inter['difference']:+.2f} points ({dci(inter['ci95'])}), completion "
+           f"{100 * inter_c['difference']:+.1f} points ({dci(inter_c['ci95'])}).")
     for s, r in zip(strengths, by_strength, strict=True):
         ex.say(f"- rehearsal odds factor {s:g}: {pct(rate(r)['value'])} ({ci(rate(r)['ci95'])})")
 
-    ex.headline("best_single_gain", g_best["difference"], (0.0, 1.0),
+    ex.headline("best_single_gain", g_best["difference"], (0.015, 0.03),
                 "coverage gain from rehearsing the best single zone", g_best["ci95"])
-    ex.headline("all_minus_best_single", g_rest["difference"], (0.0, 1.0),
+    ex.headline("all_minus_best_single", g_rest["difference"], (0.02, 0.045),
                 "further coverage gain from rehearsing all zones", g_rest["ci95"])
-    ex.headline("first_minus_marginal", g_best["difference"] - per_extra, (0.0, 1.0),
-                "gain of the first zone minus the gain per further zone (diminishing returns)")
+    ex.headline("interaction_coverage", inter["difference"], (-0.01, 0.01),
+                "all zones minus the sum of single-zone gains, coverage (0 = additive)",
+                inter["ci95"])
     steps = np.diff(ys)
     ex.say("Each step of rehearsal strength adds (completion points): "
            + ", ".join(f"{100 * s:+.1f}" for s in steps))
+    lo_i, hi_i = inter_c["ci95"]
+    shape = ("add up: the interaction is indistinguishable from 0" if lo_i <= 0 <= hi_i else
+             "add up to more than their sum (they reinforce each other)" if lo_i > 0 else
+             "add up to less than their sum (diminishing returns across zones)")
+    first = (f"Rehearsing the handoff to {best} or to {order[1]} alone raises completion "
+             f"about equally, from {pct(rate(r_none)['value'])} to "
+             f"{pct(rate(single[best])['value'])} and {pct(rate(single[order[1]])['value'])}"
+             if tie else
+             f"Rehearsing the handoff to {best} alone raises completion most, from "
+             f"{pct(rate(r_none)['value'])} to {pct(rate(single[best])['value'])}")
+    part = g_best["difference"] / g_all["difference"] if g_all["difference"] > 0 else 0.0
+    if len(steps) > 1 and np.all(np.diff(steps) < 0):
+        strength = "shows diminishing returns throughout"
+    elif len(steps) > 1 and steps[-1] < max(steps[:-1]):
+        strength = "shows diminishing returns only at the strong end"
+    else:
+        strength = "shows no diminishing returns"
     ex.finish(
-        f"Rehearsing only the handoff to {best} raises coverage by "
-        f"{100 * g_best['difference']:.1f} points ({dci(g_best['ci95'])}); rehearsing every "
-        f"handoff adds {100 * per_extra:.1f} points per further zone, "
-        f"{'less' if per_extra < g_best['difference'] else 'not less'} than the first: "
-        f"start with the handoff to {best}.")
+        f"{first}, {100 * part:.0f}% of the coverage gain of rehearsing every handoff "
+        f"(completion {pct(rate(r_all)['value'])}); the zones' effects {shape} (completion "
+        f"{100 * inter_c['difference']:+.1f} points, {dci(inter_c['ci95'])}). Rehearsal's "
+        f"strength {strength}: the steps from odds factor 1 to 0.2 add "
+        + ", ".join(f"{100 * s:+.1f}" for s in steps) + " completion points.")
 
 
 if __name__ == "__main__":
