@@ -86,9 +86,9 @@ def main(argv: list[str] | None = None) -> None:
                f"{100 * diffs[c]['difference']:+.1f} points ({dci(diffs[c]['ci95'])})")
     g_cp = paired(r_neither, r_cp, "coverage")
     g_rev = paired(r_neither, r_rev[REVIEW_COST], "coverage")
-    ex.headline("checkpoint_gain_coverage", g_cp["difference"], (0.0, 1.0),
+    ex.headline("checkpoint_gain_coverage", g_cp["difference"], (0.025, 0.06),
                 "coverage gained by checkpoints before every handoff", g_cp["ci95"])
-    ex.headline("review_gain_coverage", g_rev["difference"], (0.0, 1.0),
+    ex.headline("review_gain_coverage", g_rev["difference"], (0.07, 0.13),
                 "coverage gained by reviews (1 staff-day per school)", g_rev["ci95"])
     better = [c for c in costs if diffs[c]["ci95"][0] > 0]
     worse = [c for c in costs if diffs[c]["ci95"][1] < 0]

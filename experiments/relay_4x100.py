@@ -218,10 +218,14 @@ def main(argv: list[str] | None = None) -> None:
                 est["ci95"])
     ex.headline("engine_z", z, (-1.96, 1.96),
                 "(simulated - 0.96^3) / simulation SE: agreement with the closed form")
-    ex.headline("clean_wins_equal_speed", w0["value"], (0.5, 1.0),
-                "chance the clean team beats an equally fast sloppy (US men) team",
-                w0["ci95"])
-    ex.headline("clean_wins_at_ref_gap", w_ref["value"], (0.0, 0.5),
+    # exact: both teams' times have the same law, so when both finish each wins half
+    pc, ps = (1 - CLEAN) ** 3, (1 - US_MEN) ** 3
+    exact = pc * (1 - ps) + pc * ps / 2
+    se0 = math.sqrt(exact * (1 - exact) / len(main_w[0]))
+    ex.headline("clean_wins_equal_speed", w0["value"], (exact - 3 * se0, exact + 3 * se0),
+                f"chance the clean team beats an equally fast sloppy (US men) team (exact "
+                f"{exact:.4f} +- 3 SE)", w0["ci95"])
+    ex.headline("clean_wins_at_ref_gap", w_ref["value"], (0.18, 0.36),
                 f"chance the clean team beats a sloppy team {REF_GAP:g} s faster", w_ref["ci95"])
     ex.headline("break_even_gap", be["value"], (0.0, 0.15),
                 "speed gap (s) at which the sloppy (US men) team starts winning more often",

@@ -186,11 +186,11 @@ def main(argv: list[str] | None = None) -> None:
     worst = min(keys, key=lambda k: info[k]["rate"]["value"])
     classroom_first = [k for k in keys if info[k]["worst"] == "classroom"]
     d_lead = paired(res["high_turnover"], res["stable_leadership"])
-    ex.headline("stable_minus_high_turnover", d_lead["difference"], (0.0, 1.0),
+    ex.headline("stable_minus_high_turnover", d_lead["difference"], (0.35, 0.70),
                 "completion with stable leadership minus with high turnover (paired)",
                 d_lead["ci95"])
     ex.headline("classroom_drop_share_baseline", info["baseline"]["worst_share"]
-                if info["baseline"]["worst"] == "classroom" else 0.0, (0.5, 1.0),
+                if info["baseline"]["worst"] == "classroom" else 0.0, (0.75, 0.93),
                 "share of the baseline's drops that happen at the handoff to classrooms")
     ex.headline("structures_breaking_at_classroom", len(classroom_first) / len(keys),
                 (0.75, 1.0), "share of structures whose most frequent drop is at the "
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     if stream:
         e = stream["completion_rate"]
         ov = info["overloaded"]["rate"]
-        ex.headline("overload_stream_minus_flagship", e["estimate"] - ov["value"], (-1.0, 0.0),
+        ex.headline("overload_stream_minus_flagship", e["estimate"] - ov["value"], (-0.55, -0.20),
                     "overloaded district: completion of the further initiatives (pooled) minus "
                     "the flagship's")
     # classrooms cut off: all drops together against departures, per structure

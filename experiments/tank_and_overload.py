@@ -13,8 +13,9 @@ receivers fumble more, effects.load); with tanks it falls faster and the overloa
 comes earlier; the flagship, first in every queue, is protected by its place in line
 unless fatigue reaches it.
 
-Design: scenarios/overloaded.toml (six schools, 72 classrooms; teachers work on two
-initiatives at a time, tanks on principals, coaches and teachers) with its stream switched
+Design: scenarios/overloaded.toml (four schools, 48 classrooms; principals and coaches work
+on two initiatives at a time and teachers on three, tanks on principals, coaches and
+teachers) with its stream switched
 off and instead N initiatives launched together on day 0 (the start of the school year),
 N = 1..10: the flagship 'reading' as written plus N-1 copies of the file's stream template
 (clarity 0.5, same priority, two years to the deadline). ASSUMPTION: launched together is
@@ -26,6 +27,12 @@ single-initiative value (linear interpolation between the N tested; 95% interval
 bootstrapping replications). Every variant runs with the same seed (common random
 numbers): replication i of each faces the same runners' draws, so differences between
 tank settings and between N are paired.
+
+Caveats. The file's capacities were chosen so that the district saturates at 6 to 8
+initiatives a year (see its comments): agreement with Reeves' figure is partly built in,
+and what this experiment finds is how launching together and fatigue move the point.
+"Below half the solo chance" is an operational threshold; by "performance declines" alone,
+every added initiative already costs something.
 """
 
 from __future__ import annotations
@@ -189,14 +196,14 @@ def main(argv: list[str] | None = None) -> None:
     ex.headline("overload_point", p["value"], (3.0, 8.0),
                 "initiatives launched together at which each one's chance falls below half "
                 "its solo chance (tanks as in the file)", p["ci95"])
-    ex.headline("tank_effect_at_6", d_tank["value"], (-1.0, 0.0),
+    ex.headline("tank_effect_at_6", d_tank["value"], (-0.20, -0.06),
                 f"change in each initiative's chance at N = {REEVES} from the file's tanks "
                 "(vs none)", d_tank["ci95"])
-    ex.headline("drain_effect_at_6", d_drain["value"], (-1.0, 0.0),
+    ex.headline("drain_effect_at_6", d_drain["value"], (-0.25, -0.10),
                 f"change in each initiative's chance at N = {REEVES} from doubled drain "
                 "(vs no tanks)", d_drain["ci95"])
     d_load = mean_ci(per["no tanks"][k6] - per["no tanks"][0])
-    ex.headline("load_effect_1_to_6", d_load["value"], (-1.0, 0.0),
+    ex.headline("load_effect_1_to_6", d_load["value"], (-0.35, -0.08),
                 f"change in each initiative's chance from 1 to {REEVES} initiatives, no tanks "
                 "(queues and busy receivers alone)", d_load["ci95"])
     p0, p2 = points["no tanks"], points["drain doubled"]
@@ -215,8 +222,16 @@ def main(argv: list[str] | None = None) -> None:
             return f"rises by {100 * d['value']:.0f} points ({dci(d['ci95'])})"
         return f"does not change detectably ({100 * d['value']:+.0f} points, {dci(d['ci95'])})"
 
+    means = per["tanks as in the file"].mean(axis=1)
+    opener = ("Each added initiative lowers every initiative's chance of being implemented"
+              if np.all(np.diff(means) < 0) else
+              "Adding initiatives lowers each one's chance of being implemented overall, "
+              "though not at every step")
+    faster = p["value"] < p0["value"]
+    verdict = ("supported" if faster and d_tank["ci95"][1] < 0 and d_load["ci95"][1] < 0
+               else "not supported")
     ex.finish(
-        f"Each added initiative lowers every initiative's chance of being implemented; with "
+        f"{opener}; with "
         f"the file's tanks it falls below half its solo value at about {fmt_n(p['value'])} "
         f"initiatives launched together (95% CI {fmt_n(p['ci95'][0])} to "
         f"{fmt_n(p['ci95'][1])}), {vs}; at {fmt_n(p0['value'])} "
@@ -225,7 +240,9 @@ def main(argv: list[str] | None = None) -> None:
            f"fast (tanks refill only when people are idle)" if "recovery halved" in points
            else "") + ". From 1 "
         f"to {ns[-1]} initiatives the flagship, first in every queue, {change(d_flag0)} "
-        f"without tanks and {change(d_flag)} with them.")
+        f"without tanks and {change(d_flag)} with them; the hypothesis (completion falls with "
+        f"load, faster with tanks) is {verdict}, though the file's capacities were chosen to "
+        f"saturate near Reeves' figure.")
 
 
 if __name__ == "__main__":

@@ -78,10 +78,10 @@ def main(argv: list[str] | None = None) -> None:
         ex.say(f"Replication noise: {100 * sens['noise_share']:.1f}% of the output variance.")
 
     g = gains[best][1]
-    ex.headline("best_zone_gain_completion", g["difference"], (0.0, 1.0),
+    ex.headline("best_zone_gain_completion", g["difference"], (0.08, 0.35),
                 f"completion gain from halving the fumble risk into {best}", g["ci95"])
     last = base.levels[-1].name
-    ex.headline("classroom_drop_share", drops[last]["drop_share"], (0.5, 1.0),
+    ex.headline("classroom_drop_share", drops[last]["drop_share"], (0.75, 0.93),
                 f"share of all drops that happen in the handoff to {last}")
     top = sens["ranking"][0] if sens.get("ranking") else None
     top_zone = top.split(".")[1] if top else "n/a"
