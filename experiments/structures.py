@@ -205,6 +205,26 @@ def main(argv: list[str] | None = None) -> None:
     drops_win = [k for k in keys if sum(v for c, v in info[k]["cuts"].items()
                                          if c != "turnover") > info[k]["cuts"]["turnover"]]
     lead_word = "beats" if d_lead["difference"] > 0 else "trails"
+
+    # the hypothesis, part by part (drop shares: share of all exchanges' drops per zone)
+    def drops_rate(k: str) -> float:
+        return sum(info[k]["cuts"][c] for c in info[k]["cuts"] if c != "turnover")
+
+    parts = {
+        "fewer junctions lose fewer batons": all(
+            drops_rate(k) < drops_rate("baseline") for k in ("small_rural", "portfolio")),
+        "more junctions (large urban) do worse": (
+            info["large_urban"]["rate"]["ci95"][1] < info["baseline"]["rate"]["ci95"][0]),
+        "stable leadership beats high turnover": d_lead["ci95"][0] > 0,
+        "overload is the worst condition for the initiatives added": bool(stream) and all(
+            stream["completion_rate"]["estimate"] < info[k]["rate"]["value"] for k in keys),
+        "most batons fall at the handoff into classrooms": len(classroom_first) == len(keys),
+    }
+    held = [k for k, ok in parts.items() if ok]
+    failed = [k for k, ok in parts.items() if not ok]
+    ex.say("")
+    ex.say("Hypothesis, part by part: " + "; ".join(
+        f"{k}: {'holds' if ok else 'does not hold'}" for k, ok in parts.items()) + ".")
     ex.finish(
         f"Of the {len(keys)} structures, {STRUCTURES[best]} implements its initiative most "
         f"often ({pct(info[best]['rate']['value'])}, {ci(info[best]['rate']['ci95'])}) and "
@@ -214,7 +234,9 @@ def main(argv: list[str] | None = None) -> None:
         f"batons fall at the handoff to classrooms; counted in classrooms cut off, drops at all "
         f"handoffs together cut off more than departures in {len(drops_win)} of {len(keys)}, "
         f"and departures more than drops in "
-        f"{', '.join(STRUCTURES[k] for k in keys if k not in drops_win) or 'none'}.")
+        f"{', '.join(STRUCTURES[k] for k in keys if k not in drops_win) or 'none'}. Of the "
+        f"hypothesis, {len(held)} of {len(parts)} parts hold"
+        + (f"; these do not: {', '.join(failed)}" if failed else "") + ".")
 
 
 if __name__ == "__main__":
