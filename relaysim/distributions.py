@@ -160,7 +160,10 @@ class Lognormal(Distribution):
         return (math.exp(s2) - 1) * self.median**2 * math.exp(s2)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self.median * np.exp(self.sigma * special.ndtri(np.asarray(u, dtype=float)))
+        u = np.asarray(u, dtype=float)
+        if self.sigma == 0:  # a point mass; 0 * ndtri(0) would be 0 * -inf = nan at u = 0
+            return np.full(u.shape, float(self.median))
+        return self.median * np.exp(self.sigma * special.ndtri(u))
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,29 @@ __all__ = [
     "scenario_from_dict",
     "parse_value",
     "MAX_CLASSROOMS",
+    "MAX_DAYS",
+    "MIN_CV",
+    "MAX_SPREAD",
 ]
 
 #: a scenario whose tree would hold more runners than this is refused before allocation
 MAX_CLASSROOMS = 10_000_000
+
+# Bounds on distribution parameters, so that every accepted distribution gives finite,
+# non-negative samples for every uniform in [0, 1), and a finite mean and variance:
+#: the largest duration parameter (a mean, median, value, bound or empirical value), in
+#: days: about 5.5 million school years, long enough to write "never", while the largest
+#: sample at the other bounds (lognormal, sigma 10, u just below 1) stays near 1e45
+MAX_DAYS = 1e9
+#: gamma's smallest cv: below about 0.0012 (shape 1/cv^2 above ~7e5) scipy's inverse CDF is
+#: no longer monotone in u, which breaks common random numbers; below ~1e-154 the shape is
+#: inf (and 1/cv^2 divides by zero once cv^2 underflows, e.g. cv = 1e-300).
+#: A cv under 0.01 is a fixed duration for any purpose here: write `fixed` instead
+MIN_CV = 0.01
+#: the largest gamma cv and lognormal sigma. Both are already extreme at 10: the gamma's
+#: median is below 1e-28 of its mean, the lognormal's mean exp(50) times its median. With
+#: sigma above about 18 the lognormal's variance (exp(2 sigma^2) median^2) overflows
+MAX_SPREAD = 10.0
 
 _REQUIRED = object()
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -172,23 +191,16 @@ WINDOW_SPEC: dict[str, Spec] = {
     "close": Spec("float", _REQUIRED, 0.0, lo_open=True),
 }
 
+_DAYS = Spec("float", _REQUIRED, 0.0, MAX_DAYS)  # a duration: >= 0 and <= MAX_DAYS
+_DAYS_POS = Spec("float", _REQUIRED, 0.0, MAX_DAYS, lo_open=True)  # > 0 and <= MAX_DAYS
+
 DIST_PARAMS: dict[str, dict[str, Spec]] = {
-    "fixed": {"value": Spec("float", _REQUIRED, 0.0)},
-    "exponential": {"mean": Spec("float", _REQUIRED, 0.0, lo_open=True)},
-    "gamma": {
-        "mean": Spec("float", _REQUIRED, 0.0, lo_open=True),
-        "cv": Spec("float", _REQUIRED, 0.0, lo_open=True),
-    },
-    "lognormal": {
-        "median": Spec("float", _REQUIRED, 0.0, lo_open=True),
-        "sigma": Spec("float", _REQUIRED, 0.0),
-    },
-    "uniform": {"low": Spec("float", _REQUIRED, 0.0), "high": Spec("float", _REQUIRED, 0.0)},
-    "triangular": {
-        "low": Spec("float", _REQUIRED, 0.0),
-        "mode": Spec("float", _REQUIRED, 0.0),
-        "high": Spec("float", _REQUIRED, 0.0),
-    },
+    "fixed": {"value": _DAYS},
+    "exponential": {"mean": _DAYS_POS},
+    "gamma": {"mean": _DAYS_POS, "cv": Spec("float", _REQUIRED, MIN_CV, MAX_SPREAD)},
+    "lognormal": {"median": _DAYS_POS, "sigma": Spec("float", _REQUIRED, 0.0, MAX_SPREAD)},
+    "uniform": {"low": _DAYS, "high": _DAYS},
+    "triangular": {"low": _DAYS, "mode": _DAYS, "high": _DAYS},
     "empirical": {"values": Spec("list", _REQUIRED)},
 }
 
@@ -665,13 +677,13 @@ class _Validator:
                 and all(
                     isinstance(v, (int, float))
                     and not isinstance(v, bool)
-                    and math.isfinite(v)
-                    and v >= 0
+                    and 0 <= v <= MAX_DAYS  # refuses nan and inf; exact for a huge int
                     for v in vals
                 )
             )
             if not ok:
-                self.err(_join(path, "values"), "must be a non-empty list of finite numbers >= 0")
+                self.err(_join(path, "values"), "must be a non-empty list of finite numbers >= 0 "
+                         f"and <= {MAX_DAYS:g}")
                 return None
             out["values"] = [float(v) for v in vals]
         return out

@@ -8,7 +8,9 @@ printed (`pytest -s tests/test_library.py`), never asserted.
 
 Statistical tolerances follow tests/test_dynamics.py: agreement with a target within
 Z_MATCH = 4 standard errors (false-alarm probability 6e-5 for a correct scenario), and a
-directional claim must hold with a Z_DIRECTION = 3 SE margin. Seeds are fixed, so nothing
+directional claim must hold with a Z_DIRECTION = 3 SE margin. A target that is itself a
+published interval is matched within Z_BAND = 3 SE of its ends (false-alarm probability at
+most 1.3e-3 for a scenario whose rate lies in the interval). Seeds are fixed, so nothing
 here is flaky; the margins are there so that a seed change would not break a correct
 scenario and a wrong one would not pass by luck.
 """
@@ -40,6 +42,7 @@ REPS = 200
 SEED = 0
 Z_MATCH = 4.0
 Z_DIRECTION = 3.0
+Z_BAND = 3.0
 
 
 def _timed_run(path: str) -> tuple[str, float, RunResult]:
@@ -132,12 +135,19 @@ def test_runs_with_rates_in_range(results, stem):
 
 
 def test_baseline_in_sic_range(results):
-    """Loose calibration (FIGURES.md, SIC start-up 35%, CI 33-38% [S]): the baseline's 200
-    replications are consistent with a rate of 30-45% (the target band; the interval at
-    1000 replications is quoted in docs/tutorial.md)."""
+    """Calibration (FIGURES.md, SIC start-up 35%, 95% CI 33-38% [S]): the baseline's
+    completion estimate over its n replications lies in 33-38% widened by Z_BAND binomial
+    standard errors, SE = sqrt(p (1 - p) / n) with p at each end of the interval (at n = 200:
+    0.230-0.483). The estimate at 1000 replications is quoted in docs/tutorial.md."""
     _, res = results["baseline"]
-    lo, hi = res.initiative()["completion_rate"]["ci95"]
-    assert lo <= 0.45 and hi >= 0.30, (lo, hi)
+    lo_t, hi_t = 0.33, 0.38
+    n = len(res.replications)
+    assert n == REPS
+    est = res.initiative()["completion_rate"]["estimate"]
+    lo = lo_t - Z_BAND * math.sqrt(lo_t * (1 - lo_t) / n)
+    hi = hi_t + Z_BAND * math.sqrt(hi_t * (1 - hi_t) / n)
+    print(f"\nbaseline: completion {est:.3f} over {n} reps (accepted {lo:.3f}-{hi:.3f})")
+    assert lo <= est <= hi, (est, lo, hi)
 
 
 def test_relay_per_exchange_failure_is_calibrated():

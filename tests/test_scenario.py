@@ -11,12 +11,14 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import relaysim
 from relaysim import Scenario, ScenarioError, load_scenario, scenario_from_dict
+from relaysim.cli import main as cli_main
 from relaysim.errors import Problem
-from relaysim.scenario import MAX_CLASSROOMS, parse_value
+from relaysim.scenario import MAX_CLASSROOMS, MAX_DAYS, MAX_SPREAD, MIN_CV, parse_value
 
 BASE = """\
 [scenario]
@@ -460,7 +462,8 @@ def test_huge_integers_are_reported(tmp_path, old, new):
         ('work = { dist = "exponential", mean = 5 }', 'work = { dist = "fixed", value = -1 }',
          "levels.school.work.value", "must be >= 0"),
         ('work = { dist = "exponential", mean = 5 }',
-         'work = { dist = "gamma", mean = 5, cv = 0 }', "levels.school.work.cv", "must be > 0"),
+         'work = { dist = "gamma", mean = 5, cv = 0 }', "levels.school.work.cv",
+         "must be >= 0.01 and <= 10, got 0"),
         ('work = { dist = "exponential", mean = 5 }',
          'work = { dist = "lognormal", median = 5, sigma = -1 }', "levels.school.work.sigma",
          "must be >= 0"),
@@ -560,6 +563,124 @@ def test_good_distributions(tmp_path, new):
     """Each family (and a bare number, meaning fixed) is accepted."""
     sc = load(tmp_path, patch(W, new))
     assert sc.levels[1].work.mean >= 0
+
+
+# Extreme parameters: each would give infinite, NaN or non-monotone samples (or a
+# ZeroDivisionError: cv**2 is 0 for cv = 1e-300) if it got past validation.
+HUGE_INT = "1" + "0" * 400  # a TOML integer too large for a float
+
+EXTREMES = [
+    ('{ dist = "gamma", mean = 5, cv = 1e-300 }', "cv", "must be >= 0.01 and <= 10, got 1e-300"),
+    ('{ dist = "gamma", mean = 5, cv = 0.0099 }', "cv", "must be >= 0.01 and <= 10"),
+    ('{ dist = "gamma", mean = 5, cv = 10.5 }', "cv", "must be >= 0.01 and <= 10, got 10.5"),
+    ('{ dist = "gamma", mean = 5, cv = 1e308 }', "cv", "<= 10"),
+    ('{ dist = "gamma", mean = 1e308, cv = 1 }', "mean", "must be > 0 and <= 1e+09"),
+    ('{ dist = "lognormal", median = 5, sigma = 1e308 }', "sigma",
+     "must be >= 0 and <= 10, got 1e+308"),
+    ('{ dist = "lognormal", median = 5, sigma = 10.5 }', "sigma", "<= 10"),
+    ('{ dist = "lognormal", median = 1e308, sigma = 1 }', "median", "<= 1e+09"),
+    ('{ dist = "exponential", mean = 1e308 }', "mean", "must be > 0 and <= 1e+09, got 1e+308"),
+    ('{ dist = "exponential", mean = 1.5e9 }', "mean", "<= 1e+09"),
+    ('{ dist = "fixed", value = 1e308 }', "value", "must be >= 0 and <= 1e+09"),
+    ("1e308", "value", "<= 1e+09"),
+    (HUGE_INT, "value", "must be a finite number"),
+    ('{ dist = "uniform", low = 0, high = 1e308 }', "high", "<= 1e+09"),
+    ('{ dist = "triangular", low = 0, mode = 1, high = 1e308 }', "high", "<= 1e+09"),
+    ('{ dist = "empirical", values = [1, 1e308] }', "values",
+     "must be a non-empty list of finite numbers >= 0 and <= 1e+09"),
+    (f'{{ dist = "empirical", values = [1, {HUGE_INT}] }}', "values", "<= 1e+09"),
+]
+
+
+def _short(v: object) -> str:
+    return str(v) if len(str(v)) <= 60 else str(v)[:30] + "..."
+
+
+@pytest.mark.parametrize(("dist", "param", "fragment"), EXTREMES, ids=_short)
+@pytest.mark.parametrize("where", ["levels.school.work", "zones.school.duration"])
+def test_extreme_distribution_parameters_refused(tmp_path, dist, param, fragment, where):
+    """Parameters whose samples would overflow, or break scipy's inverse CDF, are refused at
+    validation, naming the dotted path of the parameter."""
+    key = where.rsplit(".", 1)[1]
+    old = W if key == "work" else 'duration = { dist = "exponential", mean = 2 }'
+    p = only_problem(tmp_path, patch(old, f"{key} = {dist}"))
+    assert p.path == f"{where}.{param}"
+    assert fragment in p.message
+
+
+@pytest.mark.parametrize(("dist", "param", "fragment"), EXTREMES, ids=_short)
+def test_extreme_distribution_parameters_refused_by_with_values(tmp_path, dist, param,
+                                                                fragment):
+    """The same checks apply to a value set by dotted path (--set, --vary, with_values)."""
+    sc = load(tmp_path, BASE)
+    with pytest.raises(ScenarioError) as info:
+        sc.with_values({"levels.school.work": parse_value(dist)})
+    (p,) = info.value.problems
+    assert p.path == f"levels.school.work.{param}"
+    assert fragment in p.message
+
+
+@pytest.mark.parametrize("command", ["validate", "run"])
+@pytest.mark.parametrize(("dist", "param"), [(EXTREMES[0][0], "cv"), (EXTREMES[5][0], "sigma")],
+                         ids=["gamma-cv-1e-300", "lognormal-sigma-1e308"])
+def test_extreme_distribution_cli_exit_2(tmp_path, capsys, command, dist, param):
+    """The reviewer's two cases end in exit 2 and a message naming the dotted path, before
+    anything is run (they used to raise ZeroDivisionError / run with infinite work times)."""
+    path = write(tmp_path, BASE)
+    extra = ["--reps", "2", "--workers", "1", "--quiet"] if command == "run" else []
+    code = cli_main([command, str(path), "--set", f"levels.school.work={dist}", *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"levels.school.work.{param}: must be >= 0" in err
+    assert "Traceback" not in err
+
+
+U_EDGES = np.concatenate([
+    [0.0, 5e-324, 1e-300, 2.0**-53],
+    np.logspace(-15, -1, 300),
+    np.linspace(0.0, 1.0, 2001)[1:-1],
+    1 - np.logspace(-1, -15, 300),
+    [np.nextafter(1.0, 0.0)],
+])
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        {"dist": "gamma", "mean": MAX_DAYS, "cv": MIN_CV},
+        {"dist": "gamma", "mean": MAX_DAYS, "cv": MAX_SPREAD},
+        {"dist": "gamma", "mean": 1e-300, "cv": MIN_CV},
+        {"dist": "gamma", "mean": 5, "cv": MAX_SPREAD},
+        {"dist": "lognormal", "median": MAX_DAYS, "sigma": MAX_SPREAD},
+        {"dist": "lognormal", "median": 1e-300, "sigma": MAX_SPREAD},
+        {"dist": "lognormal", "median": MAX_DAYS, "sigma": 0},
+        {"dist": "exponential", "mean": MAX_DAYS},
+        {"dist": "fixed", "value": MAX_DAYS},
+        {"dist": "uniform", "low": 0, "high": MAX_DAYS},
+        {"dist": "uniform", "low": MAX_DAYS, "high": MAX_DAYS},
+        {"dist": "triangular", "low": 0, "mode": 0, "high": MAX_DAYS},
+        {"dist": "triangular", "low": 0, "mode": MAX_DAYS, "high": MAX_DAYS},
+        {"dist": "triangular", "low": MAX_DAYS, "mode": MAX_DAYS, "high": MAX_DAYS},
+        {"dist": "empirical", "values": [0, MAX_DAYS, MAX_DAYS]},
+    ],
+    ids=lambda d: "-".join(f"{v:g}" if isinstance(v, (int, float)) else str(v)
+                           for v in d.values() if not isinstance(v, list)),
+)
+def test_distribution_parameters_at_the_bounds(tmp_path, dist):
+    """Values at the bounds are accepted, and sample finitely: for every uniform in [0, 1)
+    (0 and the smallest subnormal included) the inverse CDF is finite, >= 0 and never
+    decreasing (common random numbers), with no overflow or invalid-value warning; the mean
+    and variance are finite."""
+    sc = load(tmp_path, BASE).with_values({"levels.school.work": dist})
+    d = sc.levels[1].work
+    assert d.family == dist["dist"]
+    u = np.sort(U_EDGES)
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        y = d.ppf(u)
+    assert np.all(np.isfinite(y)) and np.all(y >= 0)
+    assert np.all(np.diff(y) >= 0)
+    assert math.isfinite(d.mean) and math.isfinite(d.var)
+    assert np.all(np.isfinite(d.sample(np.random.default_rng(0), 10_000)))
 
 
 def test_bare_number_is_fixed(tmp_path):
