@@ -139,7 +139,7 @@ def interval(x: float, var: float) -> list[float]:
 def main(argv: list[str] | None = None) -> None:
     ex = Experiment.from_args("calibration", __doc__, argv)
     reps = ex.reps(quick=30, full=400)
-    max_nfev = ex.reps(quick=4, full=10)
+    max_nfev = 4 if ex.quick else 10
     check_reps = ex.reps(quick=150, full=3000)
     base = ex.scenario("baseline.toml")
     t0 = (TARGETS["startup"][0], TARGETS["sustained"][0])
