@@ -231,6 +231,15 @@ def _summary(times: list[Timing], reps: int) -> dict[str, Any]:
             "s_per_rep_best": best / reps, "s_per_rep_median": med / reps}
 
 
+def _ratios(a: dict[str, Any], b: dict[str, Any], pair_ratios: list[float]
+            ) -> dict[str, Any]:
+    """a/b speed from two _summary()s: best, median, and the median of adjacent pairs."""
+    return {"ratio_best": a["reps_per_s_best"] / b["reps_per_s_best"],
+            "ratio_median": a["reps_per_s_median"] / b["reps_per_s_median"],
+            "ratio_paired_median": statistics.median(pair_ratios),
+            "ratio_paired": pair_ratios}
+
+
 def _repeats(most: int, budget: float, least: int = 2) -> Iterator[int]:
     """Repeat numbers: at least `least` (if `most` allows), at most `most`, and no new
     repeat once `budget` seconds have gone (keeps a full run near its time on a busy box)."""
@@ -316,12 +325,9 @@ def bench_engine(reps: int, repeats: int, seed: int, budget: float = math.inf
         "classrooms": n_class,
         "relaysim": rs,
         "bare": bare,
-        "ratio_best": rs["reps_per_s_best"] / bare["reps_per_s_best"],
-        "ratio_median": rs["reps_per_s_median"] / bare["reps_per_s_median"],
-        "ratio_paired_median": statistics.median(pair_ratios),
+        **_ratios(rs, bare, pair_ratios),
         # per CPU second: less sensitive to how much of a core each repeat was given
         "ratio_cpu_best": rs["reps_per_cpu_s_best"] / bare["reps_per_cpu_s_best"],
-        "ratio_paired": pair_ratios,
         "target_ratio": 0.5,
         "events_per_rep": _event_counts(sc, seed, n=min(5, reps)),
         "sanity": {
@@ -335,13 +341,8 @@ def bench_engine(reps: int, repeats: int, seed: int, budget: float = math.inf
 
 def _event_counts(sc: relaysim.Scenario, seed: int, n: int = 5) -> dict[str, float]:
     """Mean SimPy events scheduled per replication (untimed; explains the ratio)."""
-    rel, bare = [], []
-    for i in range(n):
-        relay = Relay(sc, seed, i)
-        relay.run()
-        rel.append(_events(relay.env))
-        bare.append(bare_replication(SCHOOLS, bare_seed(seed, i))[2])
-    return {"relaysim": statistics.fmean(rel), "bare": statistics.fmean(bare), "reps": n}
+    bare = [bare_replication(SCHOOLS, bare_seed(seed, i))[2] for i in range(n)]
+    return {"relaysim": _relay_events(sc, seed, n), "bare": statistics.fmean(bare), "reps": n}
 
 
 # ------------------------------------------------------------------------ 3: workers
@@ -460,10 +461,7 @@ def bench_dynamics(reps_dyn: int, reps_free: int, repeats: int, seed: int,
         "initiatives": n_ini,
         "dynamics": d,
         "contention_free": f,
-        "ratio_best": d["reps_per_s_best"] / f["reps_per_s_best"],
-        "ratio_median": d["reps_per_s_median"] / f["reps_per_s_median"],
-        "ratio_paired_median": statistics.median(pair_ratios),
-        "ratio_paired": pair_ratios,
+        **_ratios(d, f, pair_ratios),
         # six batons go down the tree per replication instead of one
         "initiative_reps_per_s_best": d["reps_per_s_best"] * n_ini,
         "per_initiative_ratio_best": d["reps_per_s_best"] * n_ini / f["reps_per_s_best"],
@@ -673,13 +671,10 @@ def bench_against(commit: str | None, bursts: int, burst_reps: int, seed: int, w
         "pre": pre,
         "versions": versions,
         "reps_per_s_total": {k: len(pair_ratios) * burst_reps / w for k, w in wall.items()},
-        "ratio_paired_median": statistics.median(pair_ratios),
+        **_ratios(cur, pre, pair_ratios),
         "ratio_paired_iqr": [q1, q3],
         "ratio_total": wall["pre"] / wall["current"],
         "ratio_cpu_total": cpu["pre"] / cpu["current"],
-        "ratio_best": cur["reps_per_s_best"] / pre["reps_per_s_best"],
-        "ratio_median": cur["reps_per_s_median"] / pre["reps_per_s_median"],
-        "ratio_paired": pair_ratios,
         "target_ratio": 0.9,
         "identical_results": identical,
         "warmup_reps": warmup,

@@ -41,11 +41,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# the machine helpers are the engine benchmark's (this script's folder is on sys.path)
+from engine import _autogroup, _cpu, _git_commit, _l1, _load, _repeats, _usable_cpus
 
 import relaysim
 import relaysim.store
@@ -78,24 +80,10 @@ MB = 1024 * 1024
 # ------------------------------------------------------------------------ machine helpers
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and its waited-for children (pool workers count once
-    the pool has shut down, which sweep() does before returning)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
 def _own_cpu() -> float:
     """CPU seconds of this process alone (the sweep's parent: scheduling, store, summary)."""
     t = os.times()
     return t.user + t.system
-
-
-def _load() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:  # pragma: no cover - not Unix
-        return None
 
 
 def _busy_jiffies() -> tuple[float, float] | None:
@@ -109,29 +97,6 @@ def _busy_jiffies() -> tuple[float, float] | None:
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
     total = sum(fields[:8])  # guest time is already inside user/nice
     return (total - idle) / tick, total / tick
-
-
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def _autogroup() -> bool | None:
-    try:
-        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
-    except OSError:
-        return None
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "-C", str(HERE), "describe", "--always", "--dirty"],
-                             capture_output=True, text=True, timeout=5, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def machine_info() -> dict[str, Any]:
@@ -149,15 +114,6 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "git_commit": _git_commit(),
     }
-
-
-def _repeats(most: int, budget: float, least: int = 2) -> Iterator[int]:
-    """At least `least` repeats, at most `most`, none started after `budget` seconds."""
-    t0 = time.perf_counter()
-    for r in range(most):
-        if r >= least and time.perf_counter() - t0 > budget:
-            return
-        yield r
 
 
 # ------------------------------------------------------------------------ store timing
@@ -562,10 +518,6 @@ def bench_memory(sizes: list[tuple[int, int]], one_point: int, workers: int, see
 
 
 # ------------------------------------------------------------------------ output
-
-
-def _l1(load: list[float] | None) -> str:
-    return "?" if not load else f"{load[0]:.2f}"
 
 
 def _mb(x: float | None) -> str:

@@ -186,16 +186,13 @@ def _whole(least: int) -> Callable[[str], int]:
 
 def _git_commit() -> str | None:
     """The commit of this checkout (with '-dirty' if files differ), or None outside git."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=10)
-        if head.returncode:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=10)
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    try:  # as benchmarks/engine.py records it
+        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty",
+                              "--abbrev=12"], capture_output=True, text=True, timeout=10,
+                             check=True)
     except (OSError, subprocess.SubprocessError):
         return None
+    return out.stdout.strip() or None
 
 
 def cli(main: Callable[[list[str]], None]) -> None:
