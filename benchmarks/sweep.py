@@ -50,10 +50,10 @@ import numpy as np
 from engine import _autogroup, _cpu, _git_commit, _l1, _load, _repeats, _usable_cpus
 
 import relaysim
-import relaysim.store
-import relaysim.sweep
-from relaysim.designs import make_design, parse_vary
-from relaysim.run import atomic_write
+import relaysim.study.store
+import relaysim.study.sweep
+from relaysim.study.designs import make_design, parse_vary
+from relaysim.study.run import atomic_write
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -54,7 +54,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from scipy import optimize, stats
 
 import relaysim
-from relaysim.stats import wilson
+from relaysim.study.stats import wilson
 
 DEADLINE = 360.0  # day: end of school year two (the baseline's deadline)
 SUSTAIN_DAY = 315.0  # day: a grading period before the deadline (ASSUMPTION, see above)

@@ -40,7 +40,7 @@ from _common import Experiment, cli, pct, scale_dist
 from matplotlib.figure import Figure
 
 import relaysim
-from relaysim.stats import wilson
+from relaysim.study.stats import wilson
 
 TARGET = 0.96**3  # FIGURES.md closed form: no-retry chain with 4% per exchange
 CHAMPS = (0.848, 0.912)  # sqrt(1 - Wilson 95% interval of 47/214 failing a meet)

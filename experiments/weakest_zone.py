@@ -24,8 +24,8 @@ from __future__ import annotations
 from _common import Experiment, ci, cli, dci, paired, pct, rate
 
 from relaysim import plot as P
-from relaysim.designs import Parameter
-from relaysim.sensitivity import sensitivity
+from relaysim.study.designs import Parameter
+from relaysim.study.sensitivity import sensitivity
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .errors import RelaysimError, UsageError
-from .run import atomic_write, default_workers, json_safe, run
-from .scenario import Scenario, load_scenario, parse_value
-from .trace import trace
+from .model.scenario import Scenario, load_scenario, parse_value
+from .present.trace import trace
+from .study.run import atomic_write, default_workers, json_safe, run
 
 
 def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
@@ -106,8 +106,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .designs import make_design, parse_vary, read_design_csv
-    from .sweep import sweep
+    from .study.designs import make_design, parse_vary, read_design_csv
+    from .study.sweep import sweep
 
     sc = _load(args)
     if args.scheduler and args.workers:
@@ -188,7 +188,7 @@ def _sweep_progress(points: int, reps: int, quiet: bool
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare, compare_text
+    from .study.compare import compare, compare_text
 
     a = load_scenario(args.scenario_a, _overrides(args.set))
     b = load_scenario(args.scenario_b, _overrides(args.set))
@@ -198,8 +198,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from .designs import parse_vary
-    from .sensitivity import sensitivity, sensitivity_text
+    from .study.designs import parse_vary
+    from .study.sensitivity import sensitivity, sensitivity_text
 
     sc = _load(args)
     if not args.vary:
@@ -226,7 +226,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from . import plot as P
+    from .present import plot as P
 
     fig = P.plot(args.source, args.kind, x=args.x, y=args.y, initiative=args.initiative)
     P.save(fig, args.output)
@@ -235,7 +235,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from .present.report import write_report
 
     p = write_report(args.source, args.output)
     print(f"wrote {p}")

@@ -21,11 +21,12 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from relaysim import distributions as D
 from relaysim import run, trace
-from relaysim.engine import fumble_probability, simulate
-from relaysim.scenario import Window
-from relaysim.stats import km_curve, km_quantiles, wilson
+from relaysim.engines.simpy_engine import simulate
+from relaysim.model import distributions as D
+from relaysim.model.plan import fumble_probability
+from relaysim.model.scenario import Window
+from relaysim.study.stats import km_curve, km_quantiles, wilson
 
 Z = 4.0  # tolerance in standard errors (see the module docstring)
 

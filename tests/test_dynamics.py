@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from relaysim.engine import Relay, fumble_probability, simulate
+from relaysim.engines.simpy_engine import Relay, fumble_probability, simulate
 from relaysim.errors import ScenarioError
-from relaysim.plan import plan_for
-from relaysim.run import RunResult, run
-from relaysim.scenario import Scenario, scenario_from_dict
-from relaysim.trace import trace
+from relaysim.model.plan import plan_for
+from relaysim.model.scenario import Scenario, scenario_from_dict
+from relaysim.present.trace import trace
+from relaysim.study.run import RunResult, run
 
 Z_MATCH = 4.0  # see the module docstring
 Z_DIRECTION = 3.0

@@ -35,11 +35,11 @@ import relaysim
 from relaysim import UsageError, load_scenario
 from relaysim import plot as P
 from relaysim.cli import main
-from relaysim.designs import make_design, parse_vary
-from relaysim.results import open_results
-from relaysim.sensitivity import sensitivity
-from relaysim.store import Store
-from relaysim.sweep import sweep
+from relaysim.present.results import open_results
+from relaysim.study.designs import make_design, parse_vary
+from relaysim.study.sensitivity import sensitivity
+from relaysim.study.store import Store
+from relaysim.study.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"
@@ -49,7 +49,7 @@ FUMBLE = "zones.principal.fumble"
 TRUST = "levels.principal.trust"
 CHECKPOINT_TIME = "effects.checkpoint_time"
 
-#: Okabe & Ito (2008), written out here rather than taken from relaysim.plot
+#: Okabe & Ito (2008), written out here rather than taken from relaysim.present.plot
 OKABE_ITO = {"#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9", "#f0e442",
              "#000000"}
 #: a dotted path (zones.principal.fumble, levels.x.trust, ...) left in a label

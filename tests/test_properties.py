@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relaysim import run, scenario_from_dict
-from relaysim.engine import simulate
+from relaysim.engines.simpy_engine import simulate
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -25,10 +25,10 @@ import pytest
 import relaysim
 from relaysim import load_scenario
 from relaysim.cli import main
-from relaysim.designs import parse_vary
-from relaysim.sensitivity import sensitivity
-from relaysim.store import Store
-from relaysim.sweep import sweep
+from relaysim.study.designs import parse_vary
+from relaysim.study.sensitivity import sensitivity
+from relaysim.study.store import Store
+from relaysim.study.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"

@@ -18,7 +18,7 @@ import relaysim
 from relaysim import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from relaysim.cli import main as cli_main
 from relaysim.errors import Problem
-from relaysim.scenario import MAX_CLASSROOMS, MAX_DAYS, MAX_SPREAD, MIN_CV, parse_value
+from relaysim.model.scenario import MAX_CLASSROOMS, MAX_DAYS, MAX_SPREAD, MIN_CV, parse_value
 
 BASE = """\
 [scenario]

@@ -20,9 +20,9 @@ import relaysim
 from relaysim import UsageError, load_scenario
 from relaysim import plot as P
 from relaysim.cli import main
-from relaysim.designs import parse_vary
-from relaysim.sensitivity import saltelli_points, sensitivity, sensitivity_text
-from relaysim.store import Store
+from relaysim.study.designs import parse_vary
+from relaysim.study.sensitivity import saltelli_points, sensitivity, sensitivity_text
+from relaysim.study.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"

@@ -33,13 +33,13 @@ from typing import Any
 import pytest
 
 import relaysim
-import relaysim.sweep as sweep_mod
+import relaysim.study.sweep as sweep_mod
 from relaysim import UsageError, load_scenario
 from relaysim.cli import main
-from relaysim.compare import compare
-from relaysim.designs import make_design, parse_vary, read_design_csv
-from relaysim.store import Store
-from relaysim.sweep import load_results, summarize_point, sweep
+from relaysim.study.compare import compare
+from relaysim.study.designs import make_design, parse_vary, read_design_csv
+from relaysim.study.store import Store
+from relaysim.study.sweep import load_results, summarize_point, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import Problem, ScenarioError
 from . import distributions as D
-from .errors import Problem, ScenarioError
+from . import formulas as F
 
 __all__ = [
     "Scenario",
@@ -221,13 +222,7 @@ class Window:
 
     def next_open(self, t: float) -> float:
         """Earliest time >= t at which an exchange may start."""
-        phase = t % self.period
-        if self.open <= phase < self.close:
-            return t
-        base = t - phase
-        if phase < self.open:
-            return base + self.open
-        return base + self.period + self.open
+        return F.window_next_open(t, self.period, self.open, self.close)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UsageError
-from .scenario import Scenario, scenario_from_dict
-from .store import Store
-from .sweep import results_from_store
+from ..errors import UsageError
+from ..model.scenario import Scenario, scenario_from_dict
+from ..study.store import Store
+from ..study.sweep import results_from_store
 
-__all__ = ["Results", "open_results"]
+__all__ = ["Results", "open_results", "load_results"]
 
 
 def _num(s: str) -> Any:
@@ -176,3 +176,19 @@ def _raw_from_normalized(norm: dict[str, Any]) -> dict[str, Any]:
                       "loss_on_turnover", "succession", "tank", "segments"):
                 lv.pop(k, None)
     return raw
+
+
+def load_results(path: str | Path) -> Any:
+    """A sweep's results.csv (from its folder or the file) as a pandas DataFrame when pandas
+    is installed, else as a list of dicts of strings."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.csv"
+    if not p.exists():
+        raise UsageError(f"{p}: no results.csv here")
+    try:
+        import pandas as pd
+    except ImportError:
+        with p.open(newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    return pd.read_csv(p)

@@ -24,11 +24,11 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
-from . import __version__
+from .._version import __version__
+from ..errors import UsageError
+from ..model.scenario import Scenario
 from .designs import Parameter
-from .errors import UsageError
 from .run import atomic_write, json_safe
-from .scenario import Scenario
 from .sweep import Progress, sweep
 
 __all__ = ["sensitivity", "saltelli_points", "tornado_points", "sensitivity_text"]

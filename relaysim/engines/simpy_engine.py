@@ -32,42 +32,17 @@ from typing import Any
 
 import simpy
 
+from ..model import formulas as F
+from ..model.plan import Bundle, Plan, plan_for, transform
+from ..model.scenario import Initiative, Scenario
 from . import streams as S
-from .plan import Bundle, Plan, plan_for, transform
 from .records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
-from .scenario import Initiative, Scenario
 
 Tracer = Callable[..., None]
 
-__all__ = ["simulate", "Relay", "fumble_probability"]
+__all__ = ["simulate", "Relay"]
 
 _LOST, _STAY = "lost", "stay"
-
-
-def fumble_probability(scenario: Scenario, k: int, initiative: Initiative,
-                       held: int = 0, tank: float = 1.0, trust: float | None = None) -> float:
-    """Probability that one exchange attempt into level k fumbles (MODEL.md, odds form).
-
-    `held` is the number of batons the receiver already holds, `tank` its tank level,
-    `trust` the receiver's trust (default: the level's).
-    """
-    zone = scenario.zones[k]
-    if zone is None or zone.fumble == 0.0:
-        return 0.0
-    eff = scenario.effects
-    t = scenario.levels[k].trust if trust is None else trust
-    odds = zone.fumble / (1.0 - zone.fumble)
-    odds *= math.exp(-eff.trust * (t - 0.5)) * math.exp(-eff.clarity * (initiative.clarity - 0.5))
-    if zone.rehearsed:
-        odds *= eff.rehearsal
-    if zone.checkpoint:
-        odds *= eff.checkpoint
-    if held:
-        odds *= eff.load**held
-    if tank < 1.0:
-        odds *= math.exp(eff.tank * (1.0 - tank))
-    base = zone.fumble / (1.0 - zone.fumble)
-    return zone.fumble if odds == base else odds / (1.0 + odds)
 
 
 class _Track:
@@ -81,7 +56,7 @@ class _Track:
                  clarity_effect: float) -> None:
         self.ini = ini
         self.name = name  # the name results are reported under ("stream" for arrivals)
-        self.need = max(1, math.ceil(ini.success_threshold * n_classrooms - 1e-9))
+        self.need = F.classrooms_needed(ini.success_threshold, n_classrooms)
         self.implemented = 0
         self.implemented_by_deadline = 0
         self.below = 0
@@ -93,7 +68,7 @@ class _Track:
         self.done_at: float | None = None
         # per physical level: [attempts, fumbles, recoveries, drops, rescues]
         self.zones = [[0, 0, 0, 0, 0] for _ in range(n_levels)]
-        self.clarity_factor = math.exp(-clarity_effect * (ini.clarity - 0.5))
+        self.clarity_factor = F.clarity_factor(ini.clarity, clarity_effect)
 
 
 class Relay:
@@ -128,7 +103,7 @@ class Relay:
         # fumble odds into each runner, trust included, clarity and load excluded
         self.odds = []
         for p in range(n_levels):
-            per_bundle = {id(b): b.zone_odds * math.exp(-eff.trust * (b.trust - 0.5))
+            per_bundle = {id(b): b.zone_odds * F.trust_factor(b.trust, eff.trust)
                           for b in plan.bundles[p]}
             if len(per_bundle) == 1:  # one bundle: a C-level repeat, no per-runner exp
                 self.odds.append([next(iter(per_bundle.values()))] * sizes[p])
@@ -192,7 +167,7 @@ class Relay:
         mean_gap = self.sc.year_length / s.rate
         t, n = s.start, 0
         while True:
-            t += -mean_gap * math.log1p(-self.streams.draw(S.STREAM, 0, 0))
+            t += F.exponential_gap(self.streams.draw(S.STREAM, 0, 0), mean_gap)
             if t >= s.stop or t >= self.sc.horizon:
                 return
             yield env.timeout(t - env.now)
@@ -266,7 +241,7 @@ class Relay:
                     for j in range(1, self.extra_legs[p] + 1):
                         work += self.streams.draw(S.MERGED_WORK + j, p, i)
                 if self.has_tank[p]:
-                    work /= max(self._tank_now(p, i), b.tank.floor)
+                    work = F.tank_slowed(work, self._tank_now(p, i), b.tank.floor)
                 self.busy_time[p] += min(work, self.sc.horizon - started)
                 if trace:
                     trace(env.now, "start", initiative=tr.ini.name, level=self.logical[p],
@@ -372,13 +347,10 @@ class Relay:
                         trace(env.now, "window_wait", initiative=tr.ini.name,
                               level=self.logical[p], runner=i, until=start)
                     yield env.timeout(start - env.now)
-            odds = self.odds[p][i] * tr.clarity_factor
-            held = self.held[p][i]
-            if held:
-                odds *= self.eff.load**held
-            if self.has_tank[p]:
-                odds *= math.exp(self.eff.tank * (1.0 - self._tank_now(p, i)))
-            pf = odds / (1.0 + odds)
+            has_tank = self.has_tank[p]
+            pf = F.probability(F.fumble_odds(
+                self.odds[p][i], tr.clarity_factor, self.held[p][i], self.eff.load,
+                has_tank, self._tank_now(p, i) if has_tank else 1.0, self.eff.tank))
             if trace:
                 trace(env.now, "exchange", initiative=tr.ini.name, level=self.logical[p],
                       runner=i, attempt=attempt, p_fumble=pf)
@@ -417,7 +389,7 @@ class Relay:
         now = self.env.now
         ini = tr.ini
         by_deadline = now <= ini.deadline
-        implements = fidelity >= ini.min_fidelity - 1e-9  # 0.7 * 0.7 < 0.49 in floating point
+        implements = F.implements(fidelity, ini.min_fidelity)
         if by_deadline:
             tr.reached_by_deadline += 1
             tr.fidelity_sum += fidelity
@@ -439,13 +411,12 @@ class Relay:
     # -- the tank: exact piecewise-linear level, updated only when load changes -----
     def _tank_rate(self, p: int, i: int) -> float:
         t = self.bundle[p][i].tank
-        busy = self.busy[p][i]
-        return -t.drain * busy if busy else t.recovery
+        return F.tank_rate(t.drain, t.recovery, self.busy[p][i])
 
     def _tank_now(self, p: int, i: int) -> float:
         """Runner (p, i)'s tank level now (rate is constant since the last sync)."""
-        level = self.tank[p][i] + self._tank_rate(p, i) * (self.env.now - self.tank_t[p][i])
-        return 0.0 if level < 0.0 else (1.0 if level > 1.0 else level)
+        return F.tank_level(self.tank[p][i], self._tank_rate(p, i),
+                            self.env.now - self.tank_t[p][i])
 
     def _tank_sync(self, p: int, i: int) -> None:
         """Fold the elapsed linear change into the stored level (call before load changes)."""
@@ -484,7 +455,7 @@ class Relay:
         rate = self.bundle[p][i].turnover
         if rate <= 0:
             return
-        gap = -math.log1p(-self.streams.draw(S.TURNOVER, p, i)) / rate
+        gap = F.departure_gap(self.streams.draw(S.TURNOVER, p, i), rate)
         if self.env.now + gap < self.sc.horizon:
             self.env.timeout(gap).callbacks.append(partial(self._depart, p, i))
 
@@ -512,7 +483,7 @@ class Relay:
     def _fill(self, p: int, i: int, _event: simpy.Event) -> None:
         b = self.bundle[p][i]
         self.vacant[p][i] = False
-        self.odds[p][i] = b.zone_odds * math.exp(-self.eff.trust * (b.new_trust - 0.5))
+        self.odds[p][i] = b.zone_odds * F.trust_factor(b.new_trust, self.eff.trust)
         if self.has_tank[p]:
             self.tank[p][i] = 1.0
             self.tank_t[p][i] = self.env.now

@@ -27,15 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .errors import Problem, ScenarioError, UsageError
+from .._version import __version__
+from ..errors import Problem, ScenarioError, UsageError
+from ..model.scenario import Scenario
 from .run import atomic_write, default_workers, run_chunk
-from .scenario import Scenario
 from .stats import km_quantiles, mean_ci, wilson
 from .store import Store
 
-__all__ = ["sweep", "SweepResult", "compact_chunk", "summarize_point", "results_from_store",
-           "load_results"]
+__all__ = ["sweep", "SweepResult", "compact_chunk", "summarize_point", "results_from_store"]
 
 Progress = Callable[[int, int], None]  # (replications just finished, points finished)
 
@@ -458,19 +457,3 @@ def _cell(v: Any) -> str:
     if isinstance(v, float):
         return _fmt(v)
     return str(v)
-
-
-def load_results(path: str | Path) -> Any:
-    """A sweep's results.csv (from its folder or the file) as a pandas DataFrame when pandas
-    is installed, else as a list of dicts of strings."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / "results.csv"
-    if not p.exists():
-        raise UsageError(f"{p}: no results.csv here")
-    try:
-        import pandas as pd
-    except ImportError:
-        with p.open(newline="", encoding="utf-8") as f:
-            return list(csv.DictReader(f))
-    return pd.read_csv(p)

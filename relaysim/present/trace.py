@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__
-from .engine import simulate
-from .records import Replication
-from .scenario import Scenario
+from .._version import __version__
+from ..engines.records import Replication
+from ..engines.simpy_engine import simulate
+from ..model.scenario import Scenario
 
 __all__ = ["trace", "Trace", "runner_label"]
 

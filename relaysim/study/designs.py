@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
-from .errors import UsageError
-from .scenario import Scenario, ScenarioError, parse_value
+from ..errors import UsageError
+from ..model.scenario import Scenario, ScenarioError, parse_value
 
 __all__ = ["Parameter", "parse_vary", "make_design", "read_design_csv", "DESIGNS"]
 

@@ -22,10 +22,10 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from scipy import stats
 
-from .engine import fumble_probability
-from .errors import UsageError
+from ..errors import UsageError
+from ..model.plan import fumble_probability
+from ..model.scenario import Scenario
 from .results import Results, open_results
-from .scenario import Scenario
 
 __all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
            "label", "save", "plot"]

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .engine import simulate
-from .errors import UsageError
-from .records import InitiativeOutcome, Replication
-from .scenario import Scenario
+from .._version import __version__
+from ..engines.records import InitiativeOutcome, Replication
+from ..engines.simpy_engine import simulate
+from ..errors import UsageError
+from ..model.scenario import Scenario
 from .stats import km_quantiles, mean_ci, wilson
 
 __all__ = ["run", "run_chunk", "RunResult", "chunks", "default_workers", "atomic_write",
@@ -274,7 +274,7 @@ class RunResult:
     # -- words ---------------------------------------------------------------------------
     def text(self) -> str:
         """A readable summary for people."""
-        from .report_text import run_summary_text
+        from ..present.text import run_summary_text
 
         return run_summary_text(self)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from . import __version__
+from .._version import __version__
+from ..errors import UsageError
+from ..study.run import atomic_write
 from . import plot as P
-from .errors import UsageError
 from .results import Results, open_results
-from .run import atomic_write
 
 __all__ = ["report_html", "write_report", "what_to_try_first"]
 

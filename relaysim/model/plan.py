@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import formulas as F
 from .distributions import Distribution
-from .scenario import Level, Scenario, Tank, Zone
+from .scenario import Initiative, Level, Scenario, Tank, Zone
 
-__all__ = ["Plan", "Bundle", "plan_for"]
+__all__ = ["Plan", "Bundle", "plan_for", "fumble_probability"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,13 +68,8 @@ def _bundle(sc: Scenario, legs: tuple[int, ...], segment: str) -> Bundle:
     lv: Level = sc.levels[legs[0]]
     zone = sc.zones[legs[0]]
     eff = sc.effects
-    odds = 0.0
-    if zone is not None and zone.fumble > 0:
-        odds = zone.fumble / (1.0 - zone.fumble)
-        if zone.rehearsed:
-            odds *= eff.rehearsal
-        if zone.checkpoint:
-            odds *= eff.checkpoint
+    odds = 0.0 if zone is None else F.zone_odds(zone.fumble, zone.rehearsed, zone.checkpoint,
+                                                eff.rehearsal, eff.checkpoint)
     return Bundle(
         work=lv.work,
         extra_work=tuple(sc.levels[k].work for k in legs[1:]),
@@ -204,3 +200,23 @@ def transform(plan: Plan, p: int, attr: str, leg: int = 0
         return out
 
     return f
+
+
+def fumble_probability(scenario: Scenario, k: int, initiative: Initiative,
+                       held: int = 0, tank: float = 1.0, trust: float | None = None) -> float:
+    """Probability that one exchange attempt into level k fumbles (MODEL.md, odds form).
+
+    `held` is the number of batons the receiver already holds, `tank` its tank level,
+    `trust` the receiver's trust (default: the level's).
+    """
+    zone = scenario.zones[k]
+    if zone is None or zone.fumble == 0.0:
+        return 0.0
+    eff = scenario.effects
+    t = scenario.levels[k].trust if trust is None else trust
+    base = F.zone_odds(zone.fumble, zone.rehearsed, zone.checkpoint, eff.rehearsal,
+                       eff.checkpoint)
+    odds = F.fumble_odds(base * F.trust_factor(t, eff.trust),
+                         F.clarity_factor(initiative.clarity, eff.clarity),
+                         held, eff.load, tank < 1.0, tank, eff.tank)
+    return zone.fumble if odds == zone.fumble / (1.0 - zone.fumble) else F.probability(odds)

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from .._version import __version__
+from ..model.scenario import Scenario
 from .run import run
-from .scenario import Scenario
 from .stats import mean_ci
 
 __all__ = ["compare"]
