@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from relaysim.engines.simpy_engine import Relay, fumble_probability, simulate
+from relaysim.engines.simpy_engine import Relay, simulate
 from relaysim.errors import ScenarioError
-from relaysim.model.plan import plan_for
+from relaysim.model.plan import fumble_probability, plan_for
 from relaysim.model.scenario import Scenario, scenario_from_dict
 from relaysim.present.trace import trace
 from relaysim.study.run import RunResult, run

@@ -36,10 +36,11 @@ import relaysim
 import relaysim.study.sweep as sweep_mod
 from relaysim import UsageError, load_scenario
 from relaysim.cli import main
+from relaysim.present.results import load_results
 from relaysim.study.compare import compare
 from relaysim.study.designs import make_design, parse_vary, read_design_csv
 from relaysim.study.store import Store
-from relaysim.study.sweep import load_results, summarize_point, sweep
+from relaysim.study.sweep import summarize_point, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"
