@@ -52,8 +52,8 @@ from engine import _autogroup, _cpu, _git_commit, _l1, _load, _repeats, _usable_
 import relaysim
 import relaysim.study.store
 import relaysim.study.sweep
+from relaysim.files import atomic_write
 from relaysim.study.designs import make_design, parse_vary
-from relaysim.study.run import atomic_write
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

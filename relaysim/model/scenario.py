@@ -326,50 +326,47 @@ def _dist(d: dict[str, Any]) -> D.Distribution:
     return D.make(d["dist"], **params)
 
 
+def _level(k: int, lv: dict[str, Any]) -> Level:
+    return Level(
+        name=lv["name"],
+        count=1 if k == 0 else lv["count"],
+        capacity=lv["capacity"],
+        work=_dist(lv["work"]),
+        trust=lv["trust"],
+        turnover=lv["turnover"],
+        vacancy=_dist(lv["vacancy"]),
+        new_trust=lv["trust"] if lv["new_trust"] is None else lv["new_trust"],
+        loss_on_turnover=lv["loss_on_turnover"],
+        succession=lv["succession"],
+        tank=Tank(**lv["tank"]),
+        merged_with_parent=lv["merged_with_parent"],
+    )
+
+
+def _zone(z: dict[str, Any]) -> Zone:
+    w = z["window"]
+    return Zone(
+        to=z["to"],
+        duration=_dist(z["duration"]),
+        fumble=z["fumble"],
+        recover=z["recover"],
+        rework=_dist(z["rework"]),
+        max_attempts=_limit(z["max_attempts"]),
+        rehearsed=z["rehearsed"],
+        checkpoint=z["checkpoint"],
+        retention=z["retention"],
+        slots=_limit(z["slots"]),
+        window=Window(**w) if w else None,
+    )
+
+
 def _build(norm: dict[str, Any], raw: dict[str, Any], source: str | None) -> Scenario:
     sc = norm["scenario"]
-    levels = tuple(
-        Level(
-            name=lv["name"],
-            count=1 if k == 0 else lv["count"],
-            capacity=lv["capacity"],
-            work=_dist(lv["work"]),
-            trust=lv["trust"],
-            turnover=lv["turnover"],
-            vacancy=_dist(lv["vacancy"]),
-            new_trust=lv["trust"] if lv["new_trust"] is None else lv["new_trust"],
-            loss_on_turnover=lv["loss_on_turnover"],
-            succession=lv["succession"],
-            tank=Tank(**lv["tank"]),
-            merged_with_parent=lv["merged_with_parent"],
-        )
-        for k, lv in enumerate(norm["levels"])
-    )
+    levels = tuple(_level(k, lv) for k, lv in enumerate(norm["levels"]))
     if norm["levels"]:
         norm["levels"][0]["count"] = 1
     by_to = {z["to"]: z for z in norm["zones"]}
-    zones: list[Zone | None] = []
-    for lv in levels:
-        z = by_to.get(lv.name)
-        if z is None:
-            zones.append(None)
-            continue
-        w = z["window"]
-        zones.append(
-            Zone(
-                to=z["to"],
-                duration=_dist(z["duration"]),
-                fumble=z["fumble"],
-                recover=z["recover"],
-                rework=_dist(z["rework"]),
-                max_attempts=_limit(z["max_attempts"]),
-                rehearsed=z["rehearsed"],
-                checkpoint=z["checkpoint"],
-                retention=z["retention"],
-                slots=_limit(z["slots"]),
-                window=Window(**w) if w else None,
-            )
-        )
+    zones = tuple(_zone(by_to[lv.name]) if lv.name in by_to else None for lv in levels)
     # zones are stored in level order so the normalised form does not depend on file order
     order = {lv.name: k for k, lv in enumerate(levels)}
     norm["zones"] = sorted(norm["zones"], key=lambda z: order[z["to"]])
@@ -384,7 +381,7 @@ def _build(norm: dict[str, Any], raw: dict[str, Any], source: str | None) -> Sce
         year_length=sc["year_length"],
         time_unit=sc["time_unit"],
         levels=levels,
-        zones=tuple(zones),
+        zones=zones,
         initiatives=inits,
         effects=Effects(**norm["effects"]),
         stream=stream,

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import UsageError
 from ..model.scenario import Scenario, raw_from_normalized, scenario_from_dict
 from ..study.store import Store
-from ..study.sweep import results_from_store
+from ..study.table import results_from_store
 
 __all__ = ["Results", "open_results", "load_results"]
 
