@@ -30,7 +30,8 @@ from .results import Results, open_results
 __all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
            "label", "save", "plot"]
 
-KINDS = ("curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay")
+KINDS = ("curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay", "tradeoff",
+         "boxlims", "morris")
 
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -490,8 +491,12 @@ def save(fig: Figure, path: str | Path) -> None:
 
 def plot(src: str | Path | Results, kind: str, **kw: Any) -> Figure:
     """The figure of the given kind (see KINDS) from a sweep/sensitivity folder or store."""
+    from . import explore  # discovery and screening figures (explore imports this module)
+
     funcs = {"curve": curve, "heatmap": heatmap, "tornado": tornado, "sobol": sobol,
-             "survival": survival, "drops": drops, "relay": relay}
+             "survival": survival, "drops": drops, "relay": relay,
+             "tradeoff": explore.tradeoff, "boxlims": explore.boxlims,
+             "morris": explore.morris}
     if kind not in funcs:
         raise UsageError(f"unknown plot kind {kind!r} (one of: {', '.join(KINDS)})")
     given = {k: v for k, v in kw.items() if v is not None}
