@@ -101,17 +101,17 @@ def boxlims(src: Results | str | Path) -> Figure:
             hi = (lim["upper"] - lim["min"]) / span
             ax.barh(i, 1, color="#e8e8e8", height=0.5)
             ax.barh(i, hi - lo, left=lo, color=P.PALETTE[3], height=0.5)
-            ax.text(lo, i + 0.33, P._tick(lim["lower"]), ha="center", fontsize=11)
-            ax.text(hi, i + 0.33, P._tick(lim["upper"]), ha="center", fontsize=11)
+            ax.text(lo - 0.01, i, P._tick(lim["lower"]), ha="right", va="center", fontsize=11)
+            ax.text(hi + 0.01, i, P._tick(lim["upper"]), ha="left", va="center", fontsize=11)
         else:
             ax.barh(i, 1, color="#e8e8e8", height=0.5)
             kept = ", ".join(P._tick(v) for v in lim["values"])
             ax.text(0.5, i, f"only: {kept}", ha="center", va="center", fontsize=12)
         qp = lim.get("qp")
         if qp is not None:
-            ax.text(1.02, i, f"qp {qp:.1g}", va="center", fontsize=10, color="#555555")
+            ax.text(1.1, i, f"quasi-p {qp:.1g}", va="center", fontsize=10, color="#555555")
     ax.set_yticks(range(len(lims)), [P.label(lim["parameter"]) for lim in reversed(lims)])
-    ax.set_xlim(0, 1.12)
+    ax.set_xlim(-0.08, 1.3)
     ax.set_xticks([0, 1], ["low end of range", "high end"])
     ax.set_title(f"The box: coverage {100 * b['coverage']:.0f}%, density "
                  f"{100 * b['density']:.0f}%, mass {100 * b['mass']:.0f}%")

@@ -83,6 +83,73 @@ def what_to_try_first(res: Results) -> str:
     return " ".join(parts)
 
 
+def _qp(q: float | None) -> str:
+    return "" if q is None else f"{q:.2g}"
+
+
+def _explore_sections(res: Results) -> list[str]:
+    """'When does it fail?' from discovery.json and 'Which levers matter at all?' from
+    screening.json, when the folder has them (relaysim discover / relaysim screen)."""
+    from ..study.discover import box_phrase, limit_phrase
+    from . import explore
+
+    out: list[str] = []
+    try:
+        disc = explore.load_discovery(res)
+    except UsageError as e:
+        disc, out = None, [f"<p>{html.escape(str(e))}</p>"]
+    if disc is not None:
+        out.append("<section id='discovery'><h2>When does it fail?</h2>")
+        what = "replications" if disc["per_rep"] else "sweep points"
+        out.append(f"<p>Condition: <code>{html.escape(str(disc['where']))}</code> for "
+                   f"'{html.escape(str(disc['initiative']))}': met by "
+                   f"{disc['cases_meeting']} of {disc['cases']} {what} "
+                   f"({_pct(disc['share_meeting'])}); {html.escape(disc['method'].upper())}.</p>")
+        shown = [b for b in disc["boxes"] if b["coverage"] > 0][:3]
+        if not shown:
+            out.append("<p>No box reaches the density threshold: the condition is not "
+                       "concentrated anywhere in the ranges swept.</p>")
+        for b in shown:
+            out.append(f"<p class='headline'>{html.escape(box_phrase(disc, b))}</p>")
+            rows = "".join(
+                f"<tr><td>{html.escape(limit_phrase(lim))}</td><td>"
+                f"{_qp(lim.get('qp'))}</td></tr>"
+                for lim in b["limits"])
+            if rows:
+                out.append(f"<table><tr><th>Limit</th><th>quasi-p</th></tr>{rows}</table>")
+        for fn, alt in ((explore.tradeoff, "Coverage and density along the peeling trajectory"),
+                        (explore.boxlims, "The box's limits")):
+            try:
+                out.append(_img(fn(res), alt))
+            except UsageError:
+                pass
+        fs = disc.get("feature_scores") or []
+        if fs:
+            items = "".join(f"<li>{html.escape(P.label(f['parameter']))} "
+                            f"({f['score']:.2f})</li>" for f in fs[:5])
+            out.append(f"<p>Which parameters matter to it most (extra-trees feature "
+                       f"scores):</p><ol>{items}</ol>")
+        out.append("</section>")
+    scr = explore.load_screening(res)
+    if scr is not None:
+        out.append("<section id='screening'><h2>Which levers matter at all?</h2>")
+        what = "implementation" if scr["output"] == "completion_rate" else "coverage"
+        rows = "".join(
+            f"<tr><td>{html.escape(P.label(e['parameter']))}</td><td>{100 * e['mu_star']:.0f} "
+            f"points ({100 * e['mu_star_ci95'][0]:.0f} to {100 * e['mu_star_ci95'][1]:.0f})"
+            f"</td><td>{100 * e['sigma']:.0f}</td></tr>" for e in scr["morris"])
+        out.append(f"<p>Morris screening: moving each lever across its range changes the "
+                   f"chance of {what} by mu* percentage points on average (95% CI); sigma "
+                   "is how much that change depends on the other levers.</p>")
+        out.append(f"<table><tr><th>Lever</th><th>mu*</th><th>sigma</th></tr>{rows}</table>")
+        if scr.get("no_effect"):
+            out.append("<p>No detectable effect: "
+                       f"{html.escape(', '.join(P.label(p) for p in scr['no_effect']))}.</p>")
+        out.append(_img(explore.morris(res), "Morris screening: mu* against sigma"))
+        out.append("</section>")
+    return out
+
+
 def report_html(src: str | Path | Results) -> str:
     """The report as one self-contained HTML string."""
     res = src if isinstance(src, Results) else open_results(src)
@@ -144,6 +211,7 @@ def report_html(src: str | Path | Results) -> str:
         out.append("<p>No sensitivity analysis in this folder: run <code>relaysim "
                    "sensitivity SCENARIO --vary ... --out DIR</code> and report that folder.</p>")
     out.append("</section>")
+    out += _explore_sections(res)
     out.append("<section id='try-first'><h2>What to try first</h2>")
     out.append(f"<p class='try'>{html.escape(what_to_try_first(res))}</p></section>")
     out.append(f"<p class='small'>Made by relaysim {__version__} from "
