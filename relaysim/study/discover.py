@@ -273,8 +273,10 @@ def _prim(prep: Prepared, df: Any, y: np.ndarray, threshold: float, peel_alpha: 
     from ema_workbench.analysis import scenario_discovery_util as sdutil
 
     init = sdutil._make_box(df)
-    p = prim.Prim(df, y, threshold=threshold, peel_alpha=peel_alpha, paste_alpha=paste_alpha,
-                  mass_min=mass_min)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the workbench's pandas deprecation warnings
+        p = prim.Prim(df, y, threshold=threshold, peel_alpha=peel_alpha,
+                      paste_alpha=paste_alpha, mass_min=mass_min)
     boxes = []
     for _ in range(n_boxes):
         with warnings.catch_warnings():
@@ -320,10 +322,13 @@ def _cart(prep: Prepared, df: Any, y: np.ndarray, threshold: float, mass_min: fl
     from ema_workbench.analysis import scenario_discovery_util as sdutil
 
     init = sdutil._make_box(df)
-    c = cart.CART(df, y, mass_min=mass_min)
-    c.build_tree()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = cart.CART(df, y, mass_min=mass_min)
+        c.build_tree()
+        found = list(zip(c.boxes, c.stats, strict=True))
     leaves = []
-    for lims, st in zip(c.boxes, c.stats, strict=True):
+    for lims, st in found:
         stats = {"coverage": st["coverage"], "density": st["density"], "mass": st["mass"],
                  "res_dim": st["res dim"]}
         leaves.append(_box_dict(prep, lims, init, stats))
