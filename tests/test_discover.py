@@ -182,6 +182,26 @@ def test_morris_figure_and_cli(screened, capsys, tmp_path):
     assert json.loads(o)["points"] == 3 * 3
 
 
+def test_discovery_and_screening_kinds_save_in_every_format(report, screened, tmp_path):
+    """tradeoff, boxlims and morris through plot(): PNG, SVG and PDF (test_plot.py saves
+    the other kinds)."""
+    from relaysim import plot as P
+
+    _, out = screened  # `report` ran discover on this folder
+    magic = {"png": b"\x89PNG", "pdf": b"%PDF"}
+    for kind in ("tradeoff", "boxlims", "morris"):
+        assert kind in P.KINDS
+        fig = P.plot(out, kind)
+        for ext in ("png", "svg", "pdf"):
+            path = tmp_path / f"{kind}.{ext}"
+            P.save(fig, path)
+            data = path.read_bytes()
+            assert data.startswith(magic[ext]) if ext in magic else b"<svg" in data[:2000]
+            assert len(data) > 5000, (kind, ext)
+    rc = main(["plot", str(out), "--kind", "tradeoff", "--x", "a", "-o", str(tmp_path / "x.png")])
+    assert rc == 2
+
+
 def test_discover_per_replication(screened, capsys, tmp_path):
     _, out = screened
     rc, o, err = run_cli(capsys, "discover", out, "--where", "completed == 0", "--per-rep",
