@@ -86,7 +86,7 @@ def uniforms(seed: int, rep: int, purpose: int, level: int, runners: Any, n: Any
     r64 = np.atleast_1d(r.astype(np.uint64))
     k64 = np.atleast_1d(k.astype(np.uint64))
     out = uniform(seed, rep, purpose, level, r64, k64)
-    return np.broadcast_to(out, shape).reshape(shape) if out.shape != shape else out
+    return out.reshape(shape)  # only differs when both are scalars: (1,) -> ()
 
 
 def seed_key(seed: int) -> int:
