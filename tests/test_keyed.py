@@ -127,3 +127,27 @@ def test_import_does_not_load_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_streams_draw_is_ppf_of_keyed_uniform(make_scenario):
+    """Runner i's n-th draw for (purpose, level) is its distribution's ppf of
+    uniform(seed, rep, purpose, level, i, n), past the first block too, and a purpose
+    without a transform gives the uniform itself."""
+    from relaysim.engines import streams as S
+    from relaysim.model.distributions import ppf_scalar
+    from relaysim.model.plan import plan_for, transform
+
+    sc = make_scenario(levels=[{"name": "d"}, {"name": "s", "count": 5,
+                                               "work": {"dist": "gamma", "mean": 10, "cv": 0.5}}],
+                       zones=[{"to": "s", "fumble": 0.1}])
+    plan = plan_for(sc)
+    for seed in (0, 12345, 2**63 + 7):
+        st = S.Streams(seed, 9, plan.sizes)
+        st.register(S.WORK, 1, transform(plan, 1, "work"))
+        code, params = plan.bundles[1][0].work.packed()
+        key = K.seed_key(seed)
+        for i in (4, 0, 2):
+            for n in range(3 * S.BLOCK + 1):
+                want = ppf_scalar(code, params, K.uniform(key, 9, S.WORK, 1, i, n))
+                assert st.draw(S.WORK, 1, i) == want
+                assert st.draw(S.FUMBLE, 1, i) == K.uniform(key, 9, S.FUMBLE, 1, i, n)
