@@ -133,7 +133,7 @@ class StoreTimer:
         self.put_seconds, self.put_calls, self.read_seconds = 0.0, 0, 0.0
 
     def __enter__(self) -> StoreTimer:
-        self._put = orig_put = relaysim.store.Store.put
+        self._put = orig_put = relaysim.study.store.Store.put
         self._read = orig_read = relaysim.sweep.results_from_store
 
         def put(store: Any, *args: Any, **kw: Any) -> None:
@@ -151,12 +151,12 @@ class StoreTimer:
             finally:
                 self.read_seconds += time.perf_counter() - t0
 
-        relaysim.store.Store.put = put  # type: ignore[method-assign]
+        relaysim.study.store.Store.put = put  # type: ignore[method-assign]
         relaysim.sweep.results_from_store = read  # sweep() looks it up at call time
         return self
 
     def __exit__(self, *exc: object) -> None:
-        relaysim.store.Store.put = self._put  # type: ignore[method-assign]
+        relaysim.study.store.Store.put = self._put  # type: ignore[method-assign]
         relaysim.sweep.results_from_store = self._read
 
 
