@@ -1,8 +1,9 @@
 """Monte Carlo runs: replications in chunks, on any executor, summarised with intervals.
 
-A result is a pure function of (scenario, seed, reps): replication i always draws from
-SeedSequence(seed, spawn_key=(i,)), so the records are identical for any worker count,
-chunk size or completion order (chunks are put back in replication order).
+A result is a pure function of (scenario, seed, reps): replication i always draws the
+keyed random numbers of (seed, i) (random streams version 2, engines/keyed.py), so the
+records are identical for any worker count, chunk size or completion order (chunks are
+put back in replication order).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..engines.keyed import STREAM_VERSION
 from ..engines.records import InitiativeOutcome, Replication
 from ..engines.simpy_engine import simulate
 from ..errors import UsageError
@@ -213,6 +215,7 @@ class RunResult:
             "seed": self.seed,
             "reps": self.reps,
             "relaysim_version": __version__,
+            "stream_version": STREAM_VERSION,
             "initiatives": inits,
             "levels": levels,
         }
@@ -243,6 +246,7 @@ class RunResult:
                     "spawn_key": r.rep,
                     "scenario_hash": h,
                     "relaysim_version": __version__,
+                    "stream_version": STREAM_VERSION,
                     "initiative": o.name,
                     "launch": o.launch,
                     "completed": int(o.completed),
