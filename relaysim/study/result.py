@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..engines.keyed import STREAM_VERSION
 from ..engines.records import InitiativeOutcome, Replication
 from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
@@ -130,6 +131,7 @@ class RunResult:
             "seed": self.seed,
             "reps": self.reps,
             "relaysim_version": __version__,
+            "stream_version": STREAM_VERSION,
             "initiatives": inits,
             "levels": levels,
         }
@@ -160,6 +162,7 @@ class RunResult:
                     "spawn_key": r.rep,
                     "scenario_hash": h,
                     "relaysim_version": __version__,
+                    "stream_version": STREAM_VERSION,
                     "initiative": o.name,
                     "launch": o.launch,
                     "completed": int(o.completed),
