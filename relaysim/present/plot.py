@@ -379,12 +379,17 @@ def drops(src: Results | str | Path, point: int | None = 0, initiative: str | No
     return fig
 
 
-def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str | None = None
+def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str | None = None,
+          shares: Any = None, headline: tuple[float, float, float, str] | None = None
           ) -> Figure:
     """The district's relay: levels as runners, exchange zones coloured by fumble risk and
-    annotated with the share of drops that happen there."""
+    annotated with the share of drops that happen there.
+
+    Given a Scenario, `shares` (each zone's share of drops, top to bottom) and `headline`
+    (completion rate, CI low, CI high, initiative) come from the caller, e.g. a run's
+    summary; given stored results they are read from the store."""
     if isinstance(src, Scenario):
-        sc, res, shares, headline = src, None, None, None
+        sc, res = src, None
     else:
         res = _as_results(src)
         sc = res.scenario
