@@ -242,6 +242,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    from .app.levers import default_levers, parse_lever
+
+    sc = _load(args)
+    extra = [parse_lever(t, sc) for t in args.lever or ()]
+    if args.export:
+        from .app.export import export
+
+        _check_writable(args.export, "--export")
+        if not extra:
+            raise UsageError("--export needs at least one --lever PATH=LO:HI (the grid's axes)")
+        p = export(sc, extra, args.export, grid=args.grid, reps=args.reps, seed=args.seed,
+                   workers=args.workers, quiet=args.quiet)
+        print(f"wrote {p}")
+        return 0
+    from .app.server import serve
+
+    given = {lv.path for lv in extra}
+    levers = [lv for lv in default_levers(sc) if lv.path not in given] + extra
+    serve(sc, levers, reps=args.reps, seed=args.seed, port=args.port, host=args.host,
+          open_browser=args.open, save_dir=args.save_dir, workers=args.workers)
+    return 0
+
+
 def _nonneg_int(text: str) -> int:
     try:
         v = int(text)
@@ -368,6 +392,30 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--y", help="parameter on the y axis (heatmap)")
     pl.add_argument("--initiative", help="which initiative (default the first)")
     pl.set_defaults(func=cmd_plot)
+
+    ex = sub.add_parser("explore", help="a local web page to pull levers and see the relay "
+                        "change (needs relaysim[app]); --export writes a take-away page")
+    scenario_args(ex)
+    ex.add_argument("--port", type=_nonneg_int, default=0, help="port (default: a free one)")
+    ex.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: this machine only)")
+    ex.add_argument("--open", action="store_true", help="open a browser tab")
+    ex.add_argument("--reps", type=_pos_int, default=500,
+                    help="replications per variant (default 500)")
+    ex.add_argument("--seed", type=_nonneg_int, default=0, help="seed (default 0)")
+    ex.add_argument("--workers", type=_pos_int, default=None,
+                    help=f"processes (default all cores: {default_workers()})")
+    ex.add_argument("--lever", action="append", metavar="PATH=LO:HI",
+                    help="another lever by dotted path and range (repeatable)")
+    ex.add_argument("--save-dir", default=".", metavar="DIR",
+                    help="the only folder Save variant and Add to report write into "
+                         "(default: here)")
+    ex.add_argument("--export", metavar="FILE.html",
+                    help="run the --lever grid and write one self-contained HTML page")
+    ex.add_argument("--grid", type=_pos_int, default=3,
+                    help="grid points per --lever for --export (default 3)")
+    ex.add_argument("--quiet", action="store_true", help="no progress bar (--export)")
+    ex.set_defaults(func=cmd_explore)
 
     rp = sub.add_parser("report", help="one self-contained HTML report")
     rp.add_argument("source", metavar="STORE_OR_DIR")

@@ -260,7 +260,7 @@ class Explorer:
 
     def __init__(self, scenario: Scenario, levers: list[Lever], reps: int = 500,
                  seed: int = 0, workers: int | None = None, save_dir: str | Path = ".",
-                 draw: bool = True) -> None:
+                 draw: bool = True, share: Explorer | None = None) -> None:
         self.scenario = scenario
         self.levers = levers
         self.reps = reps
@@ -268,7 +268,11 @@ class Explorer:
         self.workers = workers if workers is not None else default_workers()
         self.save_dir = Path(save_dir)
         self.draw = draw
-        self._pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
+        # another Explorer of the same scenario (another browser tab) lends its pool and
+        # its run of the scenario as written
+        self._own_pool = share is None
+        self._pool = share._pool if share is not None else (
+            ProcessPoolExecutor(self.workers) if self.workers > 1 else None)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._gen = 0
@@ -278,9 +282,12 @@ class Explorer:
         self.running = False
         self.error: tuple[int, str] | None = None
         self.view: View | None = None
-        t0 = time.perf_counter()
-        self.base = self._run(scenario, lambda n: None)
-        self.base_seconds = time.perf_counter() - t0
+        if share is not None:
+            self.base, self.base_seconds = share.base, share.base_seconds
+        else:
+            t0 = time.perf_counter()
+            self.base = self._run(scenario, lambda n: None)
+            self.base_seconds = time.perf_counter() - t0
         self.engine, self.slow_engine = engine_note(self.base)
         self._thread = threading.Thread(target=self._loop, name="relaysim-explore",
                                         daemon=True)
@@ -407,7 +414,7 @@ class Explorer:
         with self._wake:
             self._closed = True
             self._wake.notify()
-        if self._pool is not None:
+        if self._pool is not None and self._own_pool:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- saving --------------------------------------------------------------------
