@@ -136,7 +136,10 @@ def parse_lever(text: str, sc: Scenario) -> Lever:
     except ScenarioError as e:
         raise UsageError(f"--lever {text}: {e}") from None
     label = lever_label(path)
-    group = "More levers"
+    from ..present.plot import label as words
+
+    who, colon, _ = words(path).partition(": ")
+    group = who if colon else "More levers"
     if isinstance(base, bool):
         return Lever(path, group, label, "bool", base)
     if not sep:
