@@ -282,6 +282,7 @@ class Explorer:
         self.running = False
         self.error: tuple[int, str] | None = None
         self.view: View | None = None
+        self.shown: list[int] = []  # generations whose numbers were shown, in order
         if share is not None:
             self.base, self.base_seconds = share.base, share.base_seconds
         else:
@@ -387,6 +388,7 @@ class Explorer:
             if self._stale(gen):
                 raise Superseded
             self.view = view
+            self.shown.append(gen)
             self.error = None
             self.progress = (gen, self.reps, self.reps)
         if self.draw:
