@@ -237,7 +237,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .present.report import write_report
 
-    p = write_report(args.source, args.output)
+    p = write_report(args.source, args.output, variants=args.variants)
     print(f"wrote {p}")
     return 0
 
@@ -420,6 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="one self-contained HTML report")
     rp.add_argument("source", metavar="STORE_OR_DIR")
     rp.add_argument("-o", "--output", default="report.html", metavar="FILE")
+    rp.add_argument("--variants", metavar="FILE.json",
+                    help="include the variants kept with relaysim explore's Add to report "
+                         "(explorer-variants.json in its save folder)")
     rp.set_defaults(func=cmd_report)
     return p
 

@@ -322,3 +322,27 @@ def test_exported_page_works_offline(browser, tmp_path):
     assert page.evaluate("() => document.getElementById('relay').naturalWidth") > 0
     assert attempted == [] and errors == []
     ctx.close()
+
+
+def test_report_escapes_and_includes_kept_variants(scenario_file, tmp_path):
+    """The HTML report escapes scenario names and descriptions and shows the variants a
+    session kept with Add to report."""
+    from relaysim.app.session import add_to_report
+    from relaysim.study.sweep import sweep
+
+    sc = load_scenario(scenario_file)
+    ex = Explorer(sc, [], reps=30, seed=1, workers=1, save_dir=tmp_path, draw=False)
+    try:
+        v = ex.wait(ex.request({"zones.classroom.rehearsed": True}))
+    finally:
+        ex.close()
+    kept = add_to_report(sc, v, "rehearse <i>classrooms</i>", tmp_path)
+    folder = tmp_path / "sweep"
+    sweep(sc, [{"zones.principal.fumble": 0.1}], reps=20, seed=1, out=folder, workers=1)
+    out = tmp_path / "report.html"
+    assert main(["report", str(folder), "-o", str(out), "--variants", str(kept)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "<b id='inject'>" not in text and "<script>window" not in text
+    assert "&lt;b id=&#x27;inject&#x27;&gt;" in text
+    assert "id='variants'" in text and "rehearse &lt;i&gt;classrooms&lt;/i&gt;" in text
+    assert main(["report", str(folder), "-o", str(out), "--variants", str(scenario_file)]) == 2
