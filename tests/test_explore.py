@@ -346,3 +346,18 @@ def test_report_escapes_and_includes_kept_variants(scenario_file, tmp_path):
     assert "&lt;b id=&#x27;inject&#x27;&gt;" in text
     assert "id='variants'" in text and "rehearse &lt;i&gt;classrooms&lt;/i&gt;" in text
     assert main(["report", str(folder), "-o", str(out), "--variants", str(scenario_file)]) == 2
+
+
+def test_explorer_benchmark_quick(tmp_path):
+    """benchmarks/explorer.py --quick runs and writes its JSON (timings never asserted)."""
+    out = tmp_path / "explorer.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "explorer.py"), "--quick",
+                           "--workers", "1", "--out", str(out)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "numbers" in proc.stdout and "dragged slider" in proc.stdout
+    doc = json.loads(out.read_text())
+    r = doc["result"]
+    assert r["reps"] == 50 and r["engine"] and len(r["changes"]) >= 4
+    assert all(c["numbers_s"] >= 0 and c["figures_s"] >= c["numbers_s"] for c in r["changes"])
+    assert r["drag"]["shown_generations"][-1] == max(r["drag"]["shown_generations"])

@@ -391,7 +391,7 @@ class Explorer:
             self.shown.append(gen)
             self.error = None
             self.progress = (gen, self.reps, self.reps)
-        if self.draw:
+        if self.draw and not self._stale(gen):  # a newer change: skip drawing this one
             figs = figures(self.base, res)
             with self._lock:
                 if self.view is view:
