@@ -46,7 +46,7 @@ def _numbers_html(ex: Explorer) -> str:
     v = ex.view
     if v is None:
         return "<div class='rs-num'>Running the scenario as written...</div>"
-    t = headline_text(v.numbers)
+    t = headline_text(v.numbers, ex.scenario.time_unit)
     changes = ", ".join(f"{esc(p)} = {esc(json.dumps(x))}" for p, x in v.values.items()) or \
         "none (the scenario as written)"
     name = esc(v.numbers["initiative"])
@@ -144,8 +144,19 @@ def page(sc: Scenario, levers: list[Lever], reps: int, seed: int, save_dir: Path
             message.object = ("<div class='rs-error' id='rs-error'>Write PATH = VALUE, e.g. "
                               "zones.coach.retention = 0.8</div>")
             return
-        extra[path.strip()] = parse_value(raw.strip())
+        key = path.strip()
+        had = key in extra
+        old = extra.get(key)
+        extra[key] = parse_value(raw.strip())
         changed()
+        try:
+            sc.with_values({**values, **extra})
+        except ScenarioError:
+            # the page shows the refusal; later moves of the levers run without it
+            if had:
+                extra[key] = old
+            else:
+                extra.pop(key)
 
     def reset(event: Any) -> None:
         values.clear()
@@ -279,7 +290,12 @@ def serve(sc: Scenario, levers: list[Lever], reps: int = 500, seed: int = 0,
     where = f"[{host}]" if ":" in host else host
     print(f"relaysim explore: open http://{where}:{port}/ (engine {shared.engine}; "
           f"Ctrl-C stops)", flush=True)
-    origins = [f"{h}:{port}" for h in {host, "localhost", "127.0.0.1"}]
+    origins: list[str] | str = [f"{h}:{port}" for h in {host, "localhost", "127.0.0.1"}]
+    if host in ("0.0.0.0", "::", ""):
+        # every address of this machine: browsers arrive under names we cannot list
+        origins = "*"
+        print("relaysim explore: listening on every network address; anyone who can reach "
+              "this machine can use the page", file=sys.stderr, flush=True)
     try:
         pn.serve(lambda: page(sc, levers, reps, seed, folder, shared, workers), port=port,
                  address=host, websocket_origin=origins, show=open_browser, start=True,

@@ -121,7 +121,7 @@ def numbers(base: RunResult, var: RunResult) -> dict[str, Any]:
     return json_safe(out)
 
 
-def headline_text(n: dict[str, Any]) -> dict[str, str]:
+def headline_text(n: dict[str, Any], unit: str = "days") -> dict[str, str]:
     """Numbers as the page prints them."""
     a, b, p = n["base"], n["variant"], n["paired"]
     out = {}
@@ -156,7 +156,7 @@ def headline_text(n: dict[str, Any]) -> dict[str, str]:
             return "not reached in half the runs"
         q = (f" (middle half {t['q25']:.0f} to {t['q75']:.0f})"
              if t["q25"] is not None and t["q75"] is not None else "")
-        return f"median {t['median']:.0f} days{q}"
+        return f"median {t['median']:.0f} {unit}{q}"
 
     out["completion_base"] = rate(a)
     out["completion_variant"] = rate(b)
