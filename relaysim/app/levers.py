@@ -17,35 +17,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
-from ..model.scenario import MERGED_FORBIDDEN, Scenario, ScenarioError, parse_value
+from ..model.scenario import Scenario, ScenarioError, parse_value
+from ..model.schema import ENTITY_KEY, MERGED_FORBIDDEN, SECTION_SPEC
 
 __all__ = ["Lever", "default_levers", "parse_lever", "grid_values", "lever_label"]
 
-# The planner's words for the explorer's controls, shown under a group heading that names
-# the handoff or level. TODO(schema labels): once the model's schema carries the planner's
-# labels for parameters, take them from there and delete this mapping.
-_WORDS = {
-    "rehearsed": "rehearsed handoff",
-    "checkpoint": "joint checkpoint before the handoff",
-    "fumble": "fumble risk of one attempt",
-    "trust": "trust in the level above",
-    "capacity": "batons one person handles at once",
-    "turnover": "turnover per school year",
-    "succession": "baton loss when someone leaves, with succession planning",
-    "deadline": "deadline (day)",
-    "success_threshold": "share of classrooms needed for success",
-    "rate": "new initiatives per school year (initiatives at once)",
-}
-
-
 def lever_label(path: str) -> str:
-    """A path's words without its group, e.g. zones.coach.fumble -> 'fumble risk ...'."""
-    field = path.rsplit(".", 1)[-1]
-    if field in _WORDS:
-        return _WORDS[field]
+    """A path's words without its group (the group names the handoff or level), from the
+    model's schema, e.g. zones.coach.fumble -> 'fumble risk'."""
+    parts = path.split(".")
+    spec_table = SECTION_SPEC.get(parts[0])
+    field = parts[2] if parts[0] in ENTITY_KEY and len(parts) > 2 else parts[-1]
+    if parts[0] == "initiative_stream" and len(parts) == 2:
+        field = parts[1]
+    spec = spec_table.get(field) if isinstance(spec_table, dict) else None
+    if spec is not None and getattr(spec, "label", "") and len(parts) <= 3:
+        return spec.label
     from ..present.plot import label  # the planner's words for any other path
 
-    return label(path)
+    return label(path).partition(": ")[2] or label(path)
 
 
 @dataclass(frozen=True)
