@@ -315,8 +315,32 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .present.report import write_report
 
-    p = write_report(args.source, args.output)
+    p = write_report(args.source, args.output, variants=args.variants)
     print(f"wrote {p}")
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from .app.levers import default_levers, parse_lever
+
+    sc = _load(args)
+    extra = [parse_lever(t, sc) for t in args.lever or ()]
+    if args.export:
+        from .app.export import export
+
+        _check_writable(args.export, "--export")
+        if not extra:
+            raise UsageError("--export needs at least one --lever PATH=LO:HI (the grid's axes)")
+        p = export(sc, extra, args.export, grid=args.grid, reps=args.reps, seed=args.seed,
+                   workers=args.workers, quiet=args.quiet)
+        print(f"wrote {p}")
+        return 0
+    from .app.server import serve
+
+    given = {lv.path for lv in extra}
+    levers = [lv for lv in default_levers(sc) if lv.path not in given] + extra
+    serve(sc, levers, reps=args.reps, seed=args.seed, port=args.port, host=args.host,
+          open_browser=args.open, save_dir=args.save_dir, workers=args.workers)
     return 0
 
 
@@ -502,10 +526,40 @@ def _parser_plot(sub: Any) -> None:
     pl.set_defaults(func=cmd_plot)
 
 
+
+def _parser_explore(sub: Any) -> None:
+    ex = sub.add_parser("explore", help="a local web page to pull levers and see the relay "
+                        "change (needs relaysim[app]); --export writes a take-away page")
+    _scenario_args(ex)
+    ex.add_argument("--port", type=_nonneg_int, default=0, help="port (default: a free one)")
+    ex.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: this machine only)")
+    ex.add_argument("--open", action="store_true", help="open a browser tab")
+    ex.add_argument("--reps", type=_pos_int, default=500,
+                    help="replications per variant (default 500)")
+    ex.add_argument("--seed", type=_nonneg_int, default=0, help="seed (default 0)")
+    ex.add_argument("--workers", type=_pos_int, default=None,
+                    help=f"processes (default all cores: {default_workers()})")
+    ex.add_argument("--lever", action="append", metavar="PATH=LO:HI",
+                    help="another lever by dotted path and range (repeatable)")
+    ex.add_argument("--save-dir", default=".", metavar="DIR",
+                    help="the only folder Save variant and Add to report write into "
+                         "(default: here)")
+    ex.add_argument("--export", metavar="FILE.html",
+                    help="run the --lever grid and write one self-contained HTML page")
+    ex.add_argument("--grid", type=_pos_int, default=3,
+                    help="grid points per --lever for --export (default 3)")
+    ex.add_argument("--quiet", action="store_true", help="no progress bar (--export)")
+    ex.set_defaults(func=cmd_explore)
+
+
 def _parser_report(sub: Any) -> None:
     rp = sub.add_parser("report", help="one self-contained HTML report")
     rp.add_argument("source", metavar="STORE_OR_DIR")
     rp.add_argument("-o", "--output", default="report.html", metavar="FILE")
+    rp.add_argument("--variants", metavar="FILE.json",
+                    help="include the variants kept with relaysim explore's Add to report "
+                         "(explorer-variants.json in its save folder)")
     rp.set_defaults(func=cmd_report)
 
 
@@ -519,6 +573,7 @@ _PARSERS = (
     _parser_sensitivity,
     _parser_discover,
     _parser_screen,
+    _parser_explore,
     _parser_plot,
     _parser_report,
 )

@@ -333,12 +333,14 @@ def drops(src: Results | str | Path, point: int | None = 0, initiative: str | No
     return fig
 
 
-def _relay_data(src: Results | str | Path | Scenario, point: int, initiative: str | None
+def _relay_data(src: Results | str | Path | Scenario, point: int, initiative: str | None,
+                shares: Any = None, headline: tuple | None = None
                 ) -> tuple[Scenario, Results | None, np.ndarray | None, tuple | None]:
     """The scenario of the relay picture, its results (if any), each handoff's share of
-    the drops and the headline (rate, low, high, initiative)."""
+    the drops and the headline (rate, low, high, initiative): read from stored results,
+    or, for a Scenario, as the caller gives them (e.g. from a live run)."""
     if isinstance(src, Scenario):
-        return src, None, None, None
+        return src, None, shares, headline
     res = _as_results(src)
     sc = res.scenario
     if sc is None:
@@ -361,11 +363,16 @@ def _relay_data(src: Results | str | Path | Scenario, point: int, initiative: st
 
 
 @plot_kind
-def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str | None = None
+def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str | None = None,
+          shares: Any = None, headline: tuple[float, float, float, str] | None = None
           ) -> Figure:
     """The district's relay: levels as runners, exchange zones coloured by fumble risk and
-    annotated with the share of drops that happen there."""
-    sc, res, shares, headline = _relay_data(src, point, initiative)
+    annotated with the share of drops that happen there.
+
+    Given a Scenario, `shares` (each zone's share of drops, top to bottom) and `headline`
+    (completion rate, CI low, CI high, initiative) come from the caller, e.g. a run's
+    summary; given stored results they are read from the store."""
+    sc, res, shares, headline = _relay_data(src, point, initiative, shares, headline)
     levels = sc.levels
     sizes = sc.level_sizes
     ini = sc.initiatives[0] if sc.initiatives else None

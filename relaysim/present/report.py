@@ -155,6 +155,42 @@ def _screening_section(res: Results) -> str:
     return "\n".join(out)
 
 
+def variants_section(path: str | Path) -> str:
+    """The variants a planning session kept with the explorer's "Add to report" (the JSON
+    file `relaysim explore` writes in its save folder), as an HTML section."""
+    import json
+
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--variants {p}: cannot read it ({e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != "relaysim-explorer-variants":
+        raise UsageError(f"--variants {p}: not a file of variants kept by relaysim explore")
+    e = html.escape
+    base = doc.get("base", {})
+    rows = []
+    for v in doc.get("variants", []):
+        changes = ", ".join(f"{e(P.label(k))} = {e(json.dumps(x))}"
+                            for k, x in v.get("changes", {}).items()) or "none"
+        b, a = v.get("variant") or {}, v.get("base") or {}
+        d = (v.get("paired") or {}).get("completion_rate") or {}
+        lo, hi = d.get("ci95") or [None, None]
+        diff = ("n/a" if d.get("difference") is None else
+                f"{100 * d['difference']:+.1f} points" +
+                (f" (95% CI {100 * lo:+.1f} to {100 * hi:+.1f})" if lo is not None else ""))
+        rows.append(
+            f"<tr><td>{e(str(v.get('label', '')))}</td><td>{changes}</td>"
+            f"<td>{_pct((a.get('completion_rate') or {}).get('estimate'))}</td>"
+            f"<td>{_pct((b.get('completion_rate') or {}).get('estimate'))}</td>"
+            f"<td>{e(diff)}</td><td>{e(str(v.get('reps')))} / {e(str(v.get('seed')))}</td></tr>")
+    return ("<section id='variants'><h2>Variants explored in the planning session</h2>"
+            f"<p class='small'>Each against '{e(str(base.get('scenario', '?')))}' as written, "
+            "paired (same seed and replications).</p><table><tr><th>Variant</th>"
+            "<th>Changes</th><th>As written</th><th>Variant</th><th>Difference (paired)</th>"
+            f"<th>Reps / seed</th></tr>{''.join(rows)}</table></section>")
+
+
 def _scenario_section(res: Results) -> str:
     sc = res.scenario
     out = ["<section id='scenario'><h2>The scenario</h2>"]
@@ -233,8 +269,9 @@ SECTIONS = [_scenario_section, _headline_section, _relay_section, _drops_section
             _sensitivity_section, _discovery_section, _screening_section, _try_first_section]
 
 
-def report_html(src: str | Path | Results) -> str:
-    """The report as one self-contained HTML string."""
+def report_html(src: str | Path | Results, variants: str | Path | None = None) -> str:
+    """The report as one self-contained HTML string; `variants`: the explorer's kept
+    variants (explorer-variants.json) to include."""
     res = src if isinstance(src, Results) else open_results(src)
     if not res.rows or not res.initiatives:
         raise UsageError(f"{res.source}: no results to report yet")
@@ -243,15 +280,18 @@ def report_html(src: str | Path | Results) -> str:
     out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
            f"<style>{CSS}</style></head><body>", f"<h1>{title}</h1>"]
     out += [section(res) for section in SECTIONS]
+    if variants is not None:
+        out.append(variants_section(variants))
     out.append(f"<p class='small'>Made by relaysim {__version__} from "
                f"{html.escape(Path(res.source).name)}. Every number comes from simulation with "
                "the seed and replications shown; intervals are 95%.</p></body></html>")
     return "\n".join(out)
 
 
-def write_report(src: str | Path, path: str | Path) -> Path:
+def write_report(src: str | Path, path: str | Path,
+                 variants: str | Path | None = None) -> Path:
     """Write the report (atomically) and return its path."""
-    text = report_html(src)
+    text = report_html(src, variants)
     p = Path(path)
     atomic_write(p, text)
     return p

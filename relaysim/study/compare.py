@@ -9,11 +9,12 @@ import numpy as np
 
 from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
+from ..errors import UsageError
 from ..model.scenario import Scenario
-from .run import run
+from .run import RunResult, run
 from .stats import mean_ci
 
-__all__ = ["compare"]
+__all__ = ["compare", "compare_results"]
 
 
 def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
@@ -46,10 +47,19 @@ def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
     with a 95% interval, and how many replications pairing saved over independent runs."""
     ra = run(a, reps=reps, seed=seed, workers=workers)
     rb = run(b, reps=reps, seed=seed, workers=workers)
+    return compare_results(ra, rb)
+
+
+def compare_results(ra: RunResult, rb: RunResult) -> dict[str, Any]:
+    """B - A from two runs already made with the same seed and replications (paired)."""
+    a, b = ra.scenario, rb.scenario
+    if ra.seed != rb.seed or ra.reps != rb.reps:
+        raise UsageError(f"a paired comparison needs the same seed and replications, got "
+                         f"seed {ra.seed}/{rb.seed}, reps {ra.reps}/{rb.reps}")
     out: dict[str, Any] = {
         "a": {"scenario": a.name, "scenario_hash": a.hash, "source": a.source},
         "b": {"scenario": b.name, "scenario_hash": b.hash, "source": b.source},
-        "seed": seed, "reps": reps, "relaysim_version": __version__,
+        "seed": ra.seed, "reps": ra.reps, "relaysim_version": __version__,
         "stream_version": STREAM_VERSION, "initiatives": {},
     }
     names_a = [i.name for i in a.initiatives]
