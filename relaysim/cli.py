@@ -15,7 +15,7 @@ from typing import Any
 
 from ._version import __version__
 from .errors import RelaysimError, UsageError
-from .files import atomic_write, json_safe
+from .files import atomic_write, check_output_file, json_safe, safe_name
 from .model.scenario import Scenario, load_scenario, parse_value
 from .present.trace import trace
 from .study.execute import default_workers
@@ -56,17 +56,8 @@ def _progress(total: int, quiet: bool) -> tuple[Callable[[int], None] | None, Ca
     return bar.update, bar.close
 
 
-def _check_writable(path: str | None, option: str) -> None:
-    """Fail before a long run, not after it, when an output cannot be written."""
-    if path is None:
-        return
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise UsageError(f"{option} {path}: folder {parent} does not exist")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    _check_writable(args.per_rep, "--per-rep")
+    check_output_file(args.per_rep, "--per-rep")
     sc = _load(args)
     tick, close = _progress(args.reps, args.quiet)
     try:
@@ -96,7 +87,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    _check_writable(args.out, "--out")
+    check_output_file(args.out, "--out")
     sc = _load(args)
     tr = trace(sc, seed=args.seed, rep=args.rep)
     text = tr.to_json() if args.json else tr.text()
@@ -118,10 +109,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if args.vary:
             raise UsageError("--design FILE.csv lists the points itself; drop --vary")
         points = read_design_csv(args.design, sc)
+        _check_set_vs_vary(args, list(points[0]) if points else [])
     else:
         if not args.vary:
             raise UsageError("sweep needs at least one --vary PATH=LO:HI:N or PATH=V1,V2,...")
         params = [parse_vary(v, sc) for v in args.vary]
+        _check_set_vs_vary(args, [p.path for p in params])
         points = make_design(params, args.design, args.samples, args.seed)
     if args.resume and not (args.out or args.store):
         raise UsageError("--resume needs the --out folder (or --store file) of the sweep")
@@ -134,7 +127,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         res = sweep(sc, points, reps=args.reps, seed=args.seed, out=args.out, store=args.store,
                     resume=args.resume, executor=executor, workers=workers,
-                    chunk_size=args.chunk_size, precision=args.precision, progress=tick)
+                    chunk_size=args.chunk_size, precision=args.precision, progress=tick,
+                    force=args.force)
     finally:
         close()
         if client is not None:
@@ -146,6 +140,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _check_set_vs_vary(args: argparse.Namespace, varied: list[str]) -> None:
+    """A path both --set and varied would silently take the varied values: refuse."""
+    both = [p for p in _overrides(getattr(args, "set", None)) if p in varied]
+    if both:
+        raise UsageError(f"{both[0]} is both --set and varied; drop one of them")
+
+
+#: --workers beyond this many per core is refused unless --force (a typo, not a plan)
+WORKERS_PER_CORE = 4
+
+
+def _check_workers(args: argparse.Namespace) -> None:
+    import os
+
+    workers = getattr(args, "workers", None)
+    ceiling = WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if workers is not None and workers > ceiling and not getattr(args, "force", False):
+        raise UsageError(f"--workers {workers} is more than {WORKERS_PER_CORE} per core on "
+                         f"this machine ({ceiling}); pass --force if you mean it")
 
 
 def _dask_executor(address: str) -> tuple[Any, Any]:
@@ -207,9 +222,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if not args.vary:
         raise UsageError("sensitivity needs at least one --vary PATH=LO:HI:N (the range)")
     params = [parse_vary(v, sc) for v in args.vary]
+    _check_set_vs_vary(args, [p.path for p in params])
     if args.scheduler and args.workers:
         raise UsageError("give --workers (local processes) or --scheduler (Dask), not both")
-    out = args.out or f"runs/{sc.name}-sensitivity"
+    out = args.out or f"runs/{safe_name(sc.name)}-sensitivity"
     d = len(params)
     executor, client = _dask_executor(args.scheduler) if args.scheduler else (None, None)
     workers = _cluster_threads(client) if client is not None else args.workers
@@ -218,7 +234,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         res = sensitivity(sc, params, samples=args.samples, reps=args.reps, seed=args.seed,
                           out=out, output=args.output, initiative=args.initiative,
                           workers=workers, executor=executor, resume=args.resume,
-                          progress=tick)
+                          progress=tick, force=args.force)
     finally:
         close()
         if client is not None:
@@ -284,9 +300,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
     if not args.vary:
         raise UsageError("screen needs at least one --vary PATH=LO:HI:N (the range)")
     params = [parse_vary(v, sc) for v in args.vary]
+    _check_set_vs_vary(args, [p.path for p in params])
     if args.scheduler and args.workers:
         raise UsageError("give --workers (local processes) or --scheduler (Dask), not both")
-    out = args.out or f"runs/{sc.name}-screen"
+    out = args.out or f"runs/{safe_name(sc.name)}-screen"
     executor, client = _dask_executor(args.scheduler) if args.scheduler else (None, None)
     workers = _cluster_threads(client) if client is not None else args.workers
     tick, close = _sweep_progress(args.trajectories * (len(params) + 1), args.reps, args.quiet)
@@ -294,7 +311,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         res = screen(sc, params, trajectories=args.trajectories, reps=args.reps,
                      seed=args.seed, out=out, output=args.output, initiative=args.initiative,
                      levels=args.levels, workers=workers, executor=executor,
-                     resume=args.resume, progress=tick)
+                     resume=args.resume, progress=tick, force=args.force)
     finally:
         close()
         if client is not None:
@@ -306,6 +323,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from .present import plot as P
 
+    check_output_file(args.output, "--output")
     fig = P.plot(args.source, args.kind, x=args.x, y=args.y, initiative=args.initiative)
     P.save(fig, args.output)
     print(f"wrote {args.output}")
@@ -315,6 +333,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .present.report import write_report
 
+    check_output_file(args.output, "--output")
     p = write_report(args.source, args.output, variants=args.variants)
     print(f"wrote {p}")
     return 0
@@ -328,7 +347,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if args.export:
         from .app.export import export
 
-        _check_writable(args.export, "--export")
+        check_output_file(args.export, "--export")
         if not extra:
             raise UsageError("--export needs at least one --lever PATH=LO:HI (the grid's axes)")
         p = export(sc, extra, args.export, grid=args.grid, reps=args.reps, seed=args.seed,
@@ -364,6 +383,12 @@ def _pos_int(text: str) -> int:
     return v
 
 
+def _force_arg(sp: argparse.ArgumentParser, out: bool = True) -> None:
+    sp.add_argument("--force", action="store_true",
+                    help=("write into an --out folder that holds other files, " if out else "")
+                    + "and allow --workers above 4 per core")
+
+
 def _scenario_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("scenario", help="scenario file (TOML)")
     sp.add_argument("--set", action="append", metavar="PATH=VALUE",
@@ -383,6 +408,7 @@ def _parser_run(sub: Any) -> None:
     r.add_argument("--json", action="store_true", help="print JSON instead of text")
     r.add_argument("--per-rep", metavar="FILE.csv", help="write one row per replication")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _force_arg(r, out=False)
     r.set_defaults(func=cmd_run)
 
 
@@ -425,6 +451,7 @@ def _parser_sweep(sub: Any) -> None:
     sw.add_argument("--store", metavar="FILE.sqlite", help="store (default OUT/store.sqlite)")
     sw.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
     sw.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>-<time>)")
+    _force_arg(sw)
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=cmd_sweep)
 
@@ -439,6 +466,7 @@ def _parser_compare(sub: Any) -> None:
     c.add_argument("--seed", type=_nonneg_int, default=0)
     c.add_argument("--workers", type=_pos_int, default=None)
     c.add_argument("--json", action="store_true")
+    _force_arg(c, out=False)
     c.set_defaults(func=cmd_compare)
 
 
@@ -458,6 +486,7 @@ def _parser_sensitivity(sub: Any) -> None:
                     f"(default all cores: {default_workers()})")
     se.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     se.add_argument("--out", metavar="DIR", help="folder (default runs/<name>-sensitivity)")
+    _force_arg(se)
     se.add_argument("--resume", action="store_true")
     se.add_argument("--json", action="store_true")
     se.add_argument("--quiet", action="store_true")
@@ -508,6 +537,7 @@ def _parser_screen(sub: Any) -> None:
     sc_.add_argument("--scheduler", metavar="ADDRESS",
                      help="Dask scheduler, e.g. tcp://host:8786")
     sc_.add_argument("--out", metavar="DIR", help="folder (default runs/<name>-screen)")
+    _force_arg(sc_)
     sc_.add_argument("--resume", action="store_true")
     sc_.add_argument("--json", action="store_true")
     sc_.add_argument("--quiet", action="store_true")
@@ -550,6 +580,7 @@ def _parser_explore(sub: Any) -> None:
     ex.add_argument("--grid", type=_pos_int, default=3,
                     help="grid points per --lever for --export (default 3)")
     ex.add_argument("--quiet", action="store_true", help="no progress bar (--export)")
+    _force_arg(ex, out=False)
     ex.set_defaults(func=cmd_explore)
 
 
@@ -595,6 +626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_workers(args)
         return int(args.func(args))
     except RelaysimError as e:
         print(f"relaysim: error: {e}", file=sys.stderr)

@@ -440,7 +440,7 @@ def safe_target(save_dir: Path, name: str, suffix: str) -> Path:
     """SAVE_DIR/NAME.suffix, refusing anything that could land elsewhere: names with path
     separators, dots or other characters, and existing symbolic links."""
     stem = name[: -len(suffix)] if name.endswith(suffix) else name
-    if not _NAME_OK.match(stem):
+    if not _NAME_OK.fullmatch(stem):
         raise UsageError(f"file name {name!r}: use letters, digits, '-' and '_' only "
                          "(it is saved in the save folder)")
     folder = save_dir.resolve()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, ScenarioError
+from ..errors import Problem, ScenarioError, UsageError
 from . import distributions as D
 from . import formulas as F
 from . import paths as P
@@ -284,7 +284,8 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     p = Path(path)
     src = str(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (as some Windows editors write) is accepted
+        text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ScenarioError([Problem("", "file not found")], src) from None
     except (OSError, UnicodeDecodeError) as e:
@@ -293,8 +294,13 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError([Problem("", f"not valid TOML: {e}")], src) from None
+    except RecursionError:
+        raise ScenarioError([Problem("", _TOO_DEEP)], src) from None
     sc = scenario_from_dict(raw, source=src)
     return sc.with_values(overrides) if overrides else sc
+
+
+_TOO_DEEP = "values nested too deeply (arrays or tables inside each other hundreds of times)"
 
 
 def parse_value(text: str) -> Any:
@@ -303,15 +309,20 @@ def parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise UsageError(f"{text[:40]!r}...: {_TOO_DEEP}") from None
 
 
 def scenario_from_dict(raw: dict[str, Any], source: str | None = None) -> Scenario:
     """Validate a scenario given as a dict (the parsed TOML) and build the Scenario."""
-    v = Validator()
-    norm = v.scenario(raw)
-    if v.problems:
-        raise ScenarioError(v.problems + _segment_value_problems(raw, norm, source), source)
-    return _build(norm, copy.deepcopy(raw), source)
+    try:
+        v = Validator()
+        norm = v.scenario(raw)
+        if v.problems:
+            raise ScenarioError(v.problems + _segment_value_problems(raw, norm, source), source)
+        return _build(norm, copy.deepcopy(raw), source)
+    except RecursionError:
+        raise ScenarioError([Problem("", _TOO_DEEP)], source) from None
 
 
 # -- building ------------------------------------------------------------------------

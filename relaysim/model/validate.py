@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from typing import Any
 
 from ..errors import Problem
@@ -31,6 +32,9 @@ from .schema import (
 from .spec import REQUIRED, Spec, in_range
 
 __all__ = ["Validator"]
+
+#: C0 and C1 control characters (NUL, line breaks, ESC of terminal codes, DEL)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 
@@ -97,11 +101,12 @@ class Validator:
             if not isinstance(x, str):
                 self.err(path, f"must be a string, got {_show(x)}")
                 return None
-            if kind == "name" and not NAME_RE.match(x):
-                self.err(
-                    path,
-                    f"'{x}' is not a valid name (a letter, then letters, digits, '_' or '-')",
-                )
+            if kind == "name" and not NAME_RE.fullmatch(x):
+                self.err(path, f"{x!r} is not a valid name (a letter, then letters, digits, "
+                         "'_' or '-')")
+            elif _CONTROL.search(x):
+                self.err(path, f"{x!r} holds a control character (a NUL, a line break, a "
+                         "terminal escape code, ...); use plain text")
             return x
         if kind == "int_or_unlimited":
             if x == "unlimited":
@@ -177,7 +182,7 @@ class Validator:
         out, seen, total = [], set(), 0.0
         for i, seg in enumerate(x):
             name = seg.get("name")
-            sp = _join(path, name) if isinstance(name, str) and NAME_RE.match(name) else (
+            sp = _join(path, name) if isinstance(name, str) and NAME_RE.fullmatch(name) else (
                 f"{path}[{i}]")
             f = self.fields(seg, spec, sp)
             if isinstance(name, str) and name in seen:
@@ -220,7 +225,7 @@ class Validator:
         out, seen = [], set()
         for i, item in enumerate(raw):
             name = item.get(key)
-            label = name if isinstance(name, str) and NAME_RE.match(name) else f"[{i}]"
+            label = name if isinstance(name, str) and NAME_RE.fullmatch(name) else f"[{i}]"
             path = f"{section}.{label}" if not label.startswith("[") else f"{section}{label}"
             if isinstance(name, str) and name in seen:
                 self.err(_join(path, key), f"'{name}' appears more than once in [[{section}]]")
@@ -256,9 +261,9 @@ class Validator:
             self.err("scenario", "the [scenario] table is required (it holds at least horizon)")
         out = self.fields(sc, SCENARIO_SPEC, "scenario")
         unit = out.get("time_unit")
-        if isinstance(unit, str) and not UNIT_RE.match(unit):
+        if isinstance(unit, str) and not UNIT_RE.fullmatch(unit):
             self.err("scenario.time_unit",
-                     f"'{unit}' is not a unit name (letters and spaces, at most 24, "
+                     f"{unit!r} is not a unit name (letters and spaces, at most 24, "
                      "e.g. 'days' or 'seconds')")
         return out
 
@@ -407,7 +412,7 @@ def _join(path: str, key: Any) -> str:
 
 
 def _entity_path(section: str, name: Any, i: int) -> str:
-    if isinstance(name, str) and NAME_RE.match(name):
+    if isinstance(name, str) and NAME_RE.fullmatch(name):
         return f"{section}.{name}"
     return f"{section}[{i}]"
 

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from ..errors import UsageError
+from ..files import write_output
 from ..model.plan import fumble_probability
 from ..model.scenario import Scenario
 from ..model.schema import label
@@ -565,20 +566,13 @@ def _tick(v: Any) -> str:
 
 
 def save(fig: Figure, path: str | Path) -> None:
-    """Write PNG, SVG or PDF by extension (atomically: temporary name, then rename)."""
+    """Write PNG, SVG or PDF by extension (files.write_output: atomically for a file,
+    through a symbolic link, straight into a device or pipe)."""
     p = Path(path)
     ext = p.suffix.lower().lstrip(".")
     if ext not in ("png", "svg", "pdf"):
         raise UsageError(f"{p}: the file name must end in .png, .svg or .pdf")
-    tmp = p.with_name(f".{p.stem}.tmp.{ext}")
-    try:
-        fig.savefig(tmp, dpi=150 if ext == "png" else None, format=ext)
-        tmp.replace(p)
-    except OSError as e:
-        raise UsageError(f"cannot write {p}: {e}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_output(p, lambda f: fig.savefig(f, dpi=150 if ext == "png" else None, format=ext))
 
 
 def plot(src: str | Path | Results, kind: str, **kw: Any) -> Figure:

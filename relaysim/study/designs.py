@@ -134,6 +134,10 @@ def make_design(params: list[Parameter], design: str = "grid", samples: int | No
     if len(set(paths)) != len(paths):
         raise UsageError("each path may be varied only once")
     if design == "grid":
+        if samples is not None:
+            raise UsageError("--samples is for lhs and sobol designs; a grid runs every "
+                             "combination of the --vary values (drop --samples, or give "
+                             "--design lhs/sobol)")
         return [dict(zip(paths, combo, strict=True))
                 for combo in itertools.product(*(p.grid() for p in params))]
     if design not in DESIGNS:
@@ -159,14 +163,22 @@ def read_design_csv(path: str | Path, scenario: Scenario) -> list[dict[str, Any]
     """Points from a CSV file whose header names dotted paths, one point per row."""
     p = Path(path)
     try:
-        with p.open(newline="", encoding="utf-8") as f:
+        with p.open(newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
     except OSError as e:
-        raise UsageError(f"{path}: cannot read design file: {e}") from None
+        raise UsageError(f"{path}: cannot read design file: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: a design file must be UTF-8 text (byte {e.start} is not); "
+                         "save it as CSV UTF-8") from None
+    except csv.Error as e:
+        raise UsageError(f"{path}: not a readable CSV file ({e})") from None
     if len(rows) < 2:
         raise UsageError(f"{path}: a design file needs a header of dotted paths and one row "
                          "per point")
     header = [h.strip() for h in rows[0]]
+    dup = next((h for j, h in enumerate(header) if h in header[:j]), None)
+    if dup is not None:
+        raise UsageError(f"{path}: column {dup!r} appears more than once in the header")
     problems = []
     for h in header:
         try:

@@ -83,7 +83,7 @@ def _ema() -> Any:
 def parse_condition(text: str, per_rep: bool = False) -> tuple[str, str, float]:
     """'completion_rate < 0.5' -> ('completion_rate', '<', 0.5), checked against the
     outputs a sweep has (per point, or per replication with per_rep)."""
-    m = _COND.match(text or "")
+    m = _COND.fullmatch(text or "")
     if not m:
         raise UsageError(f"--where {text!r}: expected OUTPUT OP NUMBER, e.g. "
                          "\"completion_rate < 0.5\" (OP one of <, <=, >, >=, ==, !=)")

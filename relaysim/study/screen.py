@@ -30,6 +30,7 @@ from ..errors import UsageError
 from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
 from .designs import Parameter
+from .sensitivity import initiative_name
 from .sweep import Progress, sweep
 
 __all__ = ["sample", "analyse", "screen", "screening_text", "OUTPUTS"]
@@ -104,15 +105,15 @@ def screen(scenario: Scenario, params: list[Parameter], trajectories: int, reps:
            seed: int = 0, out: str | Path = "screen", output: str = "completion_rate",
            initiative: str | None = None, levels: int = 4, workers: int | None = None,
            executor: Any = None, resume: bool = False, resamples: int = 1000,
-           progress: Progress | None = None) -> dict[str, Any]:
+           progress: Progress | None = None, force: bool = False) -> dict[str, Any]:
     """Morris screening as one sweep into OUT (results.csv, store.sqlite, manifest.json,
     so `relaysim report OUT` and `relaysim plot OUT` read it) plus OUT/screening.json."""
     if output not in OUTPUTS:
         raise UsageError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
     points, x = sample(params, trajectories, levels, seed)
-    name = initiative or (scenario.initiatives[0].name if scenario.initiatives else "stream")
+    name = initiative_name(scenario, initiative)
     res = sweep(scenario, points, reps=reps, seed=seed, out=out, resume=resume,
-                workers=workers, executor=executor, progress=progress)
+                workers=workers, executor=executor, progress=progress, force=force)
     if res.failed:
         raise UsageError(f"{len(res.failed)} chunk(s) of the screening sweep failed (see "
                          f"{res.out / 'store.sqlite'}); first error: {res.failed[0][3]}")

@@ -27,7 +27,7 @@ from scipy.stats import qmc
 from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
 from ..errors import UsageError
-from ..files import atomic_write, json_safe
+from ..files import LOCK_NAME, atomic_write, json_safe
 from ..model.scenario import Scenario
 from .designs import Parameter
 from .sweep import Progress, sweep
@@ -110,28 +110,62 @@ def tornado_points(params: list[Parameter]) -> list[dict[str, Any]]:
     return points
 
 
+def initiative_name(scenario: Scenario, initiative: str | None) -> str:
+    """The initiative an analysis reports on (default the first), refused before any work
+    when the scenario has no such initiative."""
+    names = [i.name for i in scenario.initiatives]
+    if scenario.stream.rate > 0:
+        names.append("stream")
+    if initiative is None:
+        return names[0] if names else "stream"
+    if initiative not in names:
+        raise UsageError(f"--initiative {initiative!r}: the scenario has no such initiative "
+                         f"(it has: {', '.join(names) or 'none'})")
+    return initiative
+
+
+#: what a sensitivity folder holds
+_ANALYSIS_FILES = ("sobol", "tornado", "sensitivity.json", LOCK_NAME)
+
+
+def _check_analysis_folder(out: Path) -> None:
+    """Refuse a sensitivity --out that holds anything but an analysis's own files."""
+    if not out.is_dir():
+        return
+    other = sorted(p.name for p in out.iterdir() if p.name not in _ANALYSIS_FILES)
+    if other:
+        raise UsageError(f"{out} is not this analysis's folder: {other[0]} is in the way; "
+                         "choose an empty or new --out, or pass --force to write over it")
+
+
 def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps: int = 400,
                 seed: int = 0, out: str | Path = "sensitivity", output: str = "completion_rate",
                 initiative: str | None = None, workers: int | None = None,
                 executor: Any = None, resume: bool = False, bootstrap: int = 999,
-                progress: Progress | None = None) -> dict[str, Any]:
+                progress: Progress | None = None, force: bool = False) -> dict[str, Any]:
     """First- and total-order Sobol indices (with bootstrap 95% intervals) and a tornado.
 
     samples: N of the Saltelli design (power of two); the sweep has N*(d+2) points with
     `reps` replications each. output: 'completion_rate' or 'coverage_mean' of
     `initiative` (default the first). Results are written to OUT/sensitivity.json.
+    A non-empty OUT holding anything else is refused unless `force`.
     """
     if output not in OUTPUTS:
         raise UsageError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
     if not params:
         raise UsageError("sensitivity needs at least one --vary")
     out = Path(out)
-    name = initiative or (scenario.initiatives[0].name if scenario.initiatives else "stream")
+    name = initiative_name(scenario, initiative)
     points, _ = saltelli_points(params, samples, seed)
+    if not force:
+        _check_analysis_folder(out)
     sres = sweep(scenario, points, reps=reps, seed=seed, out=out / "sobol", resume=resume,
-                 workers=workers, executor=executor, progress=progress)
+                 workers=workers, executor=executor, progress=progress, force=force)
+    # an analysis stopped during its Sobol sweep has no tornado store yet: start that one
+    t_resume = resume and (out / "tornado" / "store.sqlite").exists()
     tres = sweep(scenario, tornado_points(params), reps=reps, seed=seed, out=out / "tornado",
-                 resume=resume, workers=workers, executor=executor, progress=progress)
+                 resume=t_resume, workers=workers, executor=executor, progress=progress,
+                 force=force)
     result: dict[str, Any] = {
         "scenario": scenario.name, "scenario_hash": scenario.hash, "seed": seed,
         "reps_per_point": reps, "samples": samples, "points": len(points),

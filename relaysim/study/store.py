@@ -8,13 +8,16 @@ a store from a different sweep is refused rather than mixed in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..files import LOCK_NAME
 
 __all__ = ["Store", "StoreError"]
 
@@ -41,14 +44,54 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        try:
+        with self._guard():
             self.db = sqlite3.connect(self.path, timeout=30)
             self._check_foreign()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path}: not a usable relaysim store ({e})") from None
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """SQLite's errors (disk full, read-only, locked, corrupt) as one clear line."""
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise StoreError(self._explain(e)) from None
+        except (ValueError, TypeError, KeyError) as e:  # a row that is not our JSON
+            raise StoreError(f"{self.path}: corrupt store (a stored chunk cannot be read: "
+                             f"{e}); rerun the sweep into a new --out") from None
+
+    def _explain(self, e: sqlite3.Error) -> str:
+        text = str(e)
+        low = text.lower()
+        if "full" in low:
+            return (f"{self.path}: the disk is full ({text}); free some space and rerun with "
+                    "--resume (finished chunks are kept)")
+        if "readonly" in low or "read-only" in low:
+            return f"{self.path}: the store is read-only ({text}); make it writable or copy it"
+        if "locked" in low or "busy" in low:
+            return (f"{self.path}: the store is locked by another process{self._holder()} "
+                    f"({text}); wait for it to finish")
+        if "malformed" in low or "corrupt" in low:
+            return (f"{self.path}: corrupt store ({text}); rerun the sweep into a new --out, "
+                    "or restore the store from a copy")
+        if "unable to open" in low:
+            return (f"{self.path}: cannot open the store ({text}); is its folder there and "
+                    "writable?")
+        return f"{self.path}: not a usable relaysim store ({text})"
+
+    def _holder(self) -> str:
+        """' (relaysim pid N)' from a sweep's lock file beside the store, if any."""
+        for lock in (self.path.with_name(f".{self.path.name}.lock"),
+                     self.path.parent / LOCK_NAME):
+            try:
+                pid = lock.read_text(encoding="ascii").strip()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if pid.isdigit():
+                return f" (relaysim pid {pid})"
+        return ""
 
     def _check_foreign(self) -> None:
         """Refuse, untouched, an SQLite file that holds anything but a relaysim store."""
@@ -76,14 +119,13 @@ class Store:
 
     # -- identity -----------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
-        try:
+        with self._guard():
             rows = self.db.execute("SELECT key, value FROM meta").fetchall()
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path}: corrupt store ({e})") from None
-        return {k: json.loads(v) for k, v in rows}
+            return {k: json.loads(v) for k, v in rows}
 
-    def claim(self, identity: dict[str, Any], resume: bool) -> None:
-        """Bind the store to a sweep, or check it belongs to this one.
+    def claim(self, identity: dict[str, Any], resume: bool) -> str:
+        """Bind the store to a sweep, or check it belongs to this one; its sweep id (a
+        random fingerprint the manifest records, so a store is never mistaken for another).
 
         A fresh store takes `identity`. An existing one must match it exactly; without
         `resume`, an existing non-empty store is refused so finished work is never
@@ -99,12 +141,14 @@ class Store:
                 "the sweep without --resume into a new --out (or --store)"
             )
         if not have:
-            with self.db:
+            sweep_id = uuid.uuid4().hex
+            with self._guard(), self.db:
                 self.db.executemany(
                     "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    [(k, json.dumps(v, sort_keys=True)) for k, v in identity.items()],
+                    [(k, json.dumps(v, sort_keys=True))
+                     for k, v in {**identity, "sweep_id": sweep_id}.items()],
                 )
-            return
+            return sweep_id
         diffs = [k for k in identity if have.get(k) != json.loads(json.dumps(identity[k]))]
         if diffs:
             raise StoreError(
@@ -114,21 +158,27 @@ class Store:
         if not resume and self.count_ok() > 0:
             raise StoreError(f"{self.path} already holds results of this sweep; pass --resume "
                              "to continue it, or choose another --out/--store")
+        if "sweep_id" not in have:  # a store from before sweep ids: give it one now
+            have["sweep_id"] = uuid.uuid4().hex
+            with self._guard(), self.db:
+                self.db.execute("INSERT INTO meta (key, value) VALUES ('sweep_id', ?)",
+                                (json.dumps(have["sweep_id"]),))
+        return str(have["sweep_id"])
 
     # -- chunks -------------------------------------------------------------------
     def done(self) -> set[tuple[int, int]]:
         """(point, start) of chunks finished successfully."""
-        try:
+        with self._guard():
             rows = self.db.execute("SELECT point, start FROM chunks WHERE status = 'ok'")
             return {(p, s) for p, s in rows}
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path}: corrupt store ({e})") from None
 
     def count_ok(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM chunks WHERE status='ok'").fetchone()[0])
+        with self._guard():
+            return int(self.db.execute(
+                "SELECT COUNT(*) FROM chunks WHERE status='ok'").fetchone()[0])
 
     def put(self, point: int, start: int, stop: int, data: dict[str, Any]) -> None:
-        with self.db:
+        with self._guard(), self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO chunks (point, start, stop, status, error, data) "
                 "VALUES (?, ?, ?, 'ok', NULL, ?)",
@@ -136,7 +186,7 @@ class Store:
             )
 
     def put_failed(self, point: int, start: int, stop: int, error: str) -> None:
-        with self.db:
+        with self._guard(), self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO chunks (point, start, stop, status, error, data) "
                 "VALUES (?, ?, ?, 'failed', ?, NULL)",
@@ -144,19 +194,23 @@ class Store:
             )
 
     def failed(self) -> list[tuple[int, int, int, str]]:
-        rows = self.db.execute(
-            "SELECT point, start, stop, error FROM chunks WHERE status='failed' "
-            "ORDER BY point, start")
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        with self._guard():
+            rows = self.db.execute(
+                "SELECT point, start, stop, error FROM chunks WHERE status='failed' "
+                "ORDER BY point, start")
+            return [tuple(r) for r in rows]  # type: ignore[misc]
 
     def chunks_of(self, point: int) -> Iterator[tuple[int, int, dict[str, Any]]]:
         """(start, stop, data) of a point's finished chunks, in replication order."""
-        rows = self.db.execute(
-            "SELECT start, stop, data FROM chunks WHERE point = ? AND status = 'ok' "
-            "ORDER BY start", (point,))
-        for start, stop, data in rows:
-            yield start, stop, json.loads(data)
+        with self._guard():
+            rows = self.db.execute(
+                "SELECT start, stop, data FROM chunks WHERE point = ? AND status = 'ok' "
+                "ORDER BY start", (point,))
+            for start, stop, data in rows:
+                yield start, stop, json.loads(data)
 
     def points(self) -> list[int]:
-        rows = self.db.execute("SELECT DISTINCT point FROM chunks WHERE status='ok' ORDER BY 1")
-        return [r[0] for r in rows]
+        with self._guard():
+            rows = self.db.execute(
+                "SELECT DISTINCT point FROM chunks WHERE status='ok' ORDER BY 1").fetchall()
+            return [r[0] for r in rows]

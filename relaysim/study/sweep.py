@@ -12,8 +12,10 @@ how often the sweep was interrupted and resumed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -26,7 +28,7 @@ from typing import Any
 from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
 from ..errors import Problem, ScenarioError, UsageError
-from ..files import atomic_write
+from ..files import LOCK_NAME, FolderLock, atomic_write, safe_name
 from ..model.scenario import Scenario
 from .execute import default_workers
 from .stats import wilson
@@ -34,7 +36,7 @@ from .store import Store
 from .summary import compact_chunk
 from .table import results_from_store, rows_to_csv
 
-__all__ = ["sweep", "SweepResult"]
+__all__ = ["sweep", "SweepResult", "manifest_store"]
 
 Progress = Callable[[int, int], None]  # (replications just finished, points finished)
 
@@ -121,6 +123,7 @@ def sweep(
     precision: float | None = None,
     retries: int = 2,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> SweepResult:
     """Run every point of `design` (dicts of dotted path -> value) for `reps` replications.
 
@@ -130,6 +133,8 @@ def sweep(
     precision: add chunks to a point until every completion-rate 95% interval is at most
     +-precision wide, or `reps` is reached. Failing chunks are retried `retries` times,
     then recorded as failed; the rest of the sweep still finishes.
+    The folder is locked while the sweep runs (a second sweep into it is refused); a
+    non-empty folder that is not this sweep's own is refused unless `force`.
     """
     t0 = time.perf_counter()
     chunk_size = _check_sweep_args(design, reps, seed, precision, chunk_size)
@@ -137,25 +142,99 @@ def sweep(
     params, design = _complete_design(scenario, design)
     scenarios = _point_scenarios(scenario, design)
     out_dir = Path(out) if out is not None else Path("runs") / (
-        f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        f"{safe_name(scenario.name)}-{time.strftime('%Y%m%d-%H%M%S')}")
+    store_path = Path(store) if store is not None else out_dir / "store.sqlite"
+    if resume and not store_path.exists():
+        raise UsageError(f"--resume: there is no store at {store_path}, so nothing to "
+                         "resume (check --out/--store; drop --resume to start afresh)")
+    _make_folder(out_dir)
+    identity = _identity(scenario, design, reps, seed, chunk_size, precision)
+    identity["params"] = params  # in --vary order (points are stored with sorted keys)
+    with contextlib.ExitStack() as locks:
+        locks.enter_context(FolderLock(out_dir, "sweep folder"))
+        if store_path.resolve().parent != out_dir.resolve():
+            locks.enter_context(FolderLock(store_path, "store"))
+        if not force:
+            _check_folder(out_dir, identity, store_path)
+        with Store(store_path) as st:
+            identity["sweep_id"] = st.claim(identity, resume)
+            _write_manifest(out_dir, scenario, design, identity, store_path)
+            runner = _Runner(st, scenarios, seed, reps, chunk_size, precision, executor,
+                             n_workers, retries, progress)
+            runner.go()
+            rows = results_from_store(st, design)
+            failed = st.failed()
+        atomic_write(out_dir / "results.csv", rows_to_csv(rows, params))
+    return SweepResult(out=out_dir, params=params, points=design, rows=rows, failed=failed,
+                       seconds=time.perf_counter() - t0, reps_run=runner.reps_run)
+
+
+def _make_folder(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UsageError(f"cannot create output folder {out_dir}: {e}") from None
-    store_path = Path(store) if store is not None else out_dir / "store.sqlite"
-    identity = _identity(scenario, design, reps, seed, chunk_size, precision)
-    identity["params"] = params  # in --vary order (points are stored with sorted keys)
-    with Store(store_path) as st:
-        st.claim(identity, resume)
-        _write_manifest(out_dir, scenario, design, identity, store_path)
-        runner = _Runner(st, scenarios, seed, reps, chunk_size, precision, executor,
-                         n_workers, retries, progress)
-        runner.go()
-        rows = results_from_store(st, design)
-        failed = st.failed()
-    atomic_write(out_dir / "results.csv", rows_to_csv(rows, params))
-    return SweepResult(out=out_dir, params=params, points=design, rows=rows, failed=failed,
-                       seconds=time.perf_counter() - t0, reps_run=runner.reps_run)
+        raise UsageError(f"cannot create output folder {out_dir}: {e.strerror or e}") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise UsageError(f"output folder {out_dir} is not writable")
+
+
+#: what a sweep keeps in its folder besides what the manifest vouches for
+_STORE_FILES = ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm", "store.sqlite-journal",
+                LOCK_NAME)
+
+
+def _check_folder(out_dir: Path, identity: dict[str, Any], store_path: Path) -> None:
+    """Refuse a non-empty folder that is not this sweep's own (naming a file in the way).
+
+    The folder is this sweep's own when its manifest.json is this sweep's (same identity,
+    same store), or when it holds its own store.sqlite (which Store.claim checks)."""
+    mine = store_path.resolve().parent == out_dir.resolve()
+    if mine and store_path.is_file() and store_path.stat().st_size > 0:
+        return  # the folder's own store vouches for it (Store.claim refuses another sweep)
+    entries = sorted(p.name for p in out_dir.iterdir()
+                     if not (mine and p.name in _STORE_FILES) and p.name != LOCK_NAME)
+    if not entries:
+        return
+    manifest = out_dir / "manifest.json"
+    if manifest.exists():
+        why = _not_own(manifest, out_dir, identity, store_path)
+        if why is None:
+            return
+        in_way = f"manifest.json ({why})"
+    else:
+        in_way = entries[0]
+    raise UsageError(f"{out_dir} is not this sweep's folder: {in_way} is in the way; choose "
+                     "an empty or new --out, or pass --force to write over it")
+
+
+def _not_own(manifest: Path, out_dir: Path, identity: dict[str, Any], store_path: Path
+             ) -> str | None:
+    """Why a manifest.json is not this sweep's, or None when it is."""
+    try:
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "unreadable"
+    if not isinstance(m, dict):
+        return "not a relaysim manifest"
+    diffs = [k for k in identity if k != "sweep_id"
+             and m.get(k) != json.loads(json.dumps(identity[k]))]
+    if diffs:
+        return f"another sweep: differs in {', '.join(diffs)}"
+    if manifest_store(m, out_dir) != store_path.resolve():
+        return f"its store is {m.get('store')}"
+    return None
+
+
+def manifest_store(manifest: dict[str, Any], folder: Path) -> Path | None:
+    """The store a manifest names, resolved: relative to the sweep folder (manifests
+    before 0.2 held a path relative to where the sweep was run, tried second)."""
+    s = manifest.get("store")
+    if not isinstance(s, str) or not s:
+        return None
+    here = (folder / s).resolve()
+    if manifest.get("store_relative_to") == "folder" or here.exists():
+        return here
+    return Path(s).resolve()
 
 
 def _check_sweep_args(design: list[dict[str, Any]], reps: int, seed: int,
@@ -204,7 +283,9 @@ def _write_manifest(out_dir: Path, scenario: Scenario, design: list[dict[str, An
         "scenario_text": text,
         "scenario_normalized": scenario.normalized,
         "design_points": len(design),
-        "store": str(store_path),
+        # relative to the sweep folder, so the folder can be moved or archived whole
+        "store": os.path.relpath(store_path.resolve(), out_dir.resolve()),
+        "store_relative_to": "folder",
         "reproduce": "relaysim sweep with the same scenario, points (use the points as a "
                      "--design CSV), --reps, --seed and --chunk-size",
     }
