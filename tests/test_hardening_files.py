@@ -13,7 +13,7 @@ import pytest
 
 from relaysim.cli import main
 from relaysim.errors import UsageError
-from relaysim.files import atomic_write, check_output_file, safe_name
+from relaysim.files import FolderLock, atomic_write, check_output_file, safe_name
 
 ROOT = Path(__file__).resolve().parents[1]
 M = str(ROOT / "scenarios" / "minimal.toml")
@@ -180,3 +180,146 @@ def test_per_rep_to_folder_or_missing_folder(tmp_path, capsys):
     assert main(["run", M, "--reps", "2", "--per-rep", str(tmp_path / "no" / "x.csv")]) == 2
     assert "does not exist" in _err(capsys)
     check_output_file("/dev/null", "--per-rep")  # a device that takes writes is fine
+
+
+def _sweep(out: Path, *extra: str) -> list[str]:
+    return ["sweep", M, "--vary", "zones.principal.fumble=0.1,0.3", "--reps", "4",
+            "--workers", "1", "--quiet", "--out", str(out), *extra]
+
+
+def test_resume_on_missing_store_fails_first(tmp_path, capsys):
+    out = tmp_path / "typo"
+    assert main(_sweep(out, "--resume")) == 2
+    assert "nothing to resume" in _err(capsys)
+    assert not out.exists()
+
+
+def test_sensitivity_unknown_initiative_fails_first(tmp_path, capsys):
+    out = tmp_path / "sens"
+    rc = main(["sensitivity", M, "--vary", "zones.principal.fumble=0.1:0.3:2", "--samples", "2",
+               "--reps", "2", "--initiative", "nope", "--out", str(out), "--quiet"])
+    assert rc == 2 and "no such initiative" in _err(capsys)
+    assert not out.exists()
+
+
+def test_workers_ceiling(tmp_path, capsys):
+    n = 4 * (os.cpu_count() or 1) + 1
+    assert main(["run", M, "--reps", "2", "--workers", str(n)]) == 2
+    assert "--force" in _err(capsys)
+
+
+def test_set_on_a_varied_path(tmp_path, capsys):
+    rc = main(_sweep(tmp_path / "o", "--set", "zones.principal.fumble=0.2"))
+    assert rc == 2 and "both --set and varied" in _err(capsys)
+
+
+def test_samples_with_grid(tmp_path, capsys):
+    assert main(_sweep(tmp_path / "o", "--samples", "8")) == 2
+    assert "--samples is for lhs and sobol" in _err(capsys)
+
+
+# -- 2. report and plot never show another sweep's numbers --------------------------------
+
+
+def test_moved_folder_keeps_its_own_store(tmp_path, capsys, monkeypatch):
+    from relaysim.present.results import open_results
+
+    monkeypatch.chdir(tmp_path)
+    assert main(_sweep(Path("runs_demo/x"))) == 0
+    m = json.loads(Path("runs_demo/x/manifest.json").read_text())
+    assert m["store"] == "store.sqlite" and m["sweep_id"]
+    Path("archive").mkdir()
+    Path("runs_demo/x").rename("archive/x")
+    other = ["sweep", M, "--vary", "zones.principal.fumble=0.5,0.6", "--reps", "6",
+             "--workers", "1", "--quiet", "--out", "runs_demo/x"]
+    assert main(other) == 0
+    res = open_results("archive/x")
+    assert res.store_path.resolve() == (tmp_path / "archive/x/store.sqlite").resolve()
+    assert {r["reps"] for r in res.rows} == {4}
+    assert main(["report", "archive/x", "-o", "r.html"]) == 0
+
+
+def test_store_of_another_sweep_is_refused(tmp_path, capsys):
+    from relaysim.present.results import open_results
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(_sweep(a)) == 0
+    assert main(_sweep(b, "--seed", "1")) == 0
+    (a / "store.sqlite").unlink()
+    (b / "store.sqlite").rename(a / "store.sqlite")
+    with pytest.raises(UsageError, match="not the store of the sweep"):
+        open_results(a)
+    assert main(["report", str(a), "-o", str(tmp_path / "r.html")]) == 2
+    assert "not the store" in _err(capsys)
+    assert not (tmp_path / "r.html").exists()
+
+
+# -- 3. --out does not overwrite files it does not own ------------------------------------
+
+
+def test_out_into_a_foreign_folder(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "results.csv").write_text("precious\n")
+    assert main(_sweep(out)) == 2
+    assert "results.csv is in the way" in _err(capsys)
+    assert (out / "results.csv").read_text() == "precious\n"
+    assert main(_sweep(out, "--force")) == 0
+    assert (out / "manifest.json").exists()
+
+
+def test_out_with_another_store_does_not_overwrite(tmp_path, capsys):
+    a = tmp_path / "A"
+    assert main(_sweep(a)) == 0
+    before = {f: (a / f).read_bytes() for f in ("results.csv", "manifest.json")}
+    assert main(_sweep(a, "--store", str(tmp_path / "other.sqlite"))) == 2
+    assert "is in the way" in _err(capsys)
+    assert {f: (a / f).read_bytes() for f in before} == before
+
+
+def test_resume_into_own_folder_is_allowed(tmp_path, capsys):
+    a = tmp_path / "A"
+    assert main(_sweep(a)) == 0
+    assert main(_sweep(a, "--resume")) == 0
+
+
+def test_sensitivity_out_into_a_foreign_folder(tmp_path, capsys):
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    rc = main(["sensitivity", M, "--vary", "zones.principal.fumble=0.1:0.3:2", "--samples",
+               "2", "--reps", "2", "--workers", "1", "--out", str(out), "--quiet"])
+    assert rc == 2 and "notes.txt is in the way" in _err(capsys)
+
+
+# -- 11. a lock on the sweep folder --------------------------------------------------------
+
+
+def test_second_sweep_into_a_locked_folder_is_refused(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    out = tmp_path / "busy"
+    out.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from relaysim.files import FolderLock\n"
+         f"with FolderLock({str(out)!r}):\n    print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert main(_sweep(out)) == 2
+        err = _err(capsys)
+        assert f"pid {holder.pid}" in err and "another relaysim" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(_sweep(out)) == 0  # the lock dies with its process
+
+
+def test_folder_lock_in_process(tmp_path):
+    with FolderLock(tmp_path), pytest.raises(UsageError, match=f"pid {os.getpid()}"):
+        with FolderLock(tmp_path):
+            pass
+    with FolderLock(tmp_path):
+        pass
