@@ -323,3 +323,100 @@ def test_folder_lock_in_process(tmp_path):
             pass
     with FolderLock(tmp_path):
         pass
+
+
+# -- 9. SQLite errors, hand-edited files: one line, exit 2 ---------------------------------
+
+
+@pytest.mark.parametrize("message, words", [
+    ("database or disk is full", "disk is full"),
+    ("attempt to write a readonly database", "read-only"),
+    ("database is locked", "locked by another process"),
+    ("database disk image is malformed", "corrupt store"),
+])
+def test_sqlite_errors_are_one_line(tmp_path, capsys, monkeypatch, message, words):
+    from relaysim.study.store import Store
+
+    monkeypatch.setattr(Store, "put", lambda self, *a: _raise_in_guard(self, message))
+    assert main(_sweep(tmp_path / "o")) == 2
+    err = _err(capsys)
+    assert words in err and err.count("\n") == 1
+
+
+def _raise_in_guard(store, message):
+    import sqlite3
+
+    with store._guard():
+        raise sqlite3.OperationalError(message)
+
+
+def test_locked_store_names_the_holder(tmp_path):
+    import sqlite3
+
+    from relaysim.study.store import Store, StoreError
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / ".relaysim.lock").write_text("4242\n")
+    with Store(out / "store.sqlite") as st, pytest.raises(StoreError, match="pid 4242"):
+        with st._guard():
+            raise sqlite3.OperationalError("database is locked")
+
+
+def test_read_only_out_folder(tmp_path, capsys, monkeypatch):
+    import relaysim.study.sweep as S
+
+    out = tmp_path / "ro"
+    out.mkdir()
+    real = os.access
+    monkeypatch.setattr(S.os, "access", lambda p, m: False if Path(p) == out else real(p, m))
+    assert main(_sweep(out)) == 2
+    assert "is not writable" in _err(capsys)
+
+
+def _finished(tmp_path: Path) -> Path:
+    out = tmp_path / "done"
+    assert main(_sweep(out)) == 0
+    return out
+
+
+def _cell(text: str, row: int, col: int, value: str | None) -> str:
+    """results.csv text with one cell replaced (or, with None, the row cut after it)."""
+    lines = text.splitlines()
+    cells = lines[row].split(",")
+    lines[row] = ",".join(cells[:col] if value is None else
+                          [*cells[:col], value, *cells[col + 1:]])
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda t: _cell(t, 1, 1, "lots"), "is not a number"),
+    (lambda t: _cell(t, 1, 3, None), "expected"),
+    (lambda t: _cell(t, 2, 6, "many"), "reps"),  # 7 columns: reps is the last
+])
+def test_hand_edited_results_csv(tmp_path, capsys, edit, words):
+    out = _finished(tmp_path)
+    csv_file = out / "results.csv"
+    csv_file.write_text(edit(csv_file.read_text()))
+    assert main(["report", str(csv_file), "-o", str(tmp_path / "r.html")]) == 2
+    assert words in _err(capsys)
+
+
+@pytest.mark.parametrize("text, words", [("{not json", "not valid JSON"),
+                                         ("[1, 2]", "expected a JSON object")])
+def test_broken_manifest(tmp_path, capsys, text, words):
+    out = _finished(tmp_path)
+    (out / "manifest.json").write_text(text)
+    assert main(["report", str(out), "-o", str(tmp_path / "r.html")]) == 2
+    assert words in _err(capsys)
+
+
+def test_design_csv_not_utf8_or_duplicate_column(tmp_path, capsys):
+    bad = tmp_path / "d.csv"
+    bad.write_bytes("zones.principal.fumble\n0.1\n\xe9\n".encode("latin-1"))
+    argv = ["sweep", M, "--design", str(bad), "--reps", "2", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert "UTF-8" in _err(capsys)
+    bad.write_text("zones.principal.fumble,zones.principal.fumble\n0.1,0.2\n")
+    assert main(argv) == 2
+    assert "more than once" in _err(capsys)
