@@ -420,3 +420,78 @@ def test_design_csv_not_utf8_or_duplicate_column(tmp_path, capsys):
     bad.write_text("zones.principal.fumble,zones.principal.fumble\n0.1,0.2\n")
     assert main(argv) == 2
     assert "more than once" in _err(capsys)
+
+
+# -- 12. report and plot check their numbers ----------------------------------------------
+
+
+def test_rate_text():
+    from relaysim.present.results import rate_text
+
+    assert rate_text(0.25) == "25%"
+    assert rate_text(None) == rate_text(float("nan")) == "n/a"
+    assert "%" not in rate_text(5.0) and "not a rate" in rate_text(5.0)
+
+
+def test_results_csv_rate_outside_0_1_is_refused(tmp_path, capsys):
+    out = _finished(tmp_path)
+    csv_file = out / "results.csv"
+    csv_file.write_text(_cell(csv_file.read_text(), 1, 1, "5"))
+    assert main(["report", str(csv_file), "-o", str(tmp_path / "r.html")]) == 2
+    assert "not a rate between 0 and 1" in _err(capsys)
+
+
+def _results(rows, params=("a", "b")):
+    from relaysim.present.results import Results
+
+    return Results(Path("x"), list(params), rows, None, None, None, {"seed": 0})
+
+
+def _row(j, values, rate, lo=None, hi=None):
+    return {"point": j, "values": values, "reps": 10,
+            "initiatives": {"i": {"completion_rate": rate, "ci_low": lo, "ci_high": hi}}}
+
+
+def test_nothing_observed_is_a_message(tmp_path):
+    pytest.importorskip("matplotlib")
+    from relaysim.present import plot as P
+    from relaysim.present.report import _headline_section
+
+    res = _results([_row(0, {"a": 0.1, "b": 1}, None), _row(1, {"a": 0.2, "b": 1}, None)])
+    for kind in ("curve", "heatmap"):
+        with pytest.raises(UsageError, match="never observed"):
+            P.plot(res, kind)
+    html = _headline_section(res)
+    assert "not observed" in html and "nan" not in html.lower()
+    res = _results([_row(0, {"a": 0.1, "b": 1}, 0.5, float("nan"), float("nan"))])
+    html = _headline_section(res)
+    assert "50%" in html and "nan%" not in html and "n/a" in html
+
+
+def test_big_heatmap_stays_readable():
+    pytest.importorskip("matplotlib")
+    from relaysim.present import plot as P
+
+    rows = [_row(j, {"a": i / 40, "b": k / 30}, 0.5, 0.4, 0.6)
+            for j, (i, k) in enumerate((i, k) for i in range(40) for k in range(30))]
+    fig = P.heatmap(_results(rows))
+    ax = fig.axes[0]
+    assert len(ax.get_xticklabels()) <= P.HEATMAP_TICKS_MAX
+    assert len(ax.get_yticklabels()) <= P.HEATMAP_TICKS_MAX
+    assert not ax.texts  # no cell numbers past HEATMAP_NUMBERS_MAX cells
+    small = [_row(j, {"a": i, "b": k}, 0.5) for j, (i, k) in
+             enumerate((i, k) for i in range(3) for k in range(3))]
+    assert len(P.heatmap(_results(small)).axes[0].texts) == 9
+
+
+def test_dollar_signs_are_not_mathtext(tmp_path, make_scenario):
+    pytest.importorskip("matplotlib")
+    import matplotlib.text
+
+    from relaysim.present import plot as P
+
+    fig = P.relay(make_scenario(name="Budget $5 vs $10 \\\\frac{"))
+    texts = fig.findobj(matplotlib.text.Text)
+    assert any("$5 vs $10" in t.get_text() for t in texts)
+    assert not any(t.get_parse_math() for t in texts)
+    P.save(fig, tmp_path / "r.png")  # "\\frac{" as mathtext would fail to draw

@@ -7,6 +7,7 @@ replications and which seed produced it.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import math
@@ -18,6 +19,7 @@ import matplotlib
 import matplotlib.cm
 import matplotlib.colors
 import matplotlib.patches
+import matplotlib.text
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
@@ -28,7 +30,14 @@ from ..files import write_output
 from ..model.plan import fumble_probability
 from ..model.scenario import Scenario
 from ..model.schema import label
-from .results import Results, analysis_folder, load_discovery, load_screening, open_results
+from .results import (
+    Results,
+    analysis_folder,
+    load_discovery,
+    load_screening,
+    open_results,
+    rate_text,
+)
 
 __all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
            "tradeoff", "boxlims", "morris", "label", "save", "plot"]
@@ -38,9 +47,23 @@ KINDS: dict[str, Callable[..., Figure]] = {}
 
 
 def plot_kind(f: Callable[..., Figure]) -> Callable[..., Figure]:
-    """Register a plot kind under its function's name."""
-    KINDS[f.__name__] = f
-    return f
+    """Register a plot kind under its function's name; its figure's text is drawn as
+    typed (no mathtext: `Budget $5 vs $10` stays text)."""
+
+    @functools.wraps(f)
+    def kind(*args: Any, **kw: Any) -> Figure:
+        return _plain(f(*args, **kw))
+
+    KINDS[f.__name__] = kind
+    return kind
+
+
+def _plain(fig: Figure) -> Figure:
+    """Every text of the figure as typed: `$` in user input (names, values, conditions)
+    must not start matplotlib's mathtext."""
+    for t in fig.findobj(matplotlib.text.Text):
+        t.set_parse_math(False)
+    return fig
 
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -50,7 +73,7 @@ RISK = LinearSegmentedColormap.from_list("risk", ["#009E73", "#F0E442", "#D55E00
 def _style() -> dict[str, Any]:
     return {"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14,
             "legend.fontsize": 12, "xtick.labelsize": 12, "ytick.labelsize": 12,
-            "axes.spines.top": False, "axes.spines.right": False}
+            "axes.spines.top": False, "axes.spines.right": False, "text.parse_math": False}
 
 
 def _new(figsize: tuple[float, float] = (10, 6)) -> tuple[Figure, Any]:
@@ -99,6 +122,26 @@ def _initiative(res: Results, initiative: str | None) -> str:
     return initiative
 
 
+def _observed(res: Results, name: str) -> None:
+    """Refuse, with a message, a figure of rates where nothing was observed."""
+    if not any(math.isfinite(_f(r["initiatives"].get(name, {}).get("completion_rate")))
+               for r in res.rows):
+        raise UsageError(f"'{name}' was never observed in {res.source} (no replication "
+                         "reached it): there is no rate to plot")
+
+
+#: a heatmap writes its numbers in the cells up to this many cells, and labels at most
+#: this many ticks per axis (every k-th beyond)
+HEATMAP_NUMBERS_MAX = 150
+HEATMAP_TICKS_MAX = 12
+
+
+def _thin_ticks(axis: Any, values: list[Any]) -> None:
+    step = max(1, math.ceil(len(values) / HEATMAP_TICKS_MAX))
+    idx = list(range(0, len(values), step))
+    axis.set_ticks(idx, [_tick(values[i]) for i in idx])
+
+
 def _as_results(src: Results | str | Path) -> Results:
     return src if isinstance(src, Results) else open_results(src)
 
@@ -118,6 +161,7 @@ def curve(src: Results | str | Path, x: str | None = None, initiative: str | Non
     x = x or res.params[0]
     if x not in res.params:
         raise UsageError(f"{x} was not varied in this sweep (varied: {', '.join(res.params)})")
+    _observed(res, name)
     others = [p for p in res.params if p != x]
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in res.rows:
@@ -155,6 +199,7 @@ def heatmap(src: Results | str | Path, x: str | None = None, y: str | None = Non
         raise UsageError("a heatmap needs a sweep with two varied parameters")
     x = x or res.params[0]
     y = y or next(p for p in res.params if p != x)
+    _observed(res, name)
     xs = sorted({r["values"][x] for r in res.rows}, key=float)
     ys = sorted({r["values"][y] for r in res.rows}, key=float)
     grid = np.full((len(ys), len(xs)), np.nan)
@@ -167,9 +212,10 @@ def heatmap(src: Results | str | Path, x: str | None = None, y: str | None = Non
         grid[i, j] = 100 * float(np.mean(vs))
     fig, ax = _new((10, 7))
     im = ax.imshow(grid, origin="lower", aspect="auto", cmap="cividis", vmin=0, vmax=100)
-    ax.set_xticks(range(len(xs)), [_tick(v) for v in xs])
-    ax.set_yticks(range(len(ys)), [_tick(v) for v in ys])
-    for i in range(len(ys)):
+    _thin_ticks(ax.xaxis, xs)
+    _thin_ticks(ax.yaxis, ys)
+    numbers = grid.size <= HEATMAP_NUMBERS_MAX  # past that, the colour bar reads them
+    for i in range(len(ys) if numbers else 0):
         for j in range(len(xs)):
             if not math.isnan(grid[i, j]):
                 ax.text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", fontsize=11,
@@ -412,8 +458,8 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
     title = f"The relay of '{sc.name}': runners per level and the handoffs between them"
     if headline is not None:
         r, lo, hi, name = headline
-        title += (f"\n'{name}' implemented in {100 * r:.0f}% of runs "
-                  f"(95% CI {100 * lo:.0f}-{100 * hi:.0f}%)")
+        title += (f"\n'{name}' implemented in {rate_text(r)} of runs "
+                  f"(95% CI {rate_text(lo)} to {rate_text(hi)})")
     # a figure title: with an equal-aspect axes, an axes title can be pushed off the top
     fig.suptitle(title, fontsize=15)
     _risk_colorbar(fig, ax)

@@ -13,7 +13,7 @@ from .._version import __version__
 from ..errors import UsageError
 from ..files import atomic_write
 from . import plot as P
-from .results import Results, load_discovery, load_screening, open_results
+from .results import Results, load_discovery, load_screening, open_results, rate_text
 
 __all__ = ["report_html", "write_report", "what_to_try_first"]
 
@@ -38,7 +38,7 @@ def _img(fig: Figure, alt: str) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.0f}%"
+    return rate_text(x)
 
 
 def what_to_try_first(res: Results) -> str:
@@ -210,10 +210,15 @@ def _headline_section(res: Results) -> str:
     name = res.initiatives[0]
     s0 = res.rows[0]["initiatives"][name]
     seed = res.meta.get("seed", "?")
-    out = ["<section id='headline'><h2>How often the initiative is implemented</h2>",
-           f"<p class='headline'>'{html.escape(name)}' is implemented by its deadline in "
-           f"<b>{_pct(s0['completion_rate'])}</b> of simulated runs (95% CI "
-           f"{_pct(s0['ci_low'])} to {_pct(s0['ci_high'])}).</p>"]
+    out = ["<section id='headline'><h2>How often the initiative is implemented</h2>"]
+    if _pct(s0.get("completion_rate")) == "n/a":
+        out.append(f"<p class='headline'>'{html.escape(name)}' was not observed in any run "
+                   "at this point (no replication reached it), so there is no rate to "
+                   "show.</p>")
+    else:
+        out.append(f"<p class='headline'>'{html.escape(name)}' is implemented by its deadline "
+                   f"in <b>{html.escape(_pct(s0['completion_rate']))}</b> of simulated runs "
+                   f"(95% CI {_pct(s0.get('ci_low'))} to {_pct(s0.get('ci_high'))}).</p>")
     pt = res.rows[0]["values"]
     if pt and not res.sensitivity:
         where = ", ".join(f"{html.escape(P.label(k))} = {html.escape(str(v))}"

@@ -19,7 +19,8 @@ from ..study.store import Store
 from ..study.sweep import manifest_store
 from ..study.table import results_from_store
 
-__all__ = ["Results", "open_results", "load_results", "load_discovery", "load_screening"]
+__all__ = ["Results", "open_results", "load_results", "load_discovery", "load_screening",
+           "rate_text"]
 
 
 def _num(s: str) -> Any:
@@ -192,9 +193,29 @@ _NUMBER_STATS = ("completion_rate", "ci_low", "ci_high", "coverage_mean",
                  "completion_time_median")
 
 
+def rate_text(x: float | None) -> str:
+    """A rate for people: a percentage; 'n/a' when nothing was observed (None or NaN);
+    a plain message, never '500%', for a value no rate can take."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if not 0.0 <= x <= 1.0:
+        return f"invalid ({x:g} is not a rate)"
+    return f"{100 * x:.0f}%"
+
+
+#: results.csv columns that hold rates (shares in [0, 1])
+_RATE_STATS = ("completion_rate", "ci_low", "ci_high", "coverage_mean")
+
+
 def _csv_number(csv_path: Path, ln: int, col: str, text: str) -> float | None:
     v = _num(text)
-    if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if col.rpartition(".")[2] in _RATE_STATS and not (
+                math.isnan(v) or 0.0 <= v <= 1.0):
+            raise UsageError(f"{csv_path}:{ln}: column {col}: {text[:40]} is not a rate "
+                             "between 0 and 1 (was the file edited?)")
+        return v
+    if v is None:
         return v
     raise UsageError(f"{csv_path}:{ln}: column {col}: {text[:40]!r} is not a number (was "
                      "the file edited? `relaysim report` reads the store when it is there)")
