@@ -89,7 +89,9 @@ def export(sc: Scenario, levers: list[Lever], path: str | Path, grid: int = 3, r
     out = Path(path)
     folder = out.with_name(out.stem + "-grid")
     tick = _progress(n * reps, quiet)
-    sweep(sc, design, reps=reps, seed=seed, out=folder, resume=True, workers=workers,
+    # continue the grid's sweep when it is there (a rerun or an interrupted export)
+    resume = (folder / "store.sqlite").exists()
+    sweep(sc, design, reps=reps, seed=seed, out=folder, resume=resume, workers=workers,
           progress=tick)
     res = open_results(folder)
     atomic_write(out, export_html(sc, axes, res, reps, seed))

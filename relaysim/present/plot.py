@@ -458,8 +458,9 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
     title = f"The relay of '{sc.name}': runners per level and the handoffs between them"
     if headline is not None:
         r, lo, hi, name = headline
-        title += (f"\n'{name}' implemented in {rate_text(r)} of runs "
-                  f"(95% CI {rate_text(lo)} to {rate_text(hi)})")
+        ci = (f"{100 * lo:.0f}-{100 * hi:.0f}%" if rate_text(lo).endswith("%")
+              and rate_text(hi).endswith("%") else "n/a")
+        title += f"\n'{name}' implemented in {rate_text(r)} of runs (95% CI {ci})"
     # a figure title: with an equal-aspect axes, an axes title can be pushed off the top
     fig.suptitle(title, fontsize=15)
     _risk_colorbar(fig, ax)
