@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     base = ex.scenario("baseline.toml")
     params = [parse_vary(v, base) for v in VARY]
     design = make_design(params, "lhs", points, ex.seed)
-    sweep(base, design, reps=reps, seed=ex.seed, out=ex.out / "sweep", resume=True,
-          workers=ex.workers, **kw)
+    sweep(base, design, reps=reps, seed=ex.seed, out=ex.out / "sweep",
+          resume=(ex.out / "sweep" / "store.sqlite").exists(), workers=ex.workers, **kw)
     res = open_results(ex.out / "sweep")
     d = discover(res, CONDITION, out=ex.out / "sweep", seed=ex.seed)
     ex.figure(explore.tradeoff(ex.out / "sweep"), "failure_conditions_tradeoff.png")

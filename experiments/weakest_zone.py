@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
                         min(z.fumble * 1.5, 0.99), 2) for z in zones]
     sens = sensitivity(base, params, samples=4 if ex.quick else 64,
                        reps=ex.reps(quick=30, full=400), seed=ex.seed,
-                       out=ex.out / "sensitivity", workers=ex.workers, resume=True)
+                       out=ex.out / "sensitivity", workers=ex.workers,
+                       resume=(ex.out / "sensitivity" / "sobol" / "store.sqlite").exists())
     ex.figure(P.tornado(ex.out / "sensitivity"), "weakest_zone_tornado.png")
     ex.figure(P.sobol(ex.out / "sensitivity"), "weakest_zone_sobol.png")
     ex.figure(P.relay(ex.out / "sensitivity"), "weakest_zone_relay.png")
