@@ -1,0 +1,76 @@
+"""Regression tests for issue 12 ("Honest intervals"), each with the issue's reproduction.
+
+Interval methods themselves (closed forms, coverage by simulation) are tested in
+tests/test_intervals.py; this file checks that the commands use them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from relaysim import load_scenario
+from relaysim.study.compare import compare, compare_text
+
+ROOT = Path(__file__).resolve().parent.parent
+MINIMAL = ROOT / "scenarios" / "minimal.toml"
+
+
+@pytest.fixture(scope="module")
+def minimal():
+    return load_scenario(MINIMAL)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_point1_compare_never_reports_a_zero_width_interval(minimal, seed):
+    """Point 1: B = minimal with the classroom fumble risk 0.10 -> 0.0995, 100 reps. No pair
+    disagrees, and the old t interval was "+0.0 (95% CI +0.0 to +0.0)"."""
+    b = minimal.with_values({"zones.classroom.fumble": 0.0995})
+    res = compare(minimal, b, reps=100, seed=seed, workers=1)
+    d = res["initiatives"]["reading"]["completion_rate"]
+    assert d["discordant"] == {"a_not_b": 0, "b_not_a": 0}
+    lo, hi = d["ci95"]
+    assert lo < 0 < hi and hi - lo > 0.05  # 100 pairs cannot rule out a few points
+    assert d["method"] == "tango-score"
+    cov = res["initiatives"]["reading"]["coverage"]
+    assert cov["ci95"][0] < cov["ci95"][1]
+    text = compare_text(res)
+    assert "0 replications completed under A only, 0 under B only" in text
+    assert "+0.0 to +0.0" not in text
+
+
+def test_point1_one_discordant_pair_in_the_helping_direction(minimal):
+    """With a single discordant pair (fumble 0.10 -> 0.098, seed 1: one replication
+    completes under B only) one pair in 100 is weak evidence: the interval includes 0, is
+    not [x, x], and reaches further in the helping direction than the old symmetric t
+    interval (+1.0, 95% CI -1.0 to +3.0)."""
+    b = minimal.with_values({"zones.classroom.fumble": 0.098})
+    d = compare(minimal, b, reps=100, seed=1, workers=1)["initiatives"]["reading"]
+    c = d["completion_rate"]
+    assert c["discordant"] == {"a_not_b": 0, "b_not_a": 1}
+    assert c["difference"] == pytest.approx(0.01)
+    lo, hi = c["ci95"]
+    assert lo < 0 < 0.01 < hi
+    assert hi > 0.05 and hi - 0.01 > 0.01 - lo
+    # the coverage effect is reported next to it
+    assert d["coverage"]["difference"] > 0
+
+
+def test_point5_more_attempts_can_hurt_with_slots(minimal):
+    """Point 5: with limited slots an extra attempt holds the giver's slot through rework
+    and blocks its siblings. On minimal.toml with one coaching slot per principal
+    (classroom zone: slots 1, fumble 0.3, recover 0.9, rework mean 40 days, deadline 90),
+    raising max_attempts from 2 to 3 lowers completion under common random numbers: more
+    replications get worse than better, and the paired interval excludes 0."""
+    base = {"zones.classroom.slots": 1, "zones.classroom.fumble": 0.3,
+            "zones.classroom.recover": 0.9,
+            "zones.classroom.rework": {"dist": "exponential", "mean": 40},
+            "zones.classroom.max_attempts": 2, "initiatives.reading.deadline": 90}
+    a = minimal.with_values(base)
+    b = minimal.with_values({**base, "zones.classroom.max_attempts": 3})
+    d = compare(a, b, reps=2000, seed=0, workers=1)["initiatives"]["reading"]
+    c = d["completion_rate"]
+    assert c["discordant"]["a_not_b"] > 2 * c["discordant"]["b_not_a"]  # 31 vs 12
+    assert c["ci95"][1] < 0  # about -1.0 points (95% CI -1.7 to -0.3)
+    assert d["coverage"]["difference"] < 0
