@@ -320,6 +320,8 @@ def ratio_estimate(y: Sequence[float] | np.ndarray, n: Sequence[float] | np.ndar
         unit_var = max(ss / total - r * r, 0.0) * (total / (total - 1) if total > 1 else nan)
     else:
         unit_var = nan
+    if unit_var == unit_var and unit_var <= 1e-12 * max(1.0, r * r):
+        unit_var = 0.0  # a constant: no variance to compare with (deff undefined)
     naive_var = unit_var / total
     naive_se = math.sqrt(naive_var) if naive_var == naive_var else nan
     deff = var / naive_var if (naive_var == naive_var and naive_var > 0 and var == var) else nan

@@ -26,6 +26,7 @@ from ..engines.records import InitiativeOutcome, Replication
 from ..engines.simpy_engine import simulate
 from ..errors import UsageError
 from ..model.scenario import Scenario
+from .clustered import initiative_intervals, level_intervals
 from .stats import km_quantiles, mean_ci, wilson
 
 __all__ = ["run", "run_chunk", "RunResult", "chunks", "default_workers", "atomic_write",
@@ -196,6 +197,9 @@ class RunResult:
                 by_name.setdefault(o.name, []).append(o)
         inits = {name: summarize_initiative(outs, names, len(self.replications))
                  for name, outs in by_name.items()}
+        for name, est in inits.items():  # clustered intervals (issue 12), new keys only
+            by_rep = [[o for o in r.initiatives if o.name == name] for r in self.replications]
+            _merge_intervals(est, initiative_intervals(by_rep), names)
         levels = {}
         n = len(self.replications)
         for k, name in enumerate(names):
@@ -205,6 +209,7 @@ class RunResult:
                 "wait_mean": _num(sum(x.wait_total for x in recs) / waits) if waits else None,
                 "utilization": _num(float(np.mean([x.utilization for x in recs]))),
                 "departures": _num(sum(x.departures for x in recs) / n),
+                **level_intervals(recs),
             }
         return {
             "scenario": sc.name,
@@ -277,6 +282,16 @@ class RunResult:
         from ..present.text import run_summary_text
 
         return run_summary_text(self)
+
+
+def _merge_intervals(est: dict[str, Any], iv: dict[str, Any], level_names: list[str]) -> None:
+    """Put the clustered intervals into one initiative's estimates (ci95 replaced by the
+    clustered interval, everything else added)."""
+    for key in ("completion_rate", "coverage", "fidelity", "completion_time"):
+        est[key].update(iv[key])
+    for lvl, extra in iv["zones"].items():
+        if level_names[lvl] in est["zones"]:
+            est["zones"][level_names[lvl]].update(extra)
 
 
 def json_safe(x: Any) -> Any:
