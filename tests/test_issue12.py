@@ -104,3 +104,18 @@ def test_point2_stream_intervals_are_clustered_by_replication():
     assert set(named["completion_time"]["ci95"]) == {"q25", "median", "q75"}
     for lv in res.summary["levels"].values():
         assert lv["utilization_ci95"][0] <= lv["utilization"] <= lv["utilization_ci95"][1]
+
+
+def test_point4_precision_waits_for_the_minimum(minimal, tmp_path):
+    """Point 4: a point whose completion is 0 (deadline 1) gave a tiny Wilson half-width
+    after the first chunk of 50 and stopped there. Now no point stops before --min-reps
+    (200), and the 50/50-ish point runs until the rule's width is reached."""
+    from relaysim.study.intervals import precision_half_width
+    from relaysim.study.sweep import sweep
+
+    pts = [{"initiatives.reading.deadline": 1}, {"initiatives.reading.deadline": 360}]
+    res = sweep(minimal, pts, reps=600, seed=0, out=tmp_path, workers=1, precision=0.05)
+    never, hard = (r["initiatives"]["reading"] for r in res.rows)
+    assert res.rows[0]["reps"] == 200 and never["completion_rate"] == 0
+    assert 200 < res.rows[1]["reps"] <= 600
+    assert precision_half_width(hard["successes"], hard["n"], 0.05) <= 0.05
