@@ -51,14 +51,25 @@ def run_summary_text(res: RunResult) -> str:
         cov = est["coverage"]
         lines.append(
             f"  Classrooms implementing at the deadline: {_pct(cov['mean'])} on average "
-            f"(95% CI {_pct(cov['ci95'][0])} to {_pct(cov['ci95'][1])})"
+            f"(95% CI {_pct(cov['ci95'][0])} to {_pct(cov['ci95'][1])}); completion "
+            f"counts the runs where this reaches the success threshold, so read the two "
+            f"together"
         )
+        deff = cov.get("design_effect")
+        if ini is None and deff is not None:
+            lines.append(
+                f"  Intervals are clustered by run: arrivals in one run share queues "
+                f"(design effect {deff:.2f} for coverage)")
         ct = est["completion_time"]
         lines.append(
             f"  {unit.capitalize()} from launch to implementation: median {_time(ct['median'])} "
             f"(quartiles {_time(ct['q25'])} to {_time(ct['q75'])}; "
             f"{ct['censored']} runs never reached it)"
         )
+        med_ci = ct.get("ci95", {}).get("median")
+        if med_ci and ct["median"] is not None:
+            lines.append(f"    median 95% CI {_time(med_ci[0])} to {_time(med_ci[1])} "
+                         f"(Kaplan-Meier band inverted)")
         if est["fidelity"]["mean"] is not None:
             lines.append(f"  Mean fidelity of classrooms reached: {est['fidelity']['mean']:.2f}")
         lines.extend(_drops_lines(est["zones"]))
