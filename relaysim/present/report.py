@@ -132,6 +132,16 @@ def report_html(src: str | Path | Results) -> str:
     except UsageError as e:
         out.append(f"<p>{html.escape(str(e))}</p>")
     out.append("</section>")
+    out.append("<section id='threshold'><h2>How completion depends on the bar</h2>")
+    out.append("<p class='small'>Completion counts the runs whose coverage at the deadline "
+               "reaches the success threshold. The curve shows the share of runs reaching "
+               "every other bar too: where it is steep, a few points of coverage move "
+               "completion a lot.</p>")
+    try:
+        out.append(_img(P.threshold(res), "Share of runs reaching each coverage"))
+    except UsageError as e:
+        out.append(f"<p>{html.escape(str(e))}</p>")
+    out.append("</section>")
     out.append("<section id='sensitivity'><h2>Which lever matters most</h2>")
     if res.sensitivity:
         out.append(_img(P.tornado(res), "Tornado: one lever at a time"))
