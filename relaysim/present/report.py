@@ -149,7 +149,9 @@ def report_html(src: str | Path | Results) -> str:
         noise = res.sensitivity.get("noise_share")
         if noise is not None:
             out.append(f"<p class='small'>Replication noise is {100 * noise:.1f}% of the "
-                       "variation between points.</p>")
+                       "variation between points; every point shares one seed, so this "
+                       "noise is common to the points and the Sobol intervals leave it out "
+                       "(rerun with another seed to see it).</p>")
     else:
         out.append("<p>No sensitivity analysis in this folder: run <code>relaysim "
                    "sensitivity SCENARIO --vary ... --out DIR</code> and report that folder.</p>")
