@@ -388,6 +388,7 @@ def _figures(grid_dir: Path, relay4_dir: Path, sens_dir: Path) -> dict[str, Figu
         "survival": P.plot(relay4_dir, "survival"),
         "drops": P.plot(relay4_dir, "drops"),
         "relay": P.plot(relay4_dir, "relay"),
+        "threshold": P.plot(relay4_dir, "threshold"),
     }
 
 
