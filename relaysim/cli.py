@@ -142,7 +142,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         res = sweep(sc, points, reps=args.reps, seed=args.seed, out=args.out, store=args.store,
                     resume=args.resume, executor=executor, workers=workers,
-                    chunk_size=args.chunk_size, precision=args.precision, progress=tick)
+                    chunk_size=args.chunk_size, precision=args.precision, progress=tick,
+                    min_reps=args.min_reps)
     finally:
         close()
         if client is not None:
@@ -428,7 +429,11 @@ def _parser_sweep(sub: Any) -> None:
                     f"(default all cores: {default_workers()})")
     sw.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     sw.add_argument("--precision", type=float, metavar="H",
-                    help="add replications until every completion-rate 95%% CI is within +-H")
+                    help="add replications until every completion rate is within +-H "
+                    "(at least --min-reps first; Wilson at the worse of p and 1/2 within +-H)")
+    sw.add_argument("--min-reps", type=_pos_int, default=200,
+                    help="under --precision, replications per point before it may stop "
+                    "(default 200)")
     sw.add_argument("--chunk-size", type=_pos_int, default=None,
                     help="replications per unit of work")
     sw.add_argument("--store", metavar="FILE.sqlite", help="store (default OUT/store.sqlite)")
