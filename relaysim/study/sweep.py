@@ -160,27 +160,19 @@ def sweep(
     non-empty folder that is not this sweep's own is refused unless `force`.
     """
     t0 = time.perf_counter()
-    chunk_size = _check_sweep_args(design, reps, seed, precision, chunk_size)
+    chunk_size = _check_sweep_args(design, reps, seed, precision, chunk_size, min_reps)
     n_workers = workers if workers is not None else default_workers()
     params, design = _complete_design(scenario, design)
     scenarios = _point_scenarios(scenario, design)
     out_dir = Path(out) if out is not None else Path("runs") / (
         f"{safe_name(scenario.name)}-{time.strftime('%Y%m%d-%H%M%S')}")
-    store_path = Path(store) if store is not None else out_dir / "store.sqlite"
-    if not isinstance(min_reps, int) or min_reps < 1:
-        raise UsageError(f"min_reps must be a whole number >= 1, got {min_reps!r}")
-    if resume and not store_path.exists():
-        raise UsageError(f"--resume: there is no store at {store_path}, so nothing to "
-                         "resume (check --out/--store; drop --resume to start afresh)")
+    store_path = _store_path(out_dir, store, resume)
     _make_folder(out_dir)
     identity = _identity(scenario, design, reps, seed, chunk_size, precision)
     if precision is not None:
         identity["min_reps"] = min_reps
     identity["params"] = params  # in --vary order (points are stored with sorted keys)
-    with contextlib.ExitStack() as locks:
-        locks.enter_context(FolderLock(out_dir, "sweep folder"))
-        if store_path.resolve().parent != out_dir.resolve():
-            locks.enter_context(FolderLock(store_path, "store"))
+    with _locks(out_dir, store_path):
         if not force:
             _check_folder(out_dir, identity, store_path)
         with Store(store_path) as st:
@@ -195,6 +187,29 @@ def sweep(
         atomic_write(out_dir / "results.csv", rows_to_csv(rows, params))
     return SweepResult(out=out_dir, params=params, points=design, rows=rows, failed=failed,
                        seconds=time.perf_counter() - t0, reps_run=runner.reps_run)
+
+
+def _locks(out_dir: Path, store_path: Path) -> contextlib.ExitStack:
+    """The sweep folder's lock, and the store's when it lives elsewhere."""
+    locks = contextlib.ExitStack()
+    try:
+        locks.enter_context(FolderLock(out_dir, "sweep folder"))
+        if store_path.resolve().parent != out_dir.resolve():
+            locks.enter_context(FolderLock(store_path, "store"))
+    except BaseException:
+        locks.close()
+        raise
+    return locks
+
+
+def _store_path(out_dir: Path, store: str | Path | None, resume: bool) -> Path:
+    """The store (default OUT/store.sqlite); with `resume` it must be there, so that a
+    typo in --out does not silently start afresh."""
+    store_path = Path(store) if store is not None else out_dir / "store.sqlite"
+    if resume and not store_path.exists():
+        raise UsageError(f"--resume: there is no store at {store_path}, so nothing to "
+                         "resume (check --out/--store; drop --resume to start afresh)")
+    return store_path
 
 
 def _make_folder(out_dir: Path) -> None:
@@ -266,8 +281,11 @@ def manifest_store(manifest: dict[str, Any], folder: Path) -> Path | None:
 
 
 def _check_sweep_args(design: list[dict[str, Any]], reps: int, seed: int,
-                      precision: float | None, chunk_size: int | None) -> int:
+                      precision: float | None, chunk_size: int | None,
+                      min_reps: int = 200) -> int:
     """Refuse bad arguments; the chunk size to use."""
+    if not isinstance(min_reps, int) or min_reps < 1:
+        raise UsageError(f"min_reps must be a whole number >= 1, got {min_reps!r}")
     if not isinstance(reps, int) or reps < 1:
         raise UsageError(f"reps must be a whole number >= 1, got {reps!r}")
     if not isinstance(seed, int) or seed < 0:
