@@ -433,12 +433,18 @@ def test_rate_text():
     assert "%" not in rate_text(5.0) and "not a rate" in rate_text(5.0)
 
 
-def test_results_csv_rate_outside_0_1_is_refused(tmp_path, capsys):
+def test_rate_outside_0_1_is_a_message(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from relaysim.present import plot as P
+
     out = _finished(tmp_path)
     csv_file = out / "results.csv"
     csv_file.write_text(_cell(csv_file.read_text(), 1, 1, "5"))
-    assert main(["report", str(csv_file), "-o", str(tmp_path / "r.html")]) == 2
-    assert "not a rate between 0 and 1" in _err(capsys)
+    assert main(["report", str(csv_file), "-o", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "500%" not in html and "not a rate" in html
+    fig = P.curve(csv_file)
+    assert any("outside [0, 1] not drawn" in t.get_text() for t in fig.texts)
 
 
 def _results(rows, params=("a", "b")):

@@ -124,7 +124,7 @@ def _initiative(res: Results, initiative: str | None) -> str:
 
 def _observed(res: Results, name: str) -> None:
     """Refuse, with a message, a figure of rates where nothing was observed."""
-    if not any(math.isfinite(_f(r["initiatives"].get(name, {}).get("completion_rate")))
+    if not any(math.isfinite(_rate(r["initiatives"].get(name, {}).get("completion_rate")))
                for r in res.rows):
         raise UsageError(f"'{name}' was never observed in {res.source} (no replication "
                          "reached it): there is no rate to plot")
@@ -172,9 +172,9 @@ def curve(src: Results | str | Path, x: str | None = None, initiative: str | Non
         rows = sorted(rows, key=lambda r: float(r["values"][x]))
         xs = np.array([float(r["values"][x]) for r in rows])
         s = [r["initiatives"].get(name, {}) for r in rows]
-        y = np.array([_f(v.get("completion_rate")) for v in s])
-        lo = np.array([_f(v.get("ci_low")) for v in s])
-        hi = np.array([_f(v.get("ci_high")) for v in s])
+        y = np.array([_rate(v.get("completion_rate")) for v in s])
+        lo = np.array([_rate(v.get("ci_low")) for v in s])
+        hi = np.array([_rate(v.get("ci_high")) for v in s])
         lab = ", ".join(f"{label(p)} = {_tick(v)}" for p, v in zip(others, key, strict=True))
         ax.plot(xs, 100 * y, marker="o", color=color, lw=2.5, label=lab or None)
         ax.fill_between(xs, 100 * lo, 100 * hi, color=color, alpha=0.2, lw=0)
@@ -184,7 +184,7 @@ def curve(src: Results | str | Path, x: str | None = None, initiative: str | Non
     ax.set_title(f"'{name}': implemented by the deadline (95% band)")
     if others:
         ax.legend(frameon=False)
-    _note(fig, _provenance(res))
+    _note(fig, _provenance(res) + _invalid_note(res, name))
     _apply_style(fig)
     return fig
 
@@ -205,8 +205,8 @@ def heatmap(src: Results | str | Path, x: str | None = None, y: str | None = Non
     grid = np.full((len(ys), len(xs)), np.nan)
     sums: dict[tuple[int, int], list[float]] = {}
     for r in res.rows:
-        v = r["initiatives"].get(name, {}).get("completion_rate")
-        if v is not None:
+        v = _rate(r["initiatives"].get(name, {}).get("completion_rate"))
+        if math.isfinite(v):
             sums.setdefault((ys.index(r["values"][y]), xs.index(r["values"][x])), []).append(v)
     for (i, j), vs in sums.items():
         grid[i, j] = 100 * float(np.mean(vs))
@@ -225,7 +225,7 @@ def heatmap(src: Results | str | Path, x: str | None = None, y: str | None = Non
     ax.set_title(f"'{name}': chance of implementation (%)")
     cb = fig.colorbar(im, ax=ax)
     cb.set_label("Chance the initiative is implemented (%)")
-    _note(fig, _provenance(res))
+    _note(fig, _provenance(res) + _invalid_note(res, name))
     _apply_style(fig)
     return fig
 
@@ -662,6 +662,20 @@ def morris(src: Results | str | Path) -> Figure:
 
 def _f(v: Any) -> float:
     return math.nan if v is None else float(v)
+
+
+def _rate(v: Any) -> float:
+    """A rate to draw: NaN (not drawn) when missing or outside [0, 1]."""
+    x = _f(v)
+    return x if 0.0 <= x <= 1.0 else math.nan
+
+
+def _invalid_note(res: Results, name: str) -> str:
+    """'; N values outside [0, 1] not drawn' when the results hold such rates."""
+    n = sum(1 for r in res.rows for k in ("completion_rate", "ci_low", "ci_high")
+            if math.isfinite(v := _f(r["initiatives"].get(name, {}).get(k)))
+            and not 0.0 <= v <= 1.0)
+    return f"; {n} value(s) outside [0, 1] not drawn (edited results?)" if n else ""
 
 
 def _tick(v: Any) -> str:

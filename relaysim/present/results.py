@@ -203,20 +203,10 @@ def rate_text(x: float | None) -> str:
     return f"{100 * x:.0f}%"
 
 
-#: results.csv columns that hold rates (shares in [0, 1])
-_RATE_STATS = ("completion_rate", "ci_low", "ci_high", "coverage_mean")
-
-
 def _csv_number(csv_path: Path, ln: int, col: str, text: str) -> float | None:
     v = _num(text)
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        if col.rpartition(".")[2] in _RATE_STATS and not (
-                math.isnan(v) or 0.0 <= v <= 1.0):
-            raise UsageError(f"{csv_path}:{ln}: column {col}: {text[:40]} is not a rate "
-                             "between 0 and 1 (was the file edited?)")
-        return v
-    if v is None:
-        return v
+    if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
+        return v  # a rate outside [0, 1] is read as is: report and plot say so
     raise UsageError(f"{csv_path}:{ln}: column {col}: {text[:40]!r} is not a number (was "
                      "the file edited? `relaysim report` reads the store when it is there)")
 
