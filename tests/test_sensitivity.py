@@ -165,6 +165,9 @@ def test_tornado_figure_has_the_dominant_parameter_on_top(analysis):
     fig = P.tornado(out)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks[-1] == P.label(DOMINANT)  # barh: the last tick is drawn on top
+    # the paired intervals of the ends, as whiskers (the null parameter's too)
+    bars = [c for c in fig.axes[0].containers if type(c).__name__ == "ErrorbarContainer"]
+    assert len(bars) == 4
     fig = P.sobol(out)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks[-1] == P.label(DOMINANT)
