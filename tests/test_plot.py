@@ -386,6 +386,7 @@ def _figures(grid_dir: Path, relay4_dir: Path, sens_dir: Path) -> dict[str, Figu
         "tornado": P.plot(sens_dir, "tornado"),
         "sobol": P.plot(sens_dir, "sobol"),
         "survival": P.plot(relay4_dir, "survival"),
+        "threshold": P.plot(relay4_dir, "threshold"),
         "drops": P.plot(relay4_dir, "drops"),
         "relay": P.plot(relay4_dir, "relay"),
     }
