@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import RelaysimError, ScenarioError, UsageError
 from ..model.scenario import Scenario, parse_value
 from .levers import Lever
-from .session import Explorer, data_uri, esc, headline_text
+from .session import Explorer, esc, headline_text
 
 __all__ = ["serve", "free_port", "page"]
 
@@ -74,15 +74,14 @@ def _figures_html(ex: Explorer) -> str:
     v = ex.view
     if v is None or not v.figures:
         return "<p class='rs-note'>Drawing...</p>"
-    f = v.figures
+    f = v.figures  # the relay as a data URI, the curves as inline SVG (session.figures)
     return (f"<h3>The relay (variant) and each handoff's share of the drops</h3>"
             f"<img id='fig-relay' alt='The relay' style='max-width:100%' "
-            f"src='{data_uri(f['relay'])}'>"
+            f"src='{f['relay']}'>"
             f"<div style='display:flex;flex-wrap:wrap;gap:12px'>"
-            f"<div><h3>Coverage at the deadline</h3><img id='fig-coverage' alt='Coverage at "
-            f"the deadline' style='max-width:100%' src='{data_uri(f['coverage'])}'></div>"
-            f"<div><h3>Time to implementation</h3><img id='fig-time' alt='Time to "
-            f"implementation' style='max-width:100%' src='{data_uri(f['time'])}'></div></div>")
+            f"<div style='flex:1 1 420px'><h3>Coverage at the deadline</h3>{f['coverage']}"
+            f"</div><div style='flex:1 1 420px'><h3>Time to implementation</h3>{f['time']}"
+            f"</div></div>")
 
 
 class _Page:
