@@ -31,9 +31,9 @@ from ..model.schema import label
 from ..study.result import RunResult
 from .results import Results, analysis_folder, load_discovery, load_screening, open_results
 
-__all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "threshold", "drops",
-           "relay", "tradeoff", "boxlims", "morris", "lines", "coverage_steps", "label", "save",
-           "plot"]
+__all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
+           "tradeoff", "boxlims", "morris", "threshold", "lines", "coverage_steps", "label",
+           "save", "plot"]
 
 #: every plot kind by name (filled by @plot_kind below; the CLI's --kind reads it)
 KINDS: dict[str, Callable[..., Figure]] = {}
@@ -273,7 +273,7 @@ class Line:
     time: np.ndarray  # completion time since launch, NaN if not implemented (censored)
     follow: np.ndarray  # follow-up: how long each run watched the initiative
     coverage: np.ndarray  # share of classrooms implementing at the deadline
-    scenario: Scenario | None  # this line's scenario (its threshold and deadline)
+    threshold: float | None  # this line's success threshold
 
 
 def _run_line(label_: str, res: RunResult, name: str) -> Line:
@@ -281,7 +281,7 @@ def _run_line(label_: str, res: RunResult, name: str) -> Line:
     return Line(label_, np.array([o.completion_time for o in outs], dtype=float),
                 np.array([o.follow_up for o in outs], dtype=float),
                 np.array([o.coverage for o in outs if o.observed], dtype=float),
-                res.scenario)
+                success_threshold(res.scenario, name))
 
 
 def lines(src: Results | str | Path | Runs, points: list[int] | None = None,
@@ -308,19 +308,19 @@ def lines(src: Results | str | Path | Runs, points: list[int] | None = None,
         if not lab:
             lab = "; ".join(f"{label(p)} = {_tick(v)}" for p, v in vals.items()) or (
                 res.scenario.name if res.scenario else name)
-        sc = res.scenario.with_values(vals) if res.scenario is not None and vals else \
-            res.scenario
-        out.append(Line(lab, d["time"], d["follow"], d["coverage"], sc))
+        out.append(Line(lab, d["time"], d["follow"], d["coverage"],
+                        _threshold_of(res, j, name)))
     unit = res.scenario.time_unit if res.scenario is not None else None
     return name, out, _provenance(res), unit
 
 
 def coverage_steps(coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """P(coverage >= x) as step points for a 'pre' step (left-continuous: on
-    (c[i-1], c[i]] it is (n - i) / n), from x = 0 to 1."""
+    """P(coverage >= x) from x = 0 to the largest coverage seen, as points of a 'pre' step:
+    it is left-continuous, constant on (x_{i-1}, x_i]."""
     cov = np.sort(np.asarray(coverage, dtype=float))
-    n = len(cov)
-    return np.r_[0.0, cov, 1.0], np.r_[1.0, 1.0 - np.arange(n) / max(n, 1), 0.0]
+    xs = np.unique(cov)
+    surv = 1.0 - np.searchsorted(cov, xs, side="left") / len(cov)  # P(C >= x) at each x
+    return np.r_[0.0, xs], np.r_[1.0, surv]
 
 
 def success_threshold(sc: Scenario | None, name: str) -> float | None:
@@ -360,12 +360,24 @@ def survival(src: Results | str | Path | Runs, points: list[int] | None = None,
     return fig
 
 
+def _threshold_of(res: Results, j: int, name: str) -> float | None:
+    """The success threshold of initiative `name` at point j (varied or the scenario's)."""
+    v = res.rows[j]["values"].get(f"initiatives.{name}.success_threshold")
+    if v is not None:
+        return float(v)
+    if res.scenario is None:
+        return None
+    return next((i.success_threshold for i in res.scenario.initiatives if i.name == name),
+                None)
+
+
 @plot_kind
 def threshold(src: Results | str | Path | Runs, points: list[int] | None = None,
               initiative: str | None = None) -> Figure:
-    """Coverage at the deadline: the share of runs in which at least x of the classrooms
-    implement, for every x, one line per point (or per live run); the success threshold is
-    marked, and the curve's height there is the completion rate."""
+    """The knife edge (issue 12): P(coverage at the deadline >= x) against x, one line per
+    point (or per live run), with the success threshold marked. Completion is this curve
+    read at the threshold, so a planner sees how much completion depends on where the bar
+    is set."""
     name, found, note, _ = lines(src, points, initiative)
     fig, ax = _new()
     marked: set[float] = set()
@@ -374,19 +386,23 @@ def threshold(src: Results | str | Path | Runs, points: list[int] | None = None,
             continue
         xs, ys = coverage_steps(ln.coverage)
         ax.step(100 * xs, 100 * ys, where="pre", color=color, lw=2.5, label=ln.label)
-        thr = success_threshold(ln.scenario, name)
-        if thr is not None and thr not in marked:
-            words = f" {100 * thr:.0f}%" if marked else " success threshold"
-            marked.add(thr)
-            ax.axvline(100 * thr, color="#555555", ls="--", lw=1.5)
-            ax.text(100 * thr, 102, words, fontsize=11, color="#555555", va="bottom")
+        thr = ln.threshold
+        if thr is not None:
+            p_at = float(np.mean(ln.coverage >= thr - 1e-12))
+            ax.plot([100 * thr], [100 * p_at], "o", color=color, ms=9)
+            if thr not in marked:
+                marked.add(thr)
+                ax.axvline(100 * thr, color="0.4", lw=1.2, ls="--")
+                ax.annotate(f"success threshold {100 * thr:.0f}%", (100 * thr, 100),
+                            xytext=(4, -14), textcoords="offset points", fontsize=11,
+                            color="0.3")
     ax.set_xlim(0, 100)
-    ax.set_ylim(0, 108)
-    ax.set_xlabel("Classrooms implementing at the deadline (%)")
-    ax.set_ylabel("Runs with at least that (%)")
-    ax.set_title(f"'{name}': coverage at the deadline")
-    ax.legend(frameon=False, fontsize=11, loc="lower left")  # the curves fall to the right
-    _note(fig, note)
+    ax.set_ylim(0, 101)
+    ax.set_xlabel("Classrooms implementing at the deadline, x (%)")
+    ax.set_ylabel("Runs with coverage >= x (%)")
+    ax.set_title(f"'{name}': completion is this curve read at the threshold")
+    ax.legend(frameon=False, fontsize=11, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _note(fig, note + "; dot = completion rate at the threshold")
     _apply_style(fig)
     return fig
 
