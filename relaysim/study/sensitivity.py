@@ -189,6 +189,14 @@ def _check_analysis_folder(out: Path) -> None:
                          "choose an empty or new --out, or pass --force to write over it")
 
 
+def _sub_sweep(scenario: Scenario, points: list[dict[str, Any]], seed: int, folder: Path,
+               resume: bool, first: bool, kw: dict[str, Any]) -> Any:
+    """One of the analysis's sweeps. Under `resume` the first must have its store; a later
+    one the analysis stopped before reaching has none yet, and starts."""
+    again = resume and (first or (folder / "store.sqlite").exists())
+    return sweep(scenario, points, seed=seed, out=folder, resume=again, **kw)
+
+
 def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps: int = 400,
                 seed: int = 0, out: str | Path = "sensitivity", output: str = "completion_rate",
                 initiative: str | None = None, workers: int | None = None,
@@ -218,15 +226,10 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
     sweep_seeds = seed_values(seed, seeds)
     kw: dict[str, Any] = {"reps": reps, "workers": workers, "executor": executor,
                           "progress": progress, "force": force}
-
-    def go(pts: list[dict[str, Any]], s: int, folder: Path, first: bool = False) -> Any:
-        # an analysis stopped part-way has no store yet in its later folders: start those
-        again = resume and (first or (folder / "store.sqlite").exists())
-        return sweep(scenario, pts, seed=s, out=folder, resume=again, **kw)
-
-    runs = [go(points, s, out / _sobol_dir(k), k == 0).rows
+    runs = [_sub_sweep(scenario, points, s, out / _sobol_dir(k), resume, k == 0, kw).rows
             for k, s in enumerate(sweep_seeds)]
-    tres = go(tornado_points(params), seed, out / "tornado")
+    tres = _sub_sweep(scenario, tornado_points(params), seed, out / "tornado", resume,
+                      False, kw)
     result: dict[str, Any] = {
         "scenario": scenario.name, "scenario_hash": scenario.hash, "seed": seed,
         "reps_per_point": reps, "samples": samples, "points": len(points),
