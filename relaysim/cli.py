@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -591,16 +593,44 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch scheduler, `docker stop`, `timeout`): stop as for Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends at once
+    raise Terminated
+
+
+#: commands that keep their finished chunks in a store: an interrupted one can resume
+_RESUMABLE = ("sweep", "sensitivity", "screen")
+
+
+def _interrupted(args: argparse.Namespace, e: KeyboardInterrupt) -> int:
+    what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+    hint = ""
+    if args.command in _RESUMABLE:
+        hint = ("; finished chunks are kept: run the same command with --resume"
+                + ("" if getattr(args, "out", None) else " and the --out folder") + " to go on")
+    print(f"relaysim: {what}{hint}", file=sys.stderr)
+    return 143 if isinstance(e, Terminated) else 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(args.func(args))
     except RelaysimError as e:
         print(f"relaysim: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("relaysim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated)
+        return _interrupted(args, e)
     except BrokenPipeError:  # e.g. `relaysim trace ... | head`
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

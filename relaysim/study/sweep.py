@@ -17,7 +17,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ from ..engines.keyed import STREAM_VERSION
 from ..errors import Problem, ScenarioError, UsageError
 from ..files import atomic_write
 from ..model.scenario import Scenario
-from .execute import default_workers
+from .execute import default_workers, local_pool, stop_pool
 from .stats import wilson
 from .store import Store
 from .summary import compact_chunk
@@ -221,6 +221,7 @@ class _Runner:
         self.cs, self.precision, self.executor = chunk_size, precision, executor
         self.workers, self.retries, self.progress = workers, retries, progress
         self.reps_run = 0
+        self.pool: Any = None  # the local pool in use (rebuilt when a worker dies)
         self.done = st.done()
         self.tallies: dict[int, dict[str, list[int]]] = {}  # --precision: [n, k] per initiative
         self.reached: dict[int, int] = {}  # --precision: replications stored per point
@@ -259,13 +260,16 @@ class _Runner:
         if self.executor is None and (self.workers == 1 or len(queue) == 1):
             self._serial(queue)
             return
-        own = self.executor is None
-        ex = self.executor or ProcessPoolExecutor(max_workers=self.workers)
+        if self.executor is not None:
+            self._parallel(self.executor, queue, own=False)
+            return
+        self.pool = local_pool(self.workers)
         try:
-            self._parallel(ex, queue, own)
-        finally:
-            if own:
-                ex.shutdown(cancel_futures=True)
+            self._parallel(self.pool, queue, own=True)
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop the workers now
+            stop_pool(self.pool)
+            raise
+        self.pool.shutdown()
 
     def _finish(self, unit: tuple[int, int, int], data: dict[str, Any]) -> list[tuple]:
         j, a, b = unit
@@ -327,8 +331,8 @@ class _Runner:
                         raise
                     # a worker died: the whole local pool is gone; start a new one and
                     # count one failure against every chunk that was in it
-                    ex.shutdown(cancel_futures=True)
-                    ex = ProcessPoolExecutor(max_workers=self.workers)
+                    stop_pool(ex)
+                    ex = self.pool = local_pool(self.workers)
                     lost = [unit, *inflight.values()]
                     inflight.clear()
                     for u in lost:
@@ -338,8 +342,6 @@ class _Runner:
                     self._retry_or_fail(unit, tries, queue, e)
                     continue
                 queue.extend(self._finish(unit, data))
-        if own:
-            ex.shutdown()
 
     def _retry_or_fail(self, unit: tuple[int, int, int], tries: dict[tuple[int, int, int], int],
                        queue: list[tuple[int, int, int]], e: BaseException) -> None:
