@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
+import socket
+import struct
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -150,17 +154,106 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+#: seconds a Dask scheduler has to greet a new connection before it is taken for another
+#: service (a scheduler greets at once)
+PROBE_SECONDS = 5.0
+#: seconds between warnings while a Dask cluster has no workers
+NO_WORKERS_WARN_SECONDS = 30.0
+
+
 def _dask_executor(address: str) -> tuple[Any, Any]:
+    """An executor on the Dask scheduler at `address`, and its client. Refused in one line,
+    within seconds, when the address is not a Dask scheduler; warns (on stderr) while the
+    cluster has no workers."""
     try:
         from distributed import Client
     except ImportError:
         raise UsageError("--scheduler needs Dask: pip install 'relaysim[dask]'") from None
+    _probe_scheduler(address)
     try:
-        client = Client(address, timeout="20s")
-    except (OSError, TimeoutError, ValueError) as e:
-        raise UsageError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+        client = Client(address, timeout="10s")
+    except Exception as e:  # whatever Dask raises on a bad peer: one line, no traceback
+        text = " ".join(str(e).split())[:300]
+        raise UsageError(f"cannot use the Dask scheduler at {address}: "
+                         f"{type(e).__name__}: {text}") from None
+    _watch_workers(client, address)
     # pure=False: a retried chunk must run again, not return the cached failure
     return client.get_executor(pure=False), client
+
+
+def _probe_scheduler(address: str, seconds: float | None = None) -> None:
+    """Check that a tcp:// address greets like a Dask scheduler (an 8-byte length, then a
+    small msgpack handshake naming its compression and pickle protocol) before Dask's own
+    client, which waits for ever on a silent peer (a web server) and tries to allocate
+    whatever length garbage claims. Other schemes (tls://, ...) are left to Dask."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(address)
+        if scheme != "tcp":
+            return
+        host, port = parse_host_port(loc)
+    except ValueError as e:
+        raise UsageError(f"--scheduler {address!r} is not an address like tcp://HOST:PORT "
+                         f"({e})") from None
+    seconds = PROBE_SECONDS if seconds is None else seconds
+    deadline = time.monotonic() + seconds
+    try:
+        sock = socket.create_connection((host, port), timeout=seconds)
+    except OSError as e:
+        why = "no answer" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {why}") from None
+    not_dask = f"{address} is not a Dask scheduler"
+    try:
+        with sock:
+            (n,) = struct.unpack("<Q", _recv_exactly(sock, 8, deadline))
+            body = _recv_exactly(sock, n, deadline) if 0 < n <= 1 << 16 else b""
+    except TimeoutError:
+        raise UsageError(f"{not_dask}: nothing there greeted like one within {seconds:g} s "
+                         f"(a web server? the dashboard's port?)") from None
+    except (EOFError, OSError):
+        raise UsageError(f"{not_dask}: it closed the connection without a Dask greeting"
+                         ) from None
+    if b"compression" not in body:
+        raise UsageError(f"{not_dask}: it answered with something else")
+
+
+def _recv_exactly(sock: socket.socket, n: int, deadline: float) -> bytes:
+    data = b""
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
+        got = sock.recv(n - len(data))
+        if not got:
+            raise EOFError
+        data += got
+    return data
+
+
+def _watch_workers(client: Any, address: str, every: float = 2.0) -> None:
+    """Warn on stderr while the cluster has no workers (at once, then every
+    NO_WORKERS_WARN_SECONDS), for as long as the client is open."""
+
+    def loop() -> None:
+        last = -math.inf
+        while client.status == "running":
+            try:
+                n = sum(client.nthreads().values())
+            except Exception:  # closed meanwhile
+                return
+            now = time.monotonic()
+            if n:
+                last = -math.inf
+            elif now - last >= NO_WORKERS_WARN_SECONDS:
+                print(f"relaysim: warning: the Dask cluster at {address} has no workers; "
+                      f"the work waits until some join (Ctrl-C to stop)", file=sys.stderr,
+                      flush=True)
+                last = now
+            time.sleep(every)
+
+    threading.Thread(target=loop, daemon=True, name="relaysim-dask-workers").start()
 
 
 def _cluster_threads(client: Any) -> int | None:

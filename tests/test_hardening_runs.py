@@ -270,3 +270,107 @@ def test_cli_run_survives_a_killed_worker():
                               timeout=120)
     assert json.loads(out) == json.loads(expected.stdout)
     assert out == expected.stdout
+
+
+# --------------------------------------------------------------------------- item 8
+
+
+def _serve(handler: Any) -> tuple[str, Any]:
+    """A TCP server on a free local port calling handler(conn) per connection, in a thread."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=handler, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return f"tcp://127.0.0.1:{srv.getsockname()[1]}", srv
+
+
+def _silent(conn: Any) -> None:  # an HTTP server waits for the request: says nothing
+    time.sleep(30)
+    conn.close()
+
+
+def _garbage(conn: Any) -> None:  # e.g. a proxy: a length of exbibytes, then junk
+    conn.sendall(b"\xff\xff\xff\xff\xff\xff\xff\x30" + b"HTTP/1.1 400 Bad Request\r\n" * 4)
+    time.sleep(5)
+    conn.close()
+
+
+def _hang_up(conn: Any) -> None:
+    conn.close()
+
+
+@pytest.mark.parametrize("handler", [_silent, _garbage, _hang_up, None],
+                         ids=["http-like", "garbage", "hang-up", "closed-port"])
+def test_not_a_scheduler_fails_fast_in_one_line(handler, capsys, monkeypatch, tmp_path):
+    import relaysim.cli as cli_mod
+
+    monkeypatch.setattr(cli_mod, "PROBE_SECONDS", 1.5)
+    if handler is None:
+        address, srv = _serve(_hang_up)
+        srv.close()  # nothing listens there any more
+    else:
+        address, srv = _serve(handler)
+    try:
+        t0 = time.monotonic()
+        rc, _, err = cli(capsys, "sweep", MINIMAL, "--vary", "levels.principal.trust=0.3,0.6",
+                         "--reps", 4, "--scheduler", address, "--out", tmp_path / "s",
+                         "--quiet")
+        took = time.monotonic() - t0
+    finally:
+        srv.close()
+    assert rc == 2
+    assert took < 5, took
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert address in lines[0]
+    assert ("not a Dask scheduler" in err) if handler else ("cannot reach" in err)
+
+
+def test_not_an_address(capsys, tmp_path):
+    rc, _, err = cli(capsys, "sweep", MINIMAL, "--vary", "levels.principal.trust=0.3,0.6",
+                     "--reps", 4, "--scheduler", "not an address", "--out", tmp_path / "s")
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_warns_while_the_cluster_has_no_workers(tmp_path):
+    """A scheduler without workers: a warning at once, and SIGTERM still stops cleanly."""
+    import warnings
+
+    from distributed import LocalCluster
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = LocalCluster(n_workers=0, processes=True, dashboard_address=":0")
+    try:
+        proc = relaysim_proc("sweep", MINIMAL, "--vary", "levels.principal.trust=0.3,0.6",
+                             "--reps", 4, "--scheduler", cluster.scheduler_address,
+                             "--out", tmp_path / "s", "--quiet")
+        try:
+            line = b""
+            deadline = time.monotonic() + 30
+            while b"no workers" not in line:
+                assert time.monotonic() < deadline, "no warning in 30 s"
+                line = proc.stderr.readline()
+                assert line or proc.poll() is None
+            proc.send_signal(signal.SIGTERM)
+            rc, err = finish(proc, timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    finally:
+        cluster.close()
+    assert cluster.scheduler_address in line.decode()
+    assert rc == 143, err
+    assert "Traceback" not in err
