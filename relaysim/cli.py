@@ -77,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     tick, close = _progress(args.reps, args.quiet)
     try:
         res = run(sc, reps=args.reps, seed=args.seed, workers=args.workers,
-                  chunk_size=args.chunk_size, progress=tick)
+                  chunk_size=args.chunk_size, progress=tick, max_events=args.max_events)
     finally:
         close()
     if args.per_rep:
@@ -140,7 +140,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         res = sweep(sc, points, reps=args.reps, seed=args.seed, out=args.out, store=args.store,
                     resume=args.resume, executor=executor, workers=workers,
-                    chunk_size=args.chunk_size, precision=args.precision, progress=tick)
+                    chunk_size=args.chunk_size, precision=args.precision, progress=tick,
+                    max_events=args.max_events)
     finally:
         close()
         if client is not None:
@@ -289,7 +290,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     a = load_scenario(args.scenario_a, _overrides(args.set))
     b = load_scenario(args.scenario_b, _overrides(args.set))
-    res = compare(a, b, reps=args.reps, seed=args.seed, workers=args.workers)
+    res = compare(a, b, reps=args.reps, seed=args.seed, workers=args.workers,
+                  max_events=args.max_events)
     print(json.dumps(json_safe(res), indent=2) if args.json else compare_text(res))
     return 0
 
@@ -459,6 +461,25 @@ def _pos_int(text: str) -> int:
     return v
 
 
+def _max_events(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 1e11, got {text!r}"
+                                         ) from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return v
+
+
+def _max_events_arg(sp: argparse.ArgumentParser) -> None:
+    from .study.limits import MAX_EVENTS, REP_SHARE
+
+    sp.add_argument("--max-events", type=_max_events, default=None, metavar="N",
+                    help=f"refuse work expected to need more simulation events than N "
+                         f"(default {MAX_EVENTS:g}; one replication at most N/{REP_SHARE})")
+
+
 def _scenario_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("scenario", help="scenario file (TOML)")
     sp.add_argument("--set", action="append", metavar="PATH=VALUE",
@@ -478,6 +499,7 @@ def _parser_run(sub: Any) -> None:
     r.add_argument("--json", action="store_true", help="print JSON instead of text")
     r.add_argument("--per-rep", metavar="FILE.csv", help="write one row per replication")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _max_events_arg(r)
     r.set_defaults(func=cmd_run)
 
 
@@ -521,6 +543,7 @@ def _parser_sweep(sub: Any) -> None:
     sw.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
     sw.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>-<time>)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    _max_events_arg(sw)
     sw.set_defaults(func=cmd_sweep)
 
 
@@ -534,6 +557,7 @@ def _parser_compare(sub: Any) -> None:
     c.add_argument("--seed", type=_nonneg_int, default=0)
     c.add_argument("--workers", type=_pos_int, default=None)
     c.add_argument("--json", action="store_true")
+    _max_events_arg(c)
     c.set_defaults(func=cmd_compare)
 
 

@@ -374,3 +374,81 @@ def test_warns_while_the_cluster_has_no_workers(tmp_path):
     assert cluster.scheduler_address in line.decode()
     assert rc == 143, err
     assert "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- item 5
+
+
+RUNAWAY = {
+    "reviews": ["--set", "feedback.interval=1e-300", "--set", "feedback.detect=0.5"],
+    "turnover": ["--set", "levels.classroom.turnover=1e300"],
+    "year_length": ["--set", "scenario.year_length=1e-300",
+                    "--set", "levels.classroom.turnover=1"],
+    "stream": ["--set", "initiative_stream.rate=1e9"],
+    "daily reviews for 1e9 days": ["--set", "scenario.horizon=1e9", "--set",
+                                   "feedback.interval=1", "--set", "feedback.detect=0.5"],
+    "reps": ["--reps", "99999999999999999999"],
+    "reps x events": ["--reps", "900000000"],
+}
+
+
+@pytest.mark.parametrize("extra", RUNAWAY.values(), ids=RUNAWAY.keys())
+def test_runaway_runs_are_refused_before_any_work(extra, capsys):
+    t0 = time.monotonic()
+    rc, out, err = cli(capsys, "run", MINIMAL, *extra, "--workers", 1, "--quiet")
+    assert rc == 2, err
+    assert time.monotonic() - t0 < 5
+    assert "limit" in err and "Traceback" not in err and not out
+
+
+def test_horizon_is_bounded_like_durations(capsys):
+    rc, _, err = cli(capsys, "run", MINIMAL, "--set", "scenario.horizon=1e308")
+    assert rc == 2 and "scenario.horizon: must be > 0 and <= 1e+09" in err
+
+
+@pytest.mark.parametrize("vary", [
+    ["--vary", "levels.principal.trust=0.1:0.3:100000000"],
+    ["--vary", "levels.principal.trust=0.1:0.3:2000",
+     "--vary", "zones.principal.fumble=0:0.5:2000"],
+    ["--vary", "levels.principal.trust=0.1:0.3:2", "--design", "lhs", "--samples", "100000000"],
+])
+def test_huge_designs_are_refused_before_they_are_built(vary, capsys, tmp_path):
+    t0 = time.monotonic()
+    rc, _, err = cli(capsys, "sweep", MINIMAL, *vary, "--out", tmp_path / "s", "--quiet")
+    assert rc == 2 and "limit of 1,000,000" in err, err
+    assert time.monotonic() - t0 < 5 and not (tmp_path / "s").exists()
+
+
+def test_sweep_work_is_bounded_and_max_events_raises_the_limit(capsys, tmp_path):
+    vary = ["--vary", "levels.principal.trust=0.1:0.3:3", "--reps", 50, "--workers", 1,
+            "--quiet"]
+    rc, _, err = cli(capsys, "sweep", MINIMAL, *vary, "--max-events", 12000,
+                     "--out", tmp_path / "a")
+    assert rc == 2 and "x 50 replications x 3 points" in err and "--max-events" in err
+    assert not (tmp_path / "a").exists()
+    rc, _, err = cli(capsys, "sweep", MINIMAL, *vary, "--max-events", 1e5,
+                     "--out", tmp_path / "b")
+    assert rc == 0, err
+
+
+def test_run_and_compare_take_max_events(capsys):
+    rc, _, err = cli(capsys, "run", MINIMAL, "--reps", 200, "--max-events", 1e4)
+    assert rc == 2 and "more than the limit of 1e+04" in err
+    rc, _, err = cli(capsys, "run", MINIMAL, "--reps", 20, "--max-events", 1e4, "--workers", 1)
+    assert rc == 0, err
+    rc, _, err = cli(capsys, "compare", MINIMAL, MINIMAL, "--reps", 60, "--max-events", 1e4)
+    assert rc == 2 and "x 2 points" in err
+    rc, _, err = cli(capsys, "run", MINIMAL, "--max-events", "-1")
+    assert rc == 2 and "must be > 0" in err
+
+
+def test_memory_is_checked_against_the_workers(monkeypatch):
+    import relaysim.study.limits as limits
+
+    sc = load_scenario(MINIMAL)
+    monkeypatch.setattr(limits, "available_memory", lambda: 100_000.0)
+    with pytest.raises(relaysim.UsageError, match="use --workers 1 or fewer"):
+        run(sc, reps=10, workers=2, chunk_size=1)
+    monkeypatch.setattr(limits, "available_memory", lambda: 10_000.0)
+    with pytest.raises(relaysim.UsageError, match="one replication needs about"):
+        run(sc, reps=10, workers=1)

@@ -11,6 +11,7 @@ from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
 from ..errors import UsageError
 from ..model.scenario import Scenario
+from .limits import check_work
 from .run import RunResult, run
 from .stats import mean_ci
 
@@ -41,12 +42,14 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
 
 
 def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
-            workers: int | None = None) -> dict[str, Any]:
+            workers: int | None = None, max_events: float | None = None) -> dict[str, Any]:
     """Run A and B with the same seed (replication i of both shares its random numbers) and
     report B - A for each named initiative they share: completion rate and coverage, each
     with a 95% interval, and how many replications pairing saved over independent runs."""
-    ra = run(a, reps=reps, seed=seed, workers=workers)
-    rb = run(b, reps=reps, seed=seed, workers=workers)
+    if isinstance(reps, int) and reps >= 1:  # both runs' work at once (run checks the rest)
+        check_work([a, b], reps, max_events)
+    ra = run(a, reps=reps, seed=seed, workers=workers, max_events=max_events)
+    rb = run(b, reps=reps, seed=seed, workers=workers, max_events=max_events)
     return compare_results(ra, rb)
 
 

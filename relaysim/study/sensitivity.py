@@ -29,7 +29,7 @@ from ..engines.keyed import STREAM_VERSION
 from ..errors import UsageError
 from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
-from .designs import Parameter
+from .designs import MAX_POINTS, Parameter
 from .sweep import Progress, sweep
 
 __all__ = ["sensitivity", "saltelli_points", "tornado_points", "sensitivity_text"]
@@ -45,6 +45,9 @@ def saltelli_points(params: list[Parameter], n: int, seed: int
         raise UsageError(f"Sobol indices need --samples a power of two (>= 2), got {n} "
                          f"(try {lower} or {lower * 2})")
     d = len(params)
+    if n * (d + 2) > MAX_POINTS:
+        raise UsageError(f"--samples {n} gives {n * (d + 2):,} points, more than the limit of "
+                         f"{MAX_POINTS:,}")
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x5A1,)))
     u = qmc.Sobol(2 * d, rng=rng).random(n)
     a, b = u[:, :d], u[:, d:]

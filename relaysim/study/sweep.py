@@ -29,6 +29,7 @@ from ..errors import Problem, ScenarioError, UsageError
 from ..files import atomic_write
 from ..model.scenario import Scenario
 from .execute import default_workers, local_pool, stop_pool
+from .limits import check_work
 from .stats import wilson
 from .store import Store
 from .summary import compact_chunk
@@ -121,6 +122,7 @@ def sweep(
     precision: float | None = None,
     retries: int = 2,
     progress: Progress | None = None,
+    max_events: float | None = None,
 ) -> SweepResult:
     """Run every point of `design` (dicts of dotted path -> value) for `reps` replications.
 
@@ -130,12 +132,15 @@ def sweep(
     precision: add chunks to a point until every completion-rate 95% interval is at most
     +-precision wide, or `reps` is reached. Failing chunks are retried `retries` times,
     then recorded as failed; the rest of the sweep still finishes.
+    max_events: refuse (UsageError) a sweep expected to need more engine events than this
+    (default limits.MAX_EVENTS; study/limits.py), before anything is written.
     """
     t0 = time.perf_counter()
     chunk_size = _check_sweep_args(design, reps, seed, precision, chunk_size)
     n_workers = workers if workers is not None else default_workers()
     params, design = _complete_design(scenario, design)
     scenarios = _point_scenarios(scenario, design)
+    check_work(scenarios, reps, max_events, None if executor is not None else n_workers)
     out_dir = Path(out) if out is not None else Path("runs") / (
         f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
