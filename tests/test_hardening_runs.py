@@ -446,7 +446,7 @@ def test_memory_is_checked_against_the_workers(monkeypatch):
     import relaysim.study.limits as limits
 
     sc = load_scenario(MINIMAL)
-    monkeypatch.setattr(limits, "available_memory", lambda: 100_000.0)
+    monkeypatch.setattr(limits, "available_memory", lambda: 50_000.0)
     with pytest.raises(relaysim.UsageError, match="use --workers 1 or fewer"):
         run(sc, reps=10, workers=2, chunk_size=1)
     monkeypatch.setattr(limits, "available_memory", lambda: 10_000.0)
