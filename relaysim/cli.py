@@ -17,18 +17,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import RelaysimError, UsageError
 from .files import atomic_write, json_safe
-from .model.scenario import Scenario, load_scenario, parse_value
-from .present.trace import trace
-from .study.execute import default_workers
-from .study.run import run
+from .machine import default_workers
+
+if TYPE_CHECKING:
+    from .model.scenario import Scenario
 
 
 def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
+    from .model.scenario import parse_value
+
     out: dict[str, Any] = {}
     for item in pairs or ():
         path, sep, value = item.partition("=")
@@ -40,6 +42,8 @@ def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
 
 
 def _load(args: argparse.Namespace) -> Scenario:
+    from .model.scenario import load_scenario
+
     return load_scenario(args.scenario, _overrides(getattr(args, "set", None)))
 
 
@@ -72,6 +76,8 @@ def _check_writable(path: str | None, option: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .study.run import run
+
     _check_writable(args.per_rep, "--per-rep")
     sc = _load(args)
     tick, close = _progress(args.reps, args.quiet)
@@ -102,6 +108,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
+    from .present.trace import trace
+
     _check_writable(args.out, "--out")
     sc = _load(args)
     tr = trace(sc, seed=args.seed, rep=args.rep)
@@ -141,7 +149,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         res = sweep(sc, points, reps=args.reps, seed=args.seed, out=args.out, store=args.store,
                     resume=args.resume, executor=executor, workers=workers,
                     chunk_size=args.chunk_size, precision=args.precision, progress=tick,
-                    max_events=args.max_events)
+                    min_reps=args.min_reps, max_events=args.max_events)
     finally:
         close()
         if client is not None:
@@ -286,6 +294,7 @@ def _sweep_progress(points: int, reps: int, quiet: bool
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from .model.scenario import load_scenario
     from .study.compare import compare, compare_text
 
     a = load_scenario(args.scenario_a, _overrides(args.set))
@@ -536,7 +545,11 @@ def _parser_sweep(sub: Any) -> None:
                     f"(default all cores: {default_workers()})")
     sw.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     sw.add_argument("--precision", type=float, metavar="H",
-                    help="add replications until every completion-rate 95%% CI is within +-H")
+                    help="add replications until every completion rate is within +-H "
+                    "(at least --min-reps first; Wilson at the worse of p and 1/2 within +-H)")
+    sw.add_argument("--min-reps", type=_pos_int, default=200,
+                    help="under --precision, replications per point before it may stop "
+                    "(default 200)")
     sw.add_argument("--chunk-size", type=_pos_int, default=None,
                     help="replications per unit of work")
     sw.add_argument("--store", metavar="FILE.sqlite", help="store (default OUT/store.sqlite)")
@@ -636,7 +649,9 @@ def _parser_screen(sub: Any) -> None:
 def _parser_plot(sub: Any) -> None:
     pl = sub.add_parser("plot", help="a figure from a sweep or sensitivity folder or store")
     pl.add_argument("source", metavar="STORE_OR_DIR")
-    pl.add_argument("--kind", required=True, choices=_PlotKinds())
+    pl.add_argument("--kind", required=True, choices=_PlotKinds(), metavar="KIND",
+                    help="the figure: curve, heatmap, tornado, sobol, survival, drops, relay, "
+                         "... (a wrong name lists them all)")
     pl.add_argument("-o", "--output", required=True, metavar="FILE",
                     help="PNG, SVG or PDF (by extension)")
     pl.add_argument("--x", help="parameter on the x axis (curve, heatmap)")

@@ -309,7 +309,7 @@ def test_report_has_the_discovery_and_screening_sections(report):
     m = re.search(r"<section id='discovery'>.*?</section>", text, re.S)
     assert m and "of all such sweep points" in m.group(0)
     assert "handoff to" in m.group(0)
-    assert text.count("data:image/png;base64,") == 5  # relay, drops, 2 boxes, morris
+    assert text.count("data:image/png;base64,") == 6  # relay, drops, threshold, 2 boxes, morris
 
 
 def test_report_sections_render_in_headless_chromium(report, tmp_path):

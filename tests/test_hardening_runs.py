@@ -318,8 +318,11 @@ def test_not_a_scheduler_fails_fast_in_one_line(handler, capsys, monkeypatch, tm
 
     monkeypatch.setattr(cli_mod, "PROBE_SECONDS", 1.5)
     if handler is None:
-        address, srv = _serve(_hang_up)
-        srv.close()  # nothing listens there any more
+        import socket
+
+        srv = socket.socket()  # a port that nothing listens on
+        srv.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
     else:
         address, srv = _serve(handler)
     try:

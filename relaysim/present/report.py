@@ -243,6 +243,20 @@ def _drops_section(res: Results) -> str:
     return f"<section id='drops'><h2>Where the baton falls</h2>\n{body}\n</section>"
 
 
+def _threshold_section(res: Results) -> str:
+    out = ["<section id='threshold'><h2>How completion depends on the bar</h2>",
+           "<p class='small'>Completion counts the runs whose coverage at the deadline "
+           "reaches the success threshold. The curve shows the share of runs reaching "
+           "every other bar too: where it is steep, a few points of coverage move "
+           "completion a lot.</p>"]
+    try:
+        out.append(_img(P.threshold(res), "Share of runs reaching each coverage"))
+    except UsageError as e:
+        out.append(f"<p>{html.escape(str(e))}</p>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def _sensitivity_section(res: Results) -> str:
     out = ["<section id='sensitivity'><h2>Which lever matters most</h2>"]
     if res.sensitivity:
@@ -251,7 +265,9 @@ def _sensitivity_section(res: Results) -> str:
         noise = res.sensitivity.get("noise_share")
         if noise is not None:
             out.append(f"<p class='small'>Replication noise is {100 * noise:.1f}% of the "
-                       "variation between points.</p>")
+                       "variation between points; every point shares one seed, so this "
+                       "noise is common to the points and the Sobol intervals leave it out "
+                       "(rerun with another seed to see it).</p>")
     else:
         out.append("<p>No sensitivity analysis in this folder: run <code>relaysim "
                    "sensitivity SCENARIO --vary ... --out DIR</code> and report that folder.</p>")
@@ -266,7 +282,8 @@ def _try_first_section(res: Results) -> str:
 
 #: the report's sections in order, each (Results) -> HTML
 SECTIONS = [_scenario_section, _headline_section, _relay_section, _drops_section,
-            _sensitivity_section, _discovery_section, _screening_section, _try_first_section]
+            _threshold_section, _sensitivity_section, _discovery_section, _screening_section,
+            _try_first_section]
 
 
 def report_html(src: str | Path | Results, variants: str | Path | None = None) -> str:

@@ -11,16 +11,15 @@ from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
 from ..errors import UsageError
 from ..model.scenario import Scenario
+from .intervals import paired_means, paired_proportions
 from .limits import check_work
 from .run import RunResult, run
-from .stats import mean_ci
 
-__all__ = ["compare", "compare_results"]
+__all__ = ["compare", "compare_results", "compare_text", "paired_completion", "paired_coverage"]
 
 
-def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+def _variance_ratio(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     d = b - a
-    est, (lo, hi) = mean_ci(d)
     var_d = float(np.var(d, ddof=1)) if len(d) > 1 else math.nan
     var_ind = (float(np.var(a, ddof=1)) + float(np.var(b, ddof=1))) if len(d) > 1 else math.nan
     if var_d > 0:
@@ -31,8 +30,6 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
         ratio = 1.0
     n = len(d)
     return {
-        "a": float(a.mean()), "b": float(b.mean()),
-        "difference": est, "ci95": [lo, hi],
         # an unpaired comparison needs `ratio` times as many replications per scenario
         # for an interval as narrow as this paired one
         "variance_ratio": ratio,
@@ -41,11 +38,38 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     }
 
 
+def paired_completion(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    """B minus A for paired 0/1 completions: Tango's score interval, which keeps its
+    width when the pairs rarely disagree, and the discordant counts."""
+    r = paired_proportions(a, b)
+    return {
+        "a": r.a, "b": r.b_rate, "difference": r.difference, "ci95": list(r.ci),
+        "method": "tango-score",
+        # a_not_b: replications completed under A only; b_not_a: under B only
+        "discordant": {"a_not_b": r.b, "b_not_a": r.c},
+        **_variance_ratio(a, b),
+    }
+
+
+def paired_coverage(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    """B minus A for paired coverages (shares): t interval with the variance floored for
+    sparse non-zero differences (intervals.paired_means)."""
+    r = paired_means(a, b, max_abs_difference=1.0)
+    return {
+        "a": r.a, "b": r.b, "difference": r.difference, "ci95": list(r.ci),
+        "method": r.method, "nonzero_pairs": r.nonzero,
+        **_variance_ratio(a, b),
+    }
+
+
 def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
             workers: int | None = None, max_events: float | None = None) -> dict[str, Any]:
     """Run A and B with the same seed (replication i of both shares its random numbers) and
-    report B - A for each named initiative they share: completion rate and coverage, each
-    with a 95% interval, and how many replications pairing saved over independent runs."""
+    report B - A for each named initiative they share: completion rate (Tango's score
+    interval for paired proportions, with the discordant counts) and coverage at the
+    deadline (paired t with a floor for sparse differences), each with a 95% interval, and
+    how many replications pairing saved over independent runs. max_events bounds the work
+    of both runs together (study/limits.py)."""
     if isinstance(reps, int) and reps >= 1:  # both runs' work at once (run checks the rest)
         check_work([a, b], reps, max_events)
     ra = run(a, reps=reps, seed=seed, workers=workers, max_events=max_events)
@@ -72,8 +96,8 @@ def compare_results(ra: RunResult, rb: RunResult) -> dict[str, Any]:
             return np.array([float(getattr(o, attr)) for r in res.replications
                              for o in r.initiatives if o.name == name])
         out["initiatives"][name] = {
-            "completion_rate": _paired(col(ra, "completed"), col(rb, "completed")),
-            "coverage": _paired(col(ra, "coverage"), col(rb, "coverage")),
+            "completion_rate": paired_completion(col(ra, "completed"), col(rb, "completed")),
+            "coverage": paired_coverage(col(ra, "coverage"), col(rb, "coverage")),
         }
     out["unpaired"] = sorted({i.name for i in a.initiatives} ^ {i.name for i in b.initiatives})
     return out
@@ -94,6 +118,13 @@ def compare_text(res: dict[str, Any]) -> str:
                 f"  {label}: {100 * x['a']:.1f}% -> {100 * x['b']:.1f}%, difference "
                 f"{100 * x['difference']:+.1f} points (95% CI {100 * lo:+.1f} to {100 * hi:+.1f})"
                 f"{saved}")
+            if "discordant" in x:
+                dd = x["discordant"]
+                lines.append(
+                    f"    {dd['a_not_b']} replications completed under A only, "
+                    f"{dd['b_not_a']} under B only (score interval for paired proportions)")
+        lines.append("  Completion counts the replications whose coverage reaches the success "
+                     "threshold: read it next to the coverage difference.")
     if not res["initiatives"]:
         lines.append("The two scenarios share no named initiative to compare.")
     return "\n".join(lines)

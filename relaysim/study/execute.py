@@ -27,6 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from ..engines.records import Replication
 from ..engines.simpy_engine import simulate
 from ..errors import RelaysimError
+from ..machine import default_workers
 from ..model.scenario import Scenario
 
 __all__ = ["default_workers", "run_chunk", "chunks", "execute", "local_pool", "stop_pool",
@@ -41,14 +42,6 @@ _WATCH_SECONDS = 0.5
 
 class PoolDied(RelaysimError):
     """Workers kept dying (killed, or out of memory): the run gave up."""
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> list[Replication]:
@@ -142,8 +135,8 @@ def _on_local_pool(scenario: Scenario, seed: int, parts: list[tuple[int, int]], 
     ex = local_pool(workers)
     try:
         while todo:
-            futures = [ex.submit(run_chunk, scenario, seed, a, b) for a, b in todo]
-            try:
+            try:  # submit too: a pool may break while chunks are still being submitted
+                futures = [ex.submit(run_chunk, scenario, seed, a, b) for a, b in todo]
                 for f in futures:
                     got = f.result()
                     todo.pop(0)
