@@ -164,12 +164,7 @@ def sweep(
     params, design = _complete_design(scenario, design)
     scenarios = _point_scenarios(scenario, design)
     check_work(scenarios, reps, max_events, None if executor is not None else n_workers)
-    out_dir = Path(out) if out is not None else Path("runs") / (
-        f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create output folder {out_dir}: {e}") from None
+    out_dir = _make_out_dir(scenario, out)
     store_path = Path(store) if store is not None else out_dir / "store.sqlite"
     if not isinstance(min_reps, int) or min_reps < 1:
         raise UsageError(f"min_reps must be a whole number >= 1, got {min_reps!r}")
@@ -189,6 +184,17 @@ def sweep(
     atomic_write(out_dir / "results.csv", rows_to_csv(rows, params))
     return SweepResult(out=out_dir, params=params, points=design, rows=rows, failed=failed,
                        seconds=time.perf_counter() - t0, reps_run=runner.reps_run)
+
+
+def _make_out_dir(scenario: Scenario, out: str | Path | None) -> Path:
+    """The output folder (default runs/<name>-<time>), created."""
+    out_dir = Path(out) if out is not None else Path("runs") / (
+        f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create output folder {out_dir}: {e}") from None
+    return out_dir
 
 
 def _check_sweep_args(design: list[dict[str, Any]], reps: int, seed: int,
