@@ -319,12 +319,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     d = len(params)
     executor, client = _dask_executor(args.scheduler) if args.scheduler else (None, None)
     workers = _cluster_threads(client) if client is not None else args.workers
-    tick, close = _sweep_progress(args.samples * (d + 2) + 2 * d + 1, args.reps, args.quiet)
+    tick, close = _sweep_progress(args.seeds * args.samples * (d + 2) + 2 * d + 1, args.reps,
+                                  args.quiet)
     try:
         res = sensitivity(sc, params, samples=args.samples, reps=args.reps, seed=args.seed,
                           out=out, output=args.output, initiative=args.initiative,
                           workers=workers, executor=executor, resume=args.resume,
-                          progress=tick)
+                          progress=tick, seeds=args.seeds)
     finally:
         close()
         if client is not None:
@@ -583,6 +584,9 @@ def _parser_sensitivity(sub: Any) -> None:
                     help="N of the Saltelli design, a power of two (N*(d+2) points)")
     se.add_argument("--reps", type=_pos_int, default=400, help="replications per point")
     se.add_argument("--seed", type=_nonneg_int, default=0)
+    se.add_argument("--seeds", type=_pos_int, default=4, metavar="K",
+                    help="run the design under K independent seeds and put the replication "
+                    "noise into the intervals (default 4; 1: bootstrap only, noise left out)")
     se.add_argument("--output", default="completion_rate",
                     choices=("completion_rate", "coverage_mean"))
     se.add_argument("--initiative", help="which initiative (default the first)")

@@ -197,7 +197,8 @@ def _sens(src: Results | str | Path) -> tuple[Results, dict[str, Any]]:
 @plot_kind
 def tornado(src: Results | str | Path) -> Figure:
     """One parameter at a time: completion at the low and the high end of each range,
-    around the scenario as written (largest swing on top)."""
+    around the scenario as written (largest swing on top), each end with the 95% interval
+    of its paired difference from the scenario as written (when the analysis has it)."""
     _, sens = _sens(src)
     items = list(reversed(sens["tornado"]))
     base = sens.get("baseline")
@@ -209,6 +210,7 @@ def tornado(src: Results | str | Path) -> Figure:
                 label="low end" if i == 0 else None)
         ax.barh(i, hi - ref, left=ref, color=PALETTE[0], height=0.6,
                 label="high end" if i == 0 else None)
+        _paired_bars(ax, i, t, ref, base is not None)
         if abs(hi - lo) < 0.5:  # no visible effect: one label, not two crammed together
             ax.text(max(lo, hi, ref) + 1, i, "no effect", ha="left", va="center", fontsize=11,
                     color="#555555")
@@ -224,10 +226,27 @@ def tornado(src: Results | str | Path) -> Figure:
     ax.set_xlim(0, 105)
     ax.set_title("Which lever moves implementation most (one at a time)")
     ax.legend(frameon=False, loc="lower right")
-    _note(fig, f"{sens['reps_per_point']} replications per bar end, seed "
-             f"{sens['seed']}")
+    paired = any(t.get("low_vs_base") for t in items)
+    _note(fig, f"{sens['reps_per_point']} replications per bar end, seed {sens['seed']}"
+          + ("; whiskers: 95% CI of each end minus the scenario as written, paired "
+             "replication by replication" if paired else ""))
     _apply_style(fig)
     return fig
+
+
+def _paired_bars(ax: Any, i: int, t: dict[str, Any], ref: float, has_base: bool) -> None:
+    """Whiskers at a tornado bar's ends: the paired difference's 95% interval from the
+    scenario as written (`low_vs_base`, `high_vs_base`), drawn around the end."""
+    if not has_base:
+        return
+    for key in ("low_vs_base", "high_vs_base"):
+        d = t.get(key)
+        if not d or d.get("ci95") is None or None in d["ci95"]:
+            continue
+        x = ref + 100 * d["difference"]
+        lo, hi = ref + 100 * d["ci95"][0], ref + 100 * d["ci95"][1]
+        ax.errorbar(x, i, xerr=[[max(x - lo, 0)], [max(hi - x, 0)]], fmt="none",
+                    ecolor="#333333", capsize=3, lw=1.2)
 
 
 @plot_kind
