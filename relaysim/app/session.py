@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
 from ..model.toml_out import dumps_toml
 from ..study.compare import compare_results
-from ..study.execute import default_workers
+from ..study.execute import default_workers, local_pool
 from ..study.run import RunResult, run
 from ..study.stats import km_curve
 from .levers import Lever
@@ -251,7 +251,7 @@ class Explorer:
         # its run of the scenario as written
         self._own_pool = share is None
         self._pool = share._pool if share is not None else (
-            ProcessPoolExecutor(self.workers) if self.workers > 1 else None)
+            local_pool(self.workers, death_signal=False) if self.workers > 1 else None)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._gen = 0

@@ -34,7 +34,7 @@ from ..errors import UsageError
 from ..files import LOCK_NAME, atomic_write, json_safe
 from ..model.scenario import Scenario
 from .compare import paired_completion, paired_coverage
-from .designs import Parameter
+from .designs import MAX_POINTS, Parameter
 from .intervals import combine_seed_noise
 from .store import Store
 from .summary import as_arrays
@@ -75,6 +75,9 @@ def saltelli_points(params: list[Parameter], n: int, seed: int
         raise UsageError(f"Sobol indices need --samples a power of two (>= 2), got {n} "
                          f"(try {lower} or {lower * 2})")
     d = len(params)
+    if n * (d + 2) > MAX_POINTS:
+        raise UsageError(f"--samples {n} gives {n * (d + 2):,} points, more than the limit of "
+                         f"{MAX_POINTS:,}")
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x5A1,)))
     u = qmc.Sobol(2 * d, rng=rng).random(n)
     a, b = u[:, :d], u[:, d:]

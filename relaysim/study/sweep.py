@@ -19,7 +19,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +30,9 @@ from ..engines.keyed import STREAM_VERSION
 from ..errors import Problem, ScenarioError, UsageError
 from ..files import LOCK_NAME, FolderLock, atomic_write, safe_name
 from ..model.scenario import Scenario
-from .execute import default_workers
+from .execute import default_workers, local_pool, stop_pool
 from .intervals import precision_half_width
+from .limits import check_work
 from .store import Store
 from .summary import compact_chunk
 from .table import results_from_store, rows_to_csv
@@ -142,6 +143,7 @@ def sweep(
     retries: int = 2,
     progress: Progress | None = None,
     min_reps: int = 200,
+    max_events: float | None = None,
     force: bool = False,
 ) -> SweepResult:
     """Run every point of `design` (dicts of dotted path -> value) for `reps` replications.
@@ -156,18 +158,17 @@ def sweep(
     then have unequal replication counts: they are paired (common random numbers) only up
     to the shorter count. Failing chunks are retried `retries` times,
     then recorded as failed; the rest of the sweep still finishes.
-    The folder is locked while the sweep runs (a second sweep into it is refused); a
-    non-empty folder that is not this sweep's own is refused unless `force`.
+    max_events: refuse (UsageError) a sweep expected to need more engine events than this
+    (default limits.MAX_EVENTS; study/limits.py), before anything is written.
+    The folder is locked while it runs; a non-empty folder not its own needs `force`.
     """
     t0 = time.perf_counter()
     chunk_size = _check_sweep_args(design, reps, seed, precision, chunk_size, min_reps)
     n_workers = workers if workers is not None else default_workers()
     params, design = _complete_design(scenario, design)
     scenarios = _point_scenarios(scenario, design)
-    out_dir = Path(out) if out is not None else Path("runs") / (
-        f"{safe_name(scenario.name)}-{time.strftime('%Y%m%d-%H%M%S')}")
-    store_path = _store_path(out_dir, store, resume)
-    _make_folder(out_dir)
+    check_work(scenarios, reps, max_events, None if executor is not None else n_workers)
+    out_dir, store_path = _folder_and_store(scenario, out, store, resume)
     identity = _identity(scenario, design, reps, seed, chunk_size, precision)
     if precision is not None:
         identity["min_reps"] = min_reps
@@ -202,14 +203,19 @@ def _locks(out_dir: Path, store_path: Path) -> contextlib.ExitStack:
     return locks
 
 
-def _store_path(out_dir: Path, store: str | Path | None, resume: bool) -> Path:
-    """The store (default OUT/store.sqlite); with `resume` it must be there, so that a
-    typo in --out does not silently start afresh."""
+def _folder_and_store(scenario: Scenario, out: str | Path | None,
+                      store: str | Path | None, resume: bool) -> tuple[Path, Path]:
+    """The output folder (default runs/<safe name>-<time>), created, and the store
+    (default OUT/store.sqlite). With `resume` the store must be there, so that a typo in
+    --out does not silently start afresh (checked before any folder is made)."""
+    out_dir = Path(out) if out is not None else Path("runs") / (
+        f"{safe_name(scenario.name)}-{time.strftime('%Y%m%d-%H%M%S')}")
     store_path = Path(store) if store is not None else out_dir / "store.sqlite"
     if resume and not store_path.exists():
         raise UsageError(f"--resume: there is no store at {store_path}, so nothing to "
                          "resume (check --out/--store; drop --resume to start afresh)")
-    return store_path
+    _make_folder(out_dir)
+    return out_dir, store_path
 
 
 def _make_folder(out_dir: Path) -> None:
@@ -348,6 +354,7 @@ class _Runner:
         self.cs, self.precision, self.executor = chunk_size, precision, executor
         self.workers, self.retries, self.progress = workers, retries, progress
         self.reps_run = 0
+        self.pool: Any = None  # the local pool in use (rebuilt when a worker dies)
         self.done = st.done()
         self.min_reps = 200  # --precision: no point stops before this many replications
         self.tallies: dict[int, dict[str, list[float]]] = {}  # --precision: [n, k] per initiative
@@ -388,13 +395,16 @@ class _Runner:
         if self.executor is None and (self.workers == 1 or len(queue) == 1):
             self._serial(queue)
             return
-        own = self.executor is None
-        ex = self.executor or ProcessPoolExecutor(max_workers=self.workers)
+        if self.executor is not None:
+            self._parallel(self.executor, queue, own=False)
+            return
+        self.pool = local_pool(self.workers)
         try:
-            self._parallel(ex, queue, own)
-        finally:
-            if own:
-                ex.shutdown(cancel_futures=True)
+            self._parallel(self.pool, queue, own=True)
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop the workers now
+            stop_pool(self.pool)
+            raise
+        self.pool.shutdown()
 
     def _finish(self, unit: tuple[int, int, int], data: dict[str, Any]) -> list[tuple]:
         j, a, b = unit
@@ -456,8 +466,8 @@ class _Runner:
                         raise
                     # a worker died: the whole local pool is gone; start a new one and
                     # count one failure against every chunk that was in it
-                    ex.shutdown(cancel_futures=True)
-                    ex = ProcessPoolExecutor(max_workers=self.workers)
+                    stop_pool(ex)
+                    ex = self.pool = local_pool(self.workers)
                     lost = [unit, *inflight.values()]
                     inflight.clear()
                     for u in lost:
@@ -467,8 +477,6 @@ class _Runner:
                     self._retry_or_fail(unit, tries, queue, e)
                     continue
                 queue.extend(self._finish(unit, data))
-        if own:
-            ex.shutdown()
 
     def _retry_or_fail(self, unit: tuple[int, int, int], tries: dict[tuple[int, int, int], int],
                        queue: list[tuple[int, int, int]], e: BaseException) -> None:
