@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._interim import uniform_array
+
 # purposes: the number is part of the spawn key, so never renumber one
 WORK, DURATION, FUMBLE, RECOVER, REWORK = 0, 1, 2, 3, 4
 TURNOVER, VACANCY, LOSS, REVIEW, STREAM = 5, 6, 7, 8, 9
@@ -56,7 +58,7 @@ class Streams:
 
     def _open(self, key: tuple[int, int]) -> None:
         n = self.sizes[key[1]]
-        u = self._generator(*key).random((n, BLOCK))
+        u = uniform_array(self.entropy, self.rep, key[0], key[1], np.arange(n), np.arange(BLOCK))
         t = self._transform.get(key)
         self._rows[key] = (t(u, np.arange(n)) if t is not None else u).tolist()
         self._cursor[key] = [0] * self.sizes[key[1]]
@@ -79,7 +81,8 @@ class Streams:
         ekey = (key[0], key[1], i, block)
         values = self._extra.get(ekey)
         if values is None:
-            u = self._generator(*ekey).random((1, BLOCK))
+            u = uniform_array(self.entropy, self.rep, key[0], key[1], np.array([i]),
+                              np.arange(block * BLOCK, (block + 1) * BLOCK))
             t = self._transform.get(key)
             values = self._extra[ekey] = (t(u, np.array([i])) if t is not None else u)[0].tolist()
         return values[pos]
