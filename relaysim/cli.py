@@ -69,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     tick, close = _progress(args.reps, args.quiet)
     try:
         res = run(sc, reps=args.reps, seed=args.seed, workers=args.workers,
-                  chunk_size=args.chunk_size, progress=tick)
+                  chunk_size=args.chunk_size, progress=tick, engine=args.engine)
     finally:
         close()
     if args.per_rep:
@@ -132,7 +132,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         res = sweep(sc, points, reps=args.reps, seed=args.seed, out=args.out, store=args.store,
                     resume=args.resume, executor=executor, workers=workers,
-                    chunk_size=args.chunk_size, precision=args.precision, progress=tick)
+                    chunk_size=args.chunk_size, precision=args.precision, progress=tick,
+                    engine=args.engine)
     finally:
         close()
         if client is not None:
@@ -192,7 +193,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     a = load_scenario(args.scenario_a, _overrides(args.set))
     b = load_scenario(args.scenario_b, _overrides(args.set))
-    res = compare(a, b, reps=args.reps, seed=args.seed, workers=args.workers)
+    res = compare(a, b, reps=args.reps, seed=args.seed, workers=args.workers,
+                  engine=args.engine)
     print(json.dumps(json_safe(res), indent=2) if args.json else compare_text(res))
     return 0
 
@@ -216,7 +218,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         res = sensitivity(sc, params, samples=args.samples, reps=args.reps, seed=args.seed,
                           out=out, output=args.output, initiative=args.initiative,
                           workers=workers, executor=executor, resume=args.resume,
-                          progress=tick)
+                          progress=tick, engine=args.engine)
     finally:
         close()
         if client is not None:
@@ -276,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="override a parameter by dotted path (repeatable), "
                              "e.g. --set zones.principal.fumble=0.2")
 
+    def engine_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--engine", choices=("auto", "fast", "simpy"), default="auto",
+                        help="fast (compiled), simpy (the reference model) or auto (fast, "
+                             "SimPy without numba); the results are the same")
+
     r = sub.add_parser("run", help="Monte Carlo estimates for a scenario")
     scenario_args(r)
     r.add_argument("--reps", type=_pos_int, default=1000, help="replications (default 1000)")
@@ -287,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print JSON instead of text")
     r.add_argument("--per-rep", metavar="FILE.csv", help="write one row per replication")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    engine_arg(r)
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check a scenario file; print every problem or 'ok'")
@@ -324,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
     sw.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>-<time>)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    engine_arg(sw)
     sw.set_defaults(func=cmd_sweep)
 
     c = sub.add_parser("compare", help="B minus A with the same random numbers (paired)")
@@ -335,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=_nonneg_int, default=0)
     c.add_argument("--workers", type=_pos_int, default=None)
     c.add_argument("--json", action="store_true")
+    engine_arg(c)
     c.set_defaults(func=cmd_compare)
 
     se = sub.add_parser("sensitivity", help="Sobol indices (95%% CI) and a tornado")
@@ -355,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--resume", action="store_true")
     se.add_argument("--json", action="store_true")
     se.add_argument("--quiet", action="store_true")
+    engine_arg(se)
     se.set_defaults(func=cmd_sensitivity)
 
     pl = sub.add_parser("plot", help="a figure from a sweep or sensitivity folder or store")

@@ -109,22 +109,24 @@ def uniform(seed, rep, purpose, level, runner, n):
 
 
 # -- INTERIM scalar inverse CDFs (codes as relaysim.engines._interim.packed) ---------------
-@njit(cache=True)
-def ppf_scalar(code, par, npar, u):
+@njit(cache=True, inline="always")
+def ppf_scalar(code, dpar, d, s, npar, u):
+    """Inverse CDF at u of the distribution packed in dpar[d, s, :npar] (codes as
+    _interim.packed; indices rather than a row view: no reference counting)."""
     if code == 0:
-        return par[0]
+        return dpar[d, s, 0]
     if code == 1:
-        return -par[0] * math.log1p(-u)
+        return -dpar[d, s, 0] * math.log1p(-u)
     if code == 2:
-        return _gammaincinv(par[0], u) * par[1]
+        return _gammaincinv(dpar[d, s, 0], u) * dpar[d, s, 1]
     if code == 3:
-        if par[1] == 0:
-            return par[0]
-        return par[0] * math.exp(par[1] * _ndtri(u))
+        if dpar[d, s, 1] == 0:
+            return dpar[d, s, 0]
+        return dpar[d, s, 0] * math.exp(dpar[d, s, 1] * _ndtri(u))
     if code == 4:
-        return par[0] + (par[1] - par[0]) * u
+        return dpar[d, s, 0] + (dpar[d, s, 1] - dpar[d, s, 0]) * u
     if code == 5:
-        a, c, b = par[0], par[1], par[2]
+        a, c, b = dpar[d, s, 0], dpar[d, s, 1], dpar[d, s, 2]
         if b == a:
             return a
         fc = (c - a) / (b - a)
@@ -134,7 +136,7 @@ def ppf_scalar(code, par, npar, u):
     k = int(u * npar)
     if k > npar - 1:
         k = npar - 1
-    return par[k]
+    return dpar[d, s, k]
 
 
 # -- layout of the parameter and state arrays (fast.py fills the parameters) -------------
@@ -164,7 +166,7 @@ TF_LAUNCH, TF_DEADLINE, TF_FIDSUM, TF_DONE, TF_CLAR, TF_MINFID, TF_N = range(7)
 CAP_EV, CAP_PROC, CAP_HEAP, CAP_QN, CAP_TR, CAP_DROP, CAP_N = range(7)
 # state counters
 (ST_EVHW, ST_EVFREE, ST_HEAP, ST_EID, ST_NPROC, ST_QNHW, ST_QNFREE, ST_SEQ, ST_TICK, ST_OVF,
- ST_NTR, ST_NDROP, ST_N) = range(13)
+ ST_NTR, ST_NDROP, ST_UH, ST_UT, ST_NH, ST_NT, ST_N) = range(17)
 # event ints
 E_KIND, E_A, E_B, E_HEAD, E_TAIL, E_NCB, E_N = range(7)
 EK_RESUME, EK_DISPATCH, EK_DEPART, EK_FILL, EK_INTR = range(5)
@@ -210,59 +212,92 @@ def _free_event(evfree, st, e):
     st[ST_EVFREE] += 1
 
 
-@njit(cache=True)
-def _schedule(ht, hk, st, cap, t, prio, e):
-    """heappush((t, prio, eid, e))"""
+_EBITS = 24  # an event's pool index lives in the low bits of its heap key
+_EMASK = (1 << _EBITS) - 1
+_PRIO = 1 << 62
+
+
+@njit(cache=True, inline="always")
+def _schedule(ht, hk, fq, now, st, cap, t, prio, e):
+    """SimPy's heappush((t, prio, eid, e)).
+
+    An event for now goes to one of two FIFOs (URGENT, NORMAL), which is the order the heap
+    would give it: everything scheduled now has a larger eid than every heap entry for now
+    (those were scheduled earlier), URGENT events are only ever scheduled for now, and the
+    FIFOs are emptied before time moves on. Later events go to a 4-ary heap of times ht
+    and keys hk = prio * 2**62 + eid * 2**24 + e ((t, key) orders as (t, prio, eid))."""
+    if t == now:
+        if prio == URGENT:
+            k = st[ST_UT]
+            if k >= cap:
+                st[ST_OVF] = CAP_HEAP + 1
+                return
+            fq[k] = e
+            st[ST_UT] = k + 1
+        else:
+            k = st[ST_NT]
+            if k >= cap:
+                st[ST_OVF] = CAP_HEAP + 1
+                return
+            fq[cap + 1 + k] = e
+            st[ST_NT] = k + 1
+        st[ST_EID] += 1
+        return
     n = st[ST_HEAP]
     if n >= cap:
         st[ST_OVF] = CAP_HEAP + 1
         return
-    key = prio * 4611686018427387904 + st[ST_EID]  # prio * 2**62 + eid
+    key = prio * _PRIO + (st[ST_EID] << _EBITS) + e
     st[ST_EID] += 1
     st[ST_HEAP] = n + 1
     j = n
     while j > 0:
-        parent = (j - 1) >> 1
+        parent = (j - 1) >> 2
         pt = ht[parent]
-        if pt < t or (pt == t and hk[parent, 0] < key):
+        if pt < t or (pt == t and hk[parent] < key):
             break
         ht[j] = pt
-        hk[j, 0] = hk[parent, 0]
-        hk[j, 1] = hk[parent, 1]
+        hk[j] = hk[parent]
         j = parent
     ht[j] = t
-    hk[j, 0] = key
-    hk[j, 1] = e
+    hk[j] = key
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pop(ht, hk, st):
     """heappop: (t, e) of the earliest entry."""
     t0 = ht[0]
-    e0 = hk[0, 1]
+    e0 = hk[0] & _EMASK
     n = st[ST_HEAP] - 1
     st[ST_HEAP] = n
     if n > 0:
         t = ht[n]
-        key = hk[n, 0]
-        e = hk[n, 1]
+        key = hk[n]
         j = 0
         while True:
-            c = 2 * j + 1
+            c = 4 * j + 1
             if c >= n:
                 break
-            if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c]
-                                                   and hk[c + 1, 0] < hk[c, 0])):
-                c += 1
-            if t < ht[c] or (t == ht[c] and key < hk[c, 0]):
+            # the smallest of up to four children
+            m = c
+            mt = ht[c]
+            mk = hk[c]
+            end = c + 4
+            if end > n:
+                end = n
+            for x in range(c + 1, end):
+                xt = ht[x]
+                if xt < mt or (xt == mt and hk[x] < mk):
+                    m = x
+                    mt = xt
+                    mk = hk[x]
+            if t < mt or (t == mt and key < mk):
                 break
-            ht[j] = ht[c]
-            hk[j, 0] = hk[c, 0]
-            hk[j, 1] = hk[c, 1]
-            j = c
+            ht[j] = mt
+            hk[j] = mk
+            j = m
         ht[j] = t
-        hk[j, 0] = key
-        hk[j, 1] = e
+        hk[j] = key
     return t0, e0
 
 
@@ -279,7 +314,7 @@ def _wait(ev, pi, w, e):
     ev[e, E_NCB] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _detach(ev, pi, w):
     """Remove process w from the callbacks of the event it waits on (an interrupt)."""
     e = pi[w, P_TARGET]
@@ -300,7 +335,7 @@ def _detach(ev, pi, w):
     ev[e, E_NCB] -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _q_push(qn, qhead, qlen, qfree, st, cap, r, prio, seq, tick, e):
     if st[ST_QNFREE] > 0:
         st[ST_QNFREE] -= 1
@@ -341,54 +376,53 @@ def _q_pop(qn, qhead, qlen, qfree, st, r):
     return qn[node, Q_EV]
 
 
-@njit(cache=True)
-def _draw(seed, rep, purpose, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar):
+@njit(cache=True, inline="always")
+def _draw(pref, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar):
+    """Runner (p, i)'s next draw for purpose index pidx: a keyed uniform (pref holds the
+    key's (seed, rep, purpose, level) prefix), through its bundle's inverse CDF in dslot."""
     n = cnt[pidx, r]
     cnt[pidx, r] = n + 1
-    u = uniform(seed, rep, purpose, p, i, n)
+    h = _mix((pref[pidx, p] ^ np.uint64(i)) + _G)
+    h = _mix((h ^ np.uint64(n)) + _G)
+    u = float(h >> _S11) * _TO_UNIT
     if dslot < 0:
         return u
-    return ppf_scalar(dcode[b, dslot], dpar[b, dslot], dn[b, dslot], u)
+    return ppf_scalar(dcode[b, dslot], dpar, b, dslot, dn[b, dslot], u)
 
 
-@njit(cache=True)
+# per-runner state columns (ri: ints, rf: floats)
+(R_BUSY, R_HELD, R_VAC, R_SLOTS, R_SHEAD, R_STAIL, R_DISP, R_FILL, R_TANKEV, R_QHEAD, R_QLEN,
+ R_HHEAD, R_HTAIL, R_LEVEL, R_N) = range(15)
+RF_ODDS, RF_TANK, RF_TANKT, RF_N = range(4)
+
+
+@njit(cache=True, _nrt=False)
 def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i,
-              caps, out_lf, out_li, o_ti, o_tf, o_tz):
+              caps, out_lf, out_li, o_ti, o_tf, o_tz, ev, evfree, pi, pf, runlist, ht, hk,
+              qn, qfree, drop_i, drop_f, st, cnt, pref, ri, rf, fq):
     """Replications rep0..rep1-1. Returns (status, reps done, track rows written); status 0
-    is success, k > 0 means pool k-1 (CAP_*) overflowed in replication rep0 + reps done."""
+    is success, k > 0 means pool k-1 (CAP_*) overflowed in replication rep0 + reps done.
+
+    Compiled without numba's reference counting (_nrt=False): every array is allocated by
+    the caller (relaysim.engines.fast), so the event loop never touches a refcount."""
     nlev = gi[GI_NLEV]
     R = lv[nlev - 1, LV_OFF] + lv[nlev - 1, LV_SIZE]
-    npur = 10 + max(1, int(lv[:, LV_EXTRA].max()))
-    cap_ev, cap_proc, cap_heap = caps[CAP_EV], caps[CAP_PROC], caps[CAP_HEAP]
-    ev = np.empty((cap_ev + 1, E_N), np.int64)
-    evfree = np.empty(cap_ev + 1, np.int64)
-    pi = np.empty((cap_proc + 1, P_N), np.int64)
-    pf = np.empty((cap_proc + 1, PF_N), np.float64)
-    runlist = np.empty(cap_proc + 1, np.int64)
-    ht = np.empty(cap_heap + 1, np.float64)
-    hk = np.empty((cap_heap + 1, 2), np.int64)
-    qn = np.empty((caps[CAP_QN] + 1, Q_N), np.int64)
-    qfree = np.empty(caps[CAP_QN] + 1, np.int64)
-    drop_i = np.empty((caps[CAP_DROP] + 1, 3), np.int64)
-    drop_f = np.empty(caps[CAP_DROP] + 1, np.float64)
-    st = np.zeros(ST_N, np.int64)
-    cnt = np.zeros((npur, R), np.int64)
     rows = 0
     for rep in range(rep0, rep1):
         status = _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i,
                       caps, out_lf[rep - rep0], out_li[rep - rep0], o_ti, o_tf, o_tz, rows,
                       ev, evfree, pi, pf, runlist, ht, hk, qn, qfree, drop_i, drop_f, st,
-                      cnt, R)
+                      cnt, R, pref, ri, rf, fq)
         if status != 0:
             return status, rep - rep0, rows
         rows += st[ST_NTR]
     return 0, rep1 - rep0, rows
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
          lf, li, o_ti, o_tf, o_tz, row0, ev, evfree, pi, pf, runlist, ht, hk, qn, qfree,
-         drop_i, drop_f, st, cnt, R):
+         drop_i, drop_f, st, cnt, R, pref, ri, rf, fq):
     nlev = gi[GI_NLEV]
     last = nlev - 1
     horizon = gf[G_HORIZON]
@@ -407,33 +441,54 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
 
     st[:] = 0
     cnt[:, :] = 0
-    # per-runner state
-    busy = np.zeros(R, np.int64)
-    held = np.zeros(R, np.int64)
-    vacant = np.zeros(R, np.int64)
-    odds = np.empty(R, np.float64)
-    tank = np.ones(R, np.float64)
-    tank_t = np.zeros(R, np.float64)
-    slots_used = np.zeros(R, np.int64)
-    slot_head = np.full(R, -1, np.int64)  # slot waiters: FIFO of events via qn-free list
-    dispatching = np.zeros(R, np.int64)
-    fill_ev = np.full(R, -1, np.int64)
-    tank_ev = np.full(R, -1, np.int64)
-    qhead = np.full(R, -1, np.int64)
-    qlen = np.zeros(R, np.int64)
-    hhead = np.full(R, -1, np.int64)
-    htail = np.full(R, -1, np.int64)
-    slot_tail = np.full(R, -1, np.int64)
-    for r in range(R):
-        odds[r] = bf[rb[r], BF_ODDS0]
-    level_of = np.empty(R, np.int64)
+    npur = cnt.shape[0]
+    for k in range(npur):
+        purpose = k if k < 10 else MERGED_WORK + k - 9
+        for p in range(nlev):
+            pref[k, p] = key_prefix(seed, rep, purpose, p)
+    # per-runner state (views of the caller's arrays)
+    busy = ri[:, R_BUSY]
+    held = ri[:, R_HELD]
+    vacant = ri[:, R_VAC]
+    slots_used = ri[:, R_SLOTS]
+    slot_head = ri[:, R_SHEAD]  # slot waiters: FIFO of events through queue nodes
+    slot_tail = ri[:, R_STAIL]
+    dispatching = ri[:, R_DISP]
+    fill_ev = ri[:, R_FILL]
+    tank_ev = ri[:, R_TANKEV]
+    qhead = ri[:, R_QHEAD]
+    qlen = ri[:, R_QLEN]
+    hhead = ri[:, R_HHEAD]
+    htail = ri[:, R_HTAIL]
+    level_of = ri[:, R_LEVEL]
+    odds = rf[:, RF_ODDS]
+    tank = rf[:, RF_TANK]
+    tank_t = rf[:, RF_TANKT]
     for p in range(nlev):
         for i in range(lv[p, LV_SIZE]):
-            level_of[lv[p, LV_OFF] + i] = p
-    wait_total = np.zeros(nlev, np.float64)
-    waits = np.zeros(nlev, np.int64)
-    busy_time = np.zeros(nlev, np.float64)
-    departures = np.zeros(nlev, np.int64)
+            r = lv[p, LV_OFF] + i
+            for c in range(R_N):
+                ri[r, c] = 0
+            slot_head[r] = -1
+            slot_tail[r] = -1
+            fill_ev[r] = -1
+            tank_ev[r] = -1
+            qhead[r] = -1
+            hhead[r] = -1
+            htail[r] = -1
+            level_of[r] = p
+            odds[r] = bf[rb[r], BF_ODDS0]
+            tank[r] = 1.0
+            tank_t[r] = 0.0
+    wait_total = lf[:, 0]
+    busy_time = lf[:, 1]
+    waits = li[:, 0]
+    departures = li[:, 1]
+    for p in range(nlev):
+        wait_total[p] = 0.0
+        busy_time[p] = 0.0
+        waits[p] = 0
+        departures[p] = 0
 
     # the tracks: rows row0.. of the outputs
     nini = gi[GI_NINI]
@@ -475,7 +530,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
             pi[w, P_PC] = PC_REVIEWS
         e = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
         _wait(ev, pi, w, e)
-        _schedule(ht, hk, st, cap_heap, now, URGENT, e)
+        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e)
     # departures
     for p in range(nlev):
         if lv[p, LV_TURN]:
@@ -485,18 +540,37 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                 rate = bf[b, BF_TURN]
                 if rate <= 0:
                     continue
-                gap = departure_gap(_draw(seed, rep, TURNOVER, TURNOVER, p, i, r, cnt, -1, b,
+                gap = departure_gap(_draw(pref, TURNOVER, p, i, r, cnt, -1, b,
                                           dcode, dn, dpar), rate)
                 if now + gap < horizon:
                     e = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
-                    _schedule(ht, hk, st, cap_heap, now + gap, NORMAL, e)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e)
 
-    while st[ST_HEAP] > 0:
+    while True:
         if st[ST_OVF]:
             return st[ST_OVF]
-        if ht[0] >= horizon:
+        # the next event in SimPy's order: URGENT ones for now, then the heap's for now
+        # (scheduled earlier: smaller eids), then NORMAL ones scheduled now, then later ones
+        if st[ST_UH] < st[ST_UT]:
+            e = fq[st[ST_UH]]
+            st[ST_UH] += 1
+            if st[ST_UH] == st[ST_UT]:
+                st[ST_UH] = 0
+                st[ST_UT] = 0
+        elif st[ST_HEAP] > 0 and ht[0] == now:
+            now, e = _pop(ht, hk, st)
+        elif st[ST_NH] < st[ST_NT]:
+            e = fq[cap_heap + 1 + st[ST_NH]]
+            st[ST_NH] += 1
+            if st[ST_NH] == st[ST_NT]:
+                st[ST_NH] = 0
+                st[ST_NT] = 0
+        elif st[ST_HEAP] > 0:
+            if ht[0] >= horizon:
+                break
+            now, e = _pop(ht, hk, st)
+        else:
             break
-        now, e = _pop(ht, hk, st)
         kind = ev[e, E_KIND]
         nrun = 0
         cause = -1
@@ -528,7 +602,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                                              bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
                         tank_t[r] = now
                     busy[r] += 1
-                    _schedule(ht, hk, st, cap_heap, now, NORMAL, q)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, q)
                 else:
                     _free_event(evfree, st, q)
         elif kind == EK_DEPART:
@@ -540,19 +614,19 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
             vacant[r] = 1
             x = hhead[r]
             while x >= 0:
-                u = _draw(seed, rep, LOSS, LOSS, p, i, r, cnt, -1, b, dcode, dn, dpar)
+                u = _draw(pref, LOSS, p, i, r, cnt, -1, b, dcode, dn, dpar)
                 e2 = _new_event(ev, evfree, st, cap_ev, EK_INTR, x,
                                 LOST if u < bf[b, BF_LOSS] else STAY)
-                _schedule(ht, hk, st, cap_heap, now, URGENT, e2)
+                _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
                 x = pi[x, P_HNEXT]
             if lv[p, LV_TANK]:
                 tank[r] = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN], bf[b, BF_RECOVERY],
                                                         busy[r]), now - tank_t[r])
                 tank_t[r] = now
             busy[r] = 0
-            gap = _draw(seed, rep, VACANCY, VACANCY, p, i, r, cnt, DS_VAC, b, dcode, dn, dpar)
+            gap = _draw(pref, VACANCY, p, i, r, cnt, DS_VAC, b, dcode, dn, dpar)
             e2 = _new_event(ev, evfree, st, cap_ev, EK_FILL, r, 0)
-            _schedule(ht, hk, st, cap_heap, now + gap, NORMAL, e2)
+            _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
         elif kind == EK_FILL:
             r = ev[e, E_A]
             p = level_of[r]
@@ -566,26 +640,26 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                 e2 = tank_ev[r]
                 if e2 >= 0:
                     tank_ev[r] = -1
-                    _schedule(ht, hk, st, cap_heap, now, NORMAL, e2)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e2)
             e2 = fill_ev[r]
             if e2 >= 0:
                 fill_ev[r] = -1
-                _schedule(ht, hk, st, cap_heap, now, NORMAL, e2)
+                _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e2)
             cap = bi[b, B_CAP]
             while qlen[r] > 0 and busy[r] < cap:
                 q = _q_pop(qn, qhead, qlen, qfree, st, r)
                 if ev[q, E_NCB] > 0:
                     busy[r] += 1
-                    _schedule(ht, hk, st, cap_heap, now, NORMAL, q)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, q)
                 else:
                     _free_event(evfree, st, q)
             rate = bf[b, BF_TURN]
             if rate > 0:
-                gap = departure_gap(_draw(seed, rep, TURNOVER, TURNOVER, p, i, r, cnt, -1, b,
+                gap = departure_gap(_draw(pref, TURNOVER, p, i, r, cnt, -1, b,
                                           dcode, dn, dpar), rate)
                 if now + gap < horizon:
                     e2 = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
-                    _schedule(ht, hk, st, cap_heap, now + gap, NORMAL, e2)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
         _free_event(evfree, st, e)
 
         # run the resumed processes in callback order, each up to its next yield
@@ -611,7 +685,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     pc = PC_CARRY
                     if launch > now:
                         e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _schedule(ht, hk, st, cap_heap, now + (launch - now), NORMAL, e2)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now + (launch - now), NORMAL, e2)
                         _wait(ev, pi, w, e2)
                         break
                 elif pc == PC_CARRY:
@@ -650,7 +724,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     pc = PC_X_CP
                     if bi[b, B_CP] and cp_time > 0:
                         e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _schedule(ht, hk, st, cap_heap, now + cp_time, NORMAL, e2)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now + cp_time, NORMAL, e2)
                         _wait(ev, pi, w, e2)
                         break
                 elif pc == PC_X_CP:
@@ -667,7 +741,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     else:
                         if rate > 0:
                             e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                            _schedule(ht, hk, st, cap_heap, now + (need - level) / rate,
+                            _schedule(ht, hk, fq, now, st, cap_heap, now + (need - level) / rate,
                                       NORMAL, e2)
                         else:
                             e2 = tank_ev[r]
@@ -698,7 +772,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                                                  bf[b, BF_CLOSE])
                         if start > now:
                             e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                            _schedule(ht, hk, st, cap_heap, now + (start - now), NORMAL, e2)
+                            _schedule(ht, hk, fq, now, st, cap_heap, now + (start - now),
+                                      NORMAL, e2)
                             _wait(ev, pi, w, e2)
                             break
                 elif pc == PC_AFTER_WIN:
@@ -709,23 +784,23 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                                            bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
                     pf[w, PF_PF] = probability(fumble_odds(
                         odds[r], o_tf[tr, TF_CLAR], held[r], load, has_tank, level, tank_eff))
-                    dur = _draw(seed, rep, DURATION, DURATION, p, i, r, cnt, DS_DUR, b,
+                    dur = _draw(pref, DURATION, p, i, r, cnt, DS_DUR, b,
                                 dcode, dn, dpar)
                     pc = PC_AFTER_DUR
                     if dur > 0:
                         e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _schedule(ht, hk, st, cap_heap, now + dur, NORMAL, e2)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now + dur, NORMAL, e2)
                         _wait(ev, pi, w, e2)
                         break
                 elif pc == PC_AFTER_DUR:
                     o_tz[tr, p, 0] += 1
-                    if _draw(seed, rep, FUMBLE, FUMBLE, p, i, r, cnt, -1, b, dcode, dn,
+                    if _draw(pref, FUMBLE, p, i, r, cnt, -1, b, dcode, dn,
                              dpar) >= pf[w, PF_PF]:
                         pi[w, P_OK] = 1
                         pc = PC_X_END
                         continue
                     o_tz[tr, p, 1] += 1
-                    caught = _draw(seed, rep, RECOVER, RECOVER, p, i, r, cnt, -1, b, dcode,
+                    caught = _draw(pref, RECOVER, p, i, r, cnt, -1, b, dcode,
                                    dn, dpar) < bf[b, BF_RECOVER]
                     maxatt = bi[b, B_MAXATT]
                     if not caught or (maxatt > 0 and pi[w, P_ATT] >= maxatt):
@@ -734,12 +809,12 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         pc = PC_X_END
                         continue
                     o_tz[tr, p, 2] += 1
-                    rework = _draw(seed, rep, REWORK, REWORK, p, i, r, cnt, DS_REWORK, b,
+                    rework = _draw(pref, REWORK, p, i, r, cnt, DS_REWORK, b,
                                    dcode, dn, dpar)
                     pc = PC_ATT_TOP
                     if rework > 0:
                         e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _schedule(ht, hk, st, cap_heap, now + rework, NORMAL, e2)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now + rework, NORMAL, e2)
                         _wait(ev, pi, w, e2)
                         break
                 elif pc == PC_X_END:
@@ -752,7 +827,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                                 slot_tail[g] = -1
                             qfree[st[ST_QNFREE]] = node
                             st[ST_QNFREE] += 1
-                            _schedule(ht, hk, st, cap_heap, now, NORMAL, qn[node, Q_EV])
+                            _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, qn[node, Q_EV])
                         else:
                             slots_used[g] -= 1
                     if pi[w, P_OK] == 0:
@@ -807,7 +882,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         if free and not dispatching[r]:
                             dispatching[r] = 1
                             e3 = _new_event(ev, evfree, st, cap_ev, EK_DISPATCH, r, 0)
-                            _schedule(ht, hk, st, cap_heap, now, NORMAL, e3)
+                            _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e3)
                         _wait(ev, pi, w, e2)
                         pc = PC_STARTED
                         break
@@ -817,10 +892,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     wait_total[p] += started - pf[w, PF_ARRIVED]
                     waits[p] += 1
                     pi[w, P_BEGAN] = 1
-                    work = _draw(seed, rep, WORK, WORK, p, i, r, cnt, DS_WORK, b, dcode, dn,
+                    work = _draw(pref, WORK, p, i, r, cnt, DS_WORK, b, dcode, dn,
                                  dpar)
                     for j in range(1, lv[p, LV_EXTRA] + 1):
-                        work += _draw(seed, rep, MERGED_WORK + j, 9 + j, p, i, r, cnt,
+                        work += _draw(pref, 9 + j, p, i, r, cnt,
                                       DS_VAC + j, b, dcode, dn, dpar)
                     if lv[p, LV_TANK]:
                         level = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN],
@@ -831,7 +906,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     pc = PC_WORKED
                     if work > 0:
                         e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _schedule(ht, hk, st, cap_heap, now + work, NORMAL, e2)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now + work, NORMAL, e2)
                         _wait(ev, pi, w, e2)
                         break
                 elif pc == PC_WORKED:
@@ -841,7 +916,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         while qlen[r] > 0:
                             q = _q_pop(qn, qhead, qlen, qfree, st, r)
                             if ev[q, E_NCB] > 0:
-                                _schedule(ht, hk, st, cap_heap, now, NORMAL, q)
+                                _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, q)
                                 handed = True
                                 break
                             _free_event(evfree, st, q)
@@ -856,7 +931,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                                 e2 = tank_ev[r]
                                 if e2 >= 0:
                                     tank_ev[r] = -1
-                                    _schedule(ht, hk, st, cap_heap, now, NORMAL, e2)
+                                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e2)
                     else:
                         busy[r] -= 1
                     held[r] -= 1
@@ -883,7 +958,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         pf[w2, PF_FID] = pf[w, PF_FID]
                         e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
                         _wait(ev, pi, w2, e2)
-                        _schedule(ht, hk, st, cap_heap, now, URGENT, e2)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
                     pc = DONE
                     break
                 elif pc == PC_INTR:
@@ -904,13 +979,13 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     arr_t = gf[G_SSTART]
                     pc = PC_ARR_LOOP
                 elif pc == PC_ARR_LOOP:
-                    u = _draw(seed, rep, STREAM, STREAM, 0, 0, 0, cnt, -1, 0, dcode, dn, dpar)
+                    u = _draw(pref, STREAM, 0, 0, 0, cnt, -1, 0, dcode, dn, dpar)
                     arr_t += exponential_gap(u, gf[G_SMEANGAP])
                     if arr_t >= gf[G_SSTOP] or arr_t >= horizon:
                         pc = DONE
                         break
                     e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                    _schedule(ht, hk, st, cap_heap, now + (arr_t - now), NORMAL, e2)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now + (arr_t - now), NORMAL, e2)
                     _wait(ev, pi, w, e2)
                     pc = PC_ARR_WAKE
                     break
@@ -946,11 +1021,11 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     pf[w2, PF_FID] = 1.0
                     e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
                     _wait(ev, pi, w2, e2)
-                    _schedule(ht, hk, st, cap_heap, now, URGENT, e2)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
                     pc = PC_ARR_LOOP
                 elif pc == PC_REVIEWS:
                     e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                    _schedule(ht, hk, st, cap_heap, now + gf[G_FBINT], NORMAL, e2)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now + gf[G_FBINT], NORMAL, e2)
                     _wait(ev, pi, w, e2)
                     pc = PC_REV_WAKE
                     break
@@ -962,7 +1037,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         dp = drop_i[d, 1]
                         di = drop_i[d, 2]
                         dr = lv[dp, LV_OFF] + di
-                        u = _draw(seed, rep, REVIEW, REVIEW, dp, di, dr, cnt, -1, 0, dcode, dn,
+                        u = _draw(pref, REVIEW, dp, di, dr, cnt, -1, 0, dcode, dn,
                                   dpar)
                         if u < detect:
                             o_ti[dtr, TI_DROPPED] -= lv[dp, LV_LEAVES]
@@ -980,7 +1055,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                             pf[w2, PF_FID] = drop_f[d]
                             e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
                             _wait(ev, pi, w2, e2)
-                            _schedule(ht, hk, st, cap_heap, now, URGENT, e2)
+                            _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
                         else:
                             drop_i[kept, 0] = dtr
                             drop_i[kept, 1] = dp
@@ -997,11 +1072,6 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
     if st[ST_OVF]:
         return st[ST_OVF]
     st[ST_NTR] = ntr
-    for p in range(nlev):
-        lf[p, 0] = wait_total[p]
-        lf[p, 1] = busy_time[p]
-        li[p, 0] = waits[p]
-        li[p, 1] = departures[p]
     return 0
 
 
@@ -1019,7 +1089,7 @@ def _unhold(pi, hhead, htail, r, w):
         pi[nxt, P_HPREV] = prev
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _reached(o_ti, o_tf, tr, now, fidelity):
     by_deadline = now <= o_tf[tr, TF_DEADLINE]
     if by_deadline:

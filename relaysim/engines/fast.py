@@ -9,9 +9,8 @@ the fast engine is used (`available()` tells whether it can be).
 
 from __future__ import annotations
 
-import glob
+import gc
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -52,14 +51,12 @@ def kernel() -> Any:
     """The compiled kernel module, compiled (or loaded from numba's cache) on first use."""
     global _KERNEL
     if _KERNEL is None:
-        here = os.path.dirname(os.path.abspath(__file__))
-        cached = glob.glob(os.path.join(here, "__pycache__", "_fastkernel.run_chunk-*.nbi"))
-        cold = not cached
-        if cold:
-            print("relaysim: compiling the fast engine once (about 30 s); later runs load it "
-                  "from the cache", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        from . import _fastkernel as K
+        from . import _fastkernel as K  # compiles nothing yet: numba compiles on first call
+        cold = not _cached(K)
+        if cold:
+            print("relaysim: compiling the fast engine once (about a minute); later runs "
+                  "load it from the cache", file=sys.stderr, flush=True)
         _KERNEL = K
         _warm(K)
         _KERNEL_TIMES["load"] = time.perf_counter() - t0
@@ -68,6 +65,14 @@ def kernel() -> Any:
 
 
 _KERNEL_TIMES: dict[str, float] = {}
+
+
+def _cached(K: Any) -> bool:
+    """Whether numba's on-disk cache holds the kernel for the current source."""
+    try:
+        return bool(K.run_chunk._cache._cache_file._load_index())
+    except Exception:  # numba internals moved: assume cached, say nothing
+        return True
 
 
 def _warm(K: Any) -> None:
@@ -207,15 +212,32 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
     rows = max(16, n * par.exp_tracks)
     parts_i, parts_f, parts_z = [], [], []
     done = 0
+    lvl = par.args[0]
+    n_runners = int(lvl[-1, 3] + lvl[-1, 0])
+    n_purposes = 10 + max(1, int(lvl[:, 6].max()))
     while done < n:
         caps = par.caps
         o_ti = np.zeros((rows, K.TI_N), np.int64)
         o_tf = np.zeros((rows, K.TF_N), np.float64)
         o_tz = np.zeros((rows, nlev, 5), np.int64)
         caps[K.CAP_TR] = rows
+        c_ev, c_proc, c_heap = int(caps[K.CAP_EV]), int(caps[K.CAP_PROC]), int(caps[K.CAP_HEAP])
+        c_qn, c_drop = int(caps[K.CAP_QN]), int(caps[K.CAP_DROP])
+        # every array the kernel uses (it allocates none: no reference counting inside)
+        scratch = (np.empty((c_ev + 1, K.E_N), np.int64), np.empty(c_ev + 1, np.int64),
+                   np.empty((c_proc + 1, K.P_N), np.int64),
+                   np.empty((c_proc + 1, K.PF_N), np.float64), np.empty(c_proc + 1, np.int64),
+                   np.empty(c_heap + 1, np.float64), np.empty(c_heap + 1, np.int64),
+                   np.empty((c_qn + 1, K.Q_N), np.int64), np.empty(c_qn + 1, np.int64),
+                   np.empty((c_drop + 1, 3), np.int64), np.empty(c_drop + 1, np.float64),
+                   np.zeros(K.ST_N, np.int64), np.zeros((n_purposes, n_runners), np.int64),
+                   np.zeros((n_purposes, nlev), np.uint64),
+                   np.zeros((n_runners, K.R_N), np.int64),
+                   np.zeros((n_runners, K.RF_N), np.float64),
+                   np.empty(2 * (c_heap + 1), np.int64))
         status, reps_done, nrows = K.run_chunk(
             seed, start + done, stop, *par.args, caps, lf[done:], li[done:], o_ti, o_tf,
-            o_tz)
+            o_tz, *scratch)
         parts_i.append(o_ti[:nrows])
         parts_f.append(o_tf[:nrows])
         parts_z.append(o_tz[:nrows])
@@ -226,6 +248,9 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
                 rows *= 2
             else:
                 caps[which] *= 2
+                if caps[K.CAP_EV] >= 1 << K._EBITS:
+                    raise RuntimeError("fast engine: more than 2**24 live events in one "
+                                       "replication; use engine='simpy'")
                 if which == K.CAP_PROC:  # events and heap follow the processes
                     caps[K.CAP_EV] = max(caps[K.CAP_EV], 2 * caps[K.CAP_PROC])
                     caps[K.CAP_HEAP] = max(caps[K.CAP_HEAP], caps[K.CAP_PROC])
@@ -235,6 +260,16 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
 
 def records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
     """The `Replication` records of a chunk's columns (as the SimPy engine builds them)."""
+    enabled = gc.isenabled()
+    gc.disable()  # many small frozen objects, no cycles: collecting them is wasted time
+    try:
+        return _records(sc, seed, cols)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
     par = _params(sc)
     plan = par.plan
     K = _KERNEL

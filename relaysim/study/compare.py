@@ -39,12 +39,12 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
 
 
 def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
-            workers: int | None = None) -> dict[str, Any]:
+            workers: int | None = None, engine: str = "auto") -> dict[str, Any]:
     """Run A and B with the same seed (replication i of both shares its random numbers) and
     report B - A for each named initiative they share: completion rate and coverage, each
     with a 95% interval, and how many replications pairing saved over independent runs."""
-    ra = run(a, reps=reps, seed=seed, workers=workers)
-    rb = run(b, reps=reps, seed=seed, workers=workers)
+    ra = run(a, reps=reps, seed=seed, workers=workers, engine=engine)
+    rb = run(b, reps=reps, seed=seed, workers=workers, engine=engine)
     out: dict[str, Any] = {
         "a": {"scenario": a.name, "scenario_hash": a.hash, "source": a.source},
         "b": {"scenario": b.name, "scenario_hash": b.hash, "source": b.source},

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..engines import select
 from ..engines.records import InitiativeOutcome, Replication
-from ..engines.simpy_engine import simulate
 from ..errors import UsageError
 from ..model.scenario import Scenario
 from .stats import km_quantiles, mean_ci, wilson
@@ -40,9 +40,10 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> list[Replication]:
+def run_chunk(scenario: Scenario, seed: int, start: int, stop: int, engine: str = "auto"
+              ) -> list[Replication]:
     """Replications start..stop-1 (the unit of work shipped to a worker)."""
-    return [simulate(scenario, seed, rep) for rep in range(start, stop)]
+    return select.chunk_runner(select.resolve(engine))(scenario, seed, start, stop)
 
 
 def chunks(reps: int, chunk_size: int, start: int = 0) -> list[tuple[int, int]]:
@@ -75,6 +76,7 @@ def run(
     chunk_size: int | None = None,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: str = "auto",
 ) -> RunResult:
     """Run `reps` replications of `scenario` and summarise them.
 
@@ -82,32 +84,35 @@ def run(
     `executor` (any concurrent.futures.Executor) is used instead and left open.
     chunk_size: replications per unit of work (default: about four chunks per worker).
     progress: called with the number of replications finished after each chunk.
-    The result does not depend on workers, chunk_size or executor.
+    engine: "auto" (fast, or SimPy without numba), "fast" or "simpy" (same results).
+    The result does not depend on workers, chunk_size, executor or engine.
     """
     _check_args(reps, seed, workers, chunk_size)
+    engine = select.resolve(engine)
     n_workers = workers if workers is not None else default_workers()
     if chunk_size is None:
         chunk_size = max(1, min(200, math.ceil(reps / (4 * max(1, n_workers)))))
     parts = chunks(reps, chunk_size)
     records: list[Replication] = []
-    for got in _execute(scenario, seed, parts, n_workers, executor):
+    for got in _execute(scenario, seed, parts, n_workers, executor, engine):
         records.extend(got)
         if progress is not None:
             progress(len(got))
     records.sort(key=lambda r: r.rep)
-    return RunResult(scenario=scenario, seed=int(seed), reps=int(reps), replications=records)
+    return RunResult(scenario=scenario, seed=int(seed), reps=int(reps), replications=records,
+                     engine=engine)
 
 
 def _execute(scenario: Scenario, seed: int, parts: list[tuple[int, int]], workers: int,
-             executor: Executor | None) -> Iterator[list[Replication]]:
+             executor: Executor | None, engine: str = "auto") -> Iterator[list[Replication]]:
     if executor is None and (workers == 1 or len(parts) == 1):
         for a, b in parts:
-            yield run_chunk(scenario, seed, a, b)
+            yield run_chunk(scenario, seed, a, b, engine)
         return
     own = executor is None
     ex = executor or ProcessPoolExecutor(max_workers=workers)
     try:
-        futures = [ex.submit(run_chunk, scenario, seed, a, b) for a, b in parts]
+        futures = [ex.submit(run_chunk, scenario, seed, a, b, engine) for a, b in parts]
         for f in futures:
             yield f.result()
     finally:
@@ -184,6 +189,7 @@ class RunResult:
     seed: int
     reps: int
     replications: list[Replication] = field(repr=False)
+    engine: str = "simpy"  # the engine that ran them (same records either way)
 
     @cached_property
     def summary(self) -> dict[str, Any]:
@@ -212,6 +218,7 @@ class RunResult:
             "source": sc.source,
             "seed": self.seed,
             "reps": self.reps,
+            "engine": self.engine,
             "relaysim_version": __version__,
             "initiatives": inits,
             "levels": levels,

@@ -113,7 +113,7 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
                 seed: int = 0, out: str | Path = "sensitivity", output: str = "completion_rate",
                 initiative: str | None = None, workers: int | None = None,
                 executor: Any = None, resume: bool = False, bootstrap: int = 999,
-                progress: Progress | None = None) -> dict[str, Any]:
+                progress: Progress | None = None, engine: str = "auto") -> dict[str, Any]:
     """First- and total-order Sobol indices (with bootstrap 95% intervals) and a tornado.
 
     samples: N of the Saltelli design (power of two); the sweep has N*(d+2) points with
@@ -129,9 +129,10 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
     d = len(params)
     points, _ = saltelli_points(params, samples, seed)
     sres = sweep(scenario, points, reps=reps, seed=seed, out=out / "sobol", resume=resume,
-                 workers=workers, executor=executor, progress=progress)
+                 workers=workers, executor=executor, progress=progress, engine=engine)
     tres = sweep(scenario, tornado_points(params), reps=reps, seed=seed, out=out / "tornado",
-                 resume=resume, workers=workers, executor=executor, progress=progress)
+                 resume=resume, workers=workers, executor=executor, progress=progress,
+                 engine=engine)
 
     def value(row: dict[str, Any]) -> float:
         s = row["initiatives"].get(name)

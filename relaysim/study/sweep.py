@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..engines import select
 from ..errors import Problem, ScenarioError, UsageError
 from ..model.scenario import Scenario
 from .run import atomic_write, default_workers, run_chunk
@@ -39,13 +40,14 @@ __all__ = ["sweep", "SweepResult", "compact_chunk", "summarize_point", "results_
 Progress = Callable[[int, int], None]  # (replications just finished, points finished)
 
 
-def compact_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> dict[str, Any]:
+def compact_chunk(scenario: Scenario, seed: int, start: int, stop: int, engine: str = "auto"
+                  ) -> dict[str, Any]:
     """Run replications start..stop-1 and keep, per initiative, one row per replication:
     rep, completed, completion time (None if censored), follow-up, coverage, fidelity
     (None if no classroom reached), observed, and drops per zone."""
     zone_names = [lv.name for lv in scenario.levels[1:]]
     cols: dict[str, dict[str, list[Any]]] = {}
-    for r in run_chunk(scenario, seed, start, stop):
+    for r in run_chunk(scenario, seed, start, stop, engine):
         for o in r.initiatives:
             c = cols.get(o.name)
             if c is None:
@@ -182,6 +184,7 @@ def sweep(
     precision: float | None = None,
     retries: int = 2,
     progress: Progress | None = None,
+    engine: str = "auto",
 ) -> SweepResult:
     """Run every point of `design` (dicts of dotted path -> value) for `reps` replications.
 
@@ -191,6 +194,7 @@ def sweep(
     precision: add chunks to a point until every completion-rate 95% interval is at most
     +-precision wide, or `reps` is reached. Failing chunks are retried `retries` times,
     then recorded as failed; the rest of the sweep still finishes.
+    engine: "auto", "fast" or "simpy" (same results, see relaysim.engines.select).
     """
     t0 = time.perf_counter()
     if not isinstance(reps, int) or reps < 1:
@@ -201,6 +205,7 @@ def sweep(
         raise UsageError(f"precision must be between 0 and 0.5, got {precision!r}")
     if not design:
         raise UsageError("the design has no points")
+    engine = select.resolve(engine)
     n_workers = workers if workers is not None else default_workers()
     if chunk_size is None:
         # never from the worker count: a sweep resumed with other --workers must match
@@ -228,6 +233,7 @@ def sweep(
         _write_manifest(out_dir, scenario, design, identity, store_path)
         runner = _Runner(st, scenarios, seed, reps, chunk_size, precision, executor,
                          n_workers, retries, progress)
+        runner.engine = engine
         runner.go()
         rows = results_from_store(st, design)
         failed = st.failed()
@@ -267,6 +273,7 @@ class _Runner:
         self.st, self.scenarios, self.seed, self.reps = st, scenarios, seed, reps
         self.cs, self.precision, self.executor = chunk_size, precision, executor
         self.workers, self.retries, self.progress = workers, retries, progress
+        self.engine = "auto"
         self.reps_run = 0
         self.done = st.done()
         self.tallies: dict[int, dict[str, list[int]]] = {}  # --precision: [n, k] per initiative
@@ -342,7 +349,7 @@ class _Runner:
             j, a, b = unit
             for attempt in range(self.retries + 1):
                 try:
-                    data = compact_chunk(self.scenarios[j], self.seed, a, b)
+                    data = compact_chunk(self.scenarios[j], self.seed, a, b, self.engine)
                 except Exception as e:  # recorded; the sweep goes on
                     if attempt == self.retries:
                         self.st.put_failed(j, a, b, _describe(e))
@@ -363,7 +370,7 @@ class _Runner:
                 # the attempt number makes a retry a new task for executors that cache
                 # results by arguments (Dask's pure tasks)
                 inflight[ex.submit(_attempt_chunk, self.scenarios[j], self.seed, a, b,
-                                   tries.get(unit, 0))] = unit
+                                   tries.get(unit, 0), self.engine)] = unit
             finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             for f in finished:
                 unit = inflight.pop(f)
@@ -397,10 +404,10 @@ class _Runner:
             self.st.put_failed(*unit, _describe(e))
 
 
-def _attempt_chunk(scenario: Scenario, seed: int, start: int, stop: int, attempt: int
-                   ) -> dict[str, Any]:
+def _attempt_chunk(scenario: Scenario, seed: int, start: int, stop: int, attempt: int,
+                   engine: str = "auto") -> dict[str, Any]:
     """compact_chunk, with the attempt number as an argument (ignored by the work)."""
-    return compact_chunk(scenario, seed, start, stop)
+    return compact_chunk(scenario, seed, start, stop, engine)
 
 
 def _describe(e: BaseException) -> str:
