@@ -54,7 +54,7 @@ import simpy
 
 import relaysim
 from relaysim.engines.simpy_engine import Relay
-from relaysim.study.run import atomic_write
+from relaysim.files import atomic_write
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "engine.json"
@@ -630,7 +630,7 @@ _CHILD = r"""
 import json, sys, time
 args = json.loads(sys.argv[1])
 import relaysim
-from relaysim.study.run import run_chunk
+from relaysim.study.execute import run_chunk
 sc = relaysim.scenario_from_dict(args["scenario"])
 seed = args["seed"]
 if args["warmup"]:

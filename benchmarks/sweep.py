@@ -52,8 +52,8 @@ from engine import _autogroup, _cpu, _git_commit, _l1, _load, _repeats, _usable_
 import relaysim
 import relaysim.study.store
 import relaysim.study.sweep
+from relaysim.files import atomic_write
 from relaysim.study.designs import make_design, parse_vary
-from relaysim.study.run import atomic_write
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -121,7 +121,7 @@ def machine_info() -> dict[str, Any]:
 
 class StoreTimer:
     """Wraps Store.put (every finished chunk: JSON encoding + one SQLite transaction) and
-    relaysim.sweep.results_from_store (reading the store back for results.csv) in this
+    relaysim.study.sweep.results_from_store (reading the store back for results.csv) in this
     process and adds up the time spent in them. Use as a context manager."""
 
     def __init__(self) -> None:
@@ -133,8 +133,8 @@ class StoreTimer:
         self.put_seconds, self.put_calls, self.read_seconds = 0.0, 0, 0.0
 
     def __enter__(self) -> StoreTimer:
-        self._put = orig_put = relaysim.store.Store.put
-        self._read = orig_read = relaysim.sweep.results_from_store
+        self._put = orig_put = relaysim.study.store.Store.put
+        self._read = orig_read = relaysim.study.sweep.results_from_store
 
         def put(store: Any, *args: Any, **kw: Any) -> None:
             t0 = time.perf_counter()
@@ -151,13 +151,13 @@ class StoreTimer:
             finally:
                 self.read_seconds += time.perf_counter() - t0
 
-        relaysim.store.Store.put = put  # type: ignore[method-assign]
-        relaysim.sweep.results_from_store = read  # sweep() looks it up at call time
+        relaysim.study.store.Store.put = put  # type: ignore[method-assign]
+        relaysim.study.sweep.results_from_store = read  # sweep() looks it up at call time
         return self
 
     def __exit__(self, *exc: object) -> None:
-        relaysim.store.Store.put = self._put  # type: ignore[method-assign]
-        relaysim.sweep.results_from_store = self._read
+        relaysim.study.store.Store.put = self._put  # type: ignore[method-assign]
+        relaysim.study.sweep.results_from_store = self._read
 
 
 # ------------------------------------------------------------------------ 1 + 2: speed
@@ -175,7 +175,7 @@ def _one_sweep(scenario: relaysim.Scenario, design: list[dict[str, Any]], reps: 
         timer.reset()
         load0, busy0 = _load(), _busy_jiffies()
         own0, c0, t0 = _own_cpu(), _cpu(), time.perf_counter()
-        res = relaysim.sweep.sweep(scenario, design, reps, seed=seed, out=tmp,
+        res = relaysim.study.sweep.sweep(scenario, design, reps, seed=seed, out=tmp,
                                    executor=executor, workers=workers)
         wall, cpu, own = time.perf_counter() - t0, _cpu() - c0, _own_cpu() - own0
         busy1 = _busy_jiffies()
@@ -407,7 +407,7 @@ def memory_child(spec: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="relaysim-mem-bench-") as tmp:
         with PssSampler() as pss:
             c0, t0 = _cpu(), time.perf_counter()
-            res = relaysim.sweep.sweep(sc, design, reps, seed=spec["seed"], out=tmp,
+            res = relaysim.study.sweep.sweep(sc, design, reps, seed=spec["seed"], out=tmp,
                                        workers=spec["workers"])
             wall, cpu = time.perf_counter() - t0, _cpu() - c0
         store_bytes = sum(p.stat().st_size for p in Path(tmp).glob("store.sqlite*"))

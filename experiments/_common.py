@@ -24,8 +24,8 @@ import numpy as np
 
 import relaysim
 from relaysim.errors import RelaysimError
+from relaysim.files import atomic_write, json_safe
 from relaysim.present.plot import save
-from relaysim.study.run import atomic_write, json_safe
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

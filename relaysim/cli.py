@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
 from .errors import RelaysimError, UsageError
+from .files import atomic_write, json_safe
 from .model.scenario import Scenario, load_scenario, parse_value
 from .present.trace import trace
-from .study.run import atomic_write, default_workers, json_safe, run
+from .study.execute import default_workers
+from .study.run import run
 
 
 def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
@@ -227,6 +229,22 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+class _PlotKinds:
+    """The plot kinds, read from the plot registry only when argparse needs them (so that
+    `relaysim --help` does not import matplotlib)."""
+
+    def _kinds(self) -> list[str]:
+        from .present.plot import KINDS
+
+        return list(KINDS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds())
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from .present import plot as P
 
@@ -370,9 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="a figure from a sweep or sensitivity folder or store")
     pl.add_argument("source", metavar="STORE_OR_DIR")
-    pl.add_argument("--kind", required=True,
-                    choices=("curve", "heatmap", "tornado", "sobol", "survival", "drops",
-                             "relay"))
+    pl.add_argument("--kind", required=True, choices=_PlotKinds())
     pl.add_argument("-o", "--output", required=True, metavar="FILE",
                     help="PNG, SVG or PDF (by extension)")
     pl.add_argument("--x", help="parameter on the x axis (curve, heatmap)")

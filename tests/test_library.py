@@ -27,7 +27,7 @@ import pytest
 
 import relaysim
 from relaysim import RunResult, load_scenario
-from relaysim.study.run import default_workers
+from relaysim.study.execute import default_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "scenarios"

@@ -18,7 +18,9 @@ import relaysim
 from relaysim import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from relaysim.cli import main as cli_main
 from relaysim.errors import Problem
-from relaysim.model.scenario import MAX_CLASSROOMS, MAX_DAYS, MAX_SPREAD, MIN_CV, parse_value
+from relaysim.model.distributions import MAX_DAYS, MAX_SPREAD, MIN_CV
+from relaysim.model.scenario import parse_value
+from relaysim.model.schema import MAX_CLASSROOMS
 
 BASE = """\
 [scenario]

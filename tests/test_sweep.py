@@ -40,7 +40,8 @@ from relaysim.present.results import load_results
 from relaysim.study.compare import compare
 from relaysim.study.designs import make_design, parse_vary, read_design_csv
 from relaysim.study.store import Store
-from relaysim.study.sweep import summarize_point, sweep
+from relaysim.study.summary import summarize_point
+from relaysim.study.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"

@@ -423,6 +423,9 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, 
 def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
          lf, li, o_ti, o_tf, o_tz, row0, ev, evfree, pi, pf, runlist, ht, hk, qn, qfree,
          drop_i, drop_f, st, cnt, R, pref, ri, rf, fq):
+    # long on purpose: SimPy's event loop and every process's state machine share these
+    # locals; helpers in the hot loop would cost calls, and splitting it would scatter the
+    # one-to-one correspondence with simpy_engine.py (each PC_* branch is one of its yields)
     nlev = gi[GI_NLEV]
     last = nlev - 1
     horizon = gf[G_HORIZON]

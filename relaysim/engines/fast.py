@@ -101,6 +101,8 @@ _PARAMS: dict[int, _Params] = {}
 
 
 def _params(sc: Scenario) -> _Params:
+    # long on purpose: one flat table of the kernel's parameters, field by field in the
+    # layout _fastkernel reads (LV_*, B_*, BF_*, G_*, GI_* columns)
     plan = plan_for(sc)
     got = _PARAMS.get(id(sc))
     if got is not None and got.plan is plan:

@@ -34,7 +34,7 @@ import simpy
 
 from ..model import formulas as F
 from ..model.plan import Bundle, Plan, plan_for, transform
-from ..model.scenario import Initiative, Scenario
+from ..model.scenario import Initiative, Scenario, Zone
 from . import streams as S
 from .records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
 
@@ -89,26 +89,9 @@ class Relay:
         self.leaves = plan.leaves
         self.logical = plan.logical
         eff = self.eff = scenario.effects
-        st = self.streams = S.Streams(seed, rep, sizes)
-        for p in range(n_levels):
-            st.register(S.WORK, p, transform(plan, p, "work"))
-            for j in range(1, len(plan.legs[p])):
-                st.register(S.MERGED_WORK + j, p, transform(plan, p, "work", j))
-            if any(b.zone is not None for b in plan.bundles[p]):
-                st.register(S.DURATION, p, transform(plan, p, "zone.duration"))
-                st.register(S.REWORK, p, transform(plan, p, "zone.rework"))
-            if plan.has_turnover[p]:
-                st.register(S.VACANCY, p, transform(plan, p, "vacancy"))
+        self.streams = self._streams(plan, seed, rep)
         self.bundle = [plan.runner_bundles(p) for p in range(n_levels)]
-        # fumble odds into each runner, trust included, clarity and load excluded
-        self.odds = []
-        for p in range(n_levels):
-            per_bundle = {id(b): b.zone_odds * F.trust_factor(b.trust, eff.trust)
-                          for b in plan.bundles[p]}
-            if len(per_bundle) == 1:  # one bundle: a C-level repeat, no per-runner exp
-                self.odds.append([next(iter(per_bundle.values()))] * sizes[p])
-            else:
-                self.odds.append([per_bundle[id(b)] for b in self.bundle[p]])
+        self.odds = [self._runner_odds(p) for p in range(n_levels)]
         self.busy = [[0] * n for n in sizes]
         self.held = [[0] * n for n in sizes]
         self.queues: dict[tuple[int, int], list[Any]] = {}
@@ -137,6 +120,31 @@ class Relay:
         self.dropped: list[tuple[_Track, int, int, float]] = []
         self.tracks = [_Track(ini, ini.name, n_levels, sizes[-1], eff.clarity)
                        for ini in scenario.initiatives]
+
+    @staticmethod
+    def _streams(plan: Plan, seed: int, rep: int) -> S.Streams:
+        """This replication's random streams, each (purpose, level) through its runners'
+        distributions."""
+        st = S.Streams(seed, rep, plan.sizes)
+        for p in range(len(plan.sizes)):
+            st.register(S.WORK, p, transform(plan, p, "work"))
+            for j in range(1, len(plan.legs[p])):
+                st.register(S.MERGED_WORK + j, p, transform(plan, p, "work", j))
+            if any(b.zone is not None for b in plan.bundles[p]):
+                st.register(S.DURATION, p, transform(plan, p, "zone.duration"))
+                st.register(S.REWORK, p, transform(plan, p, "zone.rework"))
+            if plan.has_turnover[p]:
+                st.register(S.VACANCY, p, transform(plan, p, "vacancy"))
+        return st
+
+    def _runner_odds(self, p: int) -> list[float]:
+        """Fumble odds into each runner of level p: zone and trust (clarity, load and tank
+        are applied per attempt)."""
+        per_bundle = {id(b): b.zone_odds * F.trust_factor(b.trust, self.eff.trust)
+                      for b in self.plan.bundles[p]}
+        if len(per_bundle) == 1:  # one bundle: a C-level repeat, no per-runner exp
+            return [next(iter(per_bundle.values()))] * self.sizes[p]
+        return [per_bundle[id(b)] for b in self.bundle[p]]
 
     # -- the run ------------------------------------------------------------------
     def run(self) -> Replication:
@@ -183,8 +191,7 @@ class Relay:
     # -- one baton copy: exchange into runner (p, i), its leg, then hand on ----------
     def carry(self, tr: _Track, p: int, i: int, fidelity: float
               ) -> Generator[simpy.Event, Any, None]:
-        env = self.env
-        trace = self.tracer
+        """The life of one baton copy bound for runner (p, i), top to bottom."""
         leaves = self.leaves[p]
         tr.in_flight += leaves
         b = self.bundle[p][i]
@@ -198,11 +205,28 @@ class Relay:
                     self.dropped.append((tr, p, i, fidelity))
                 return
             fidelity *= zone.retention
-            if trace:
-                trace(env.now, "handoff", initiative=tr.ini.name, level=self.logical[p],
-                      runner=i, fidelity=fidelity)
+            if self.tracer:
+                self.tracer(self.env.now, "handoff", initiative=tr.ini.name,
+                            level=self.logical[p], runner=i, fidelity=fidelity)
+        finished = yield from self._leg(tr, b, p, i)
+        if not finished:
+            return
+        tr.in_flight -= leaves
+        if p == self.last:
+            self._reached(tr, i, fidelity)
+            return
+        if self.tracer:
+            self.tracer(self.env.now, "finish", initiative=tr.ini.name, level=self.logical[p],
+                        runner=i)
+        c = self.counts[p + 1]
+        process = self.env.process
+        for j in range(i * c, (i + 1) * c):
+            process(self.carry(tr, p + 1, j, fidelity))
 
-        # the runner's leg: queue for capacity, then work
+    def _leg(self, tr: _Track, b: Bundle, p: int, i: int) -> Generator[simpy.Event, Any, bool]:
+        """Runner (p, i)'s leg: queue for capacity, then work. False if the baton was lost
+        when the runner left; a kept baton waits for the new runner and starts again."""
+        env = self.env
         arrived = env.now
         seq = next(self.seq)
         turnover = self.has_turnover[p]
@@ -214,38 +238,17 @@ class Relay:
                 self.holding.setdefault((p, i), {})[me] = None
             work, began = 0.0, False
             try:
-                free = self.busy[p][i] < b.capacity and not (turnover and self.vacant[p][i])
-                if free and not self.contended:
-                    if self.has_tank[p]:
-                        self._tank_sync(p, i)
-                    self.busy[p][i] += 1
-                else:
-                    ev = env.event()
-                    heapq.heappush(self.queues.setdefault((p, i), []),
-                                   (tr.ini.priority, seq, next(self.tick), ev))
-                    if free and (p, i) not in self.dispatching:
-                        # several initiatives: batons arriving at the same instant are
-                        # sorted by priority before the free runner picks one
-                        self.dispatching.add((p, i))
-                        env.timeout(0).callbacks.append(partial(self._dispatch, p, i))
-                    if trace and not free:
-                        trace(env.now, "queued", initiative=tr.ini.name, level=self.logical[p],
-                              runner=i, ahead=len(self.queues[(p, i)]) - 1 + self.busy[p][i])
-                    yield ev
+                yield from self._take_capacity(tr, b, p, i, seq)
                 started = env.now
                 self.wait_total[p] += started - arrived  # counted when work starts
                 self.waits[p] += 1
                 began = True
-                work = self.streams.draw(S.WORK, p, i)
-                if self.extra_legs[p]:
-                    for j in range(1, self.extra_legs[p] + 1):
-                        work += self.streams.draw(S.MERGED_WORK + j, p, i)
-                if self.has_tank[p]:
-                    work = F.tank_slowed(work, self._tank_now(p, i), b.tank.floor)
+                work = self._work_time(b, p, i)
                 self.busy_time[p] += min(work, self.sc.horizon - started)
-                if trace:
-                    trace(env.now, "start", initiative=tr.ini.name, level=self.logical[p],
-                          runner=i, work=work, waited=env.now - arrived)
+                if self.tracer:
+                    self.tracer(env.now, "start", initiative=tr.ini.name,
+                                level=self.logical[p], runner=i, work=work,
+                                waited=env.now - arrived)
                 if work > 0:
                     yield env.timeout(work)
             except simpy.Interrupt as why:
@@ -255,12 +258,8 @@ class Relay:
                 if work > 0:
                     self.busy_time[p] -= max(0.0, min(started + work, self.sc.horizon) - env.now)
                 if why.cause == _LOST:
-                    tr.in_flight -= leaves
-                    tr.lost += leaves
-                    if trace:
-                        trace(env.now, "lost", initiative=tr.ini.name, level=self.logical[p],
-                              runner=i, classrooms=leaves)
-                    return
+                    self._lost(tr, p, i)
+                    return False
                 if began:
                     arrived = env.now  # its wait was counted; a new wait begins
                 continue
@@ -272,17 +271,51 @@ class Relay:
         held[i] -= 1
         if turnover:
             del self.holding[(p, i)][me]
-        tr.in_flight -= leaves
+        return True
 
-        if p == self.last:
-            self._reached(tr, i, fidelity)
+    def _take_capacity(self, tr: _Track, b: Bundle, p: int, i: int, seq: int
+                       ) -> Generator[simpy.Event, Any, None]:
+        """Take one of runner (p, i)'s capacity slots, queueing (priority, then FIFO) if
+        none is free or several initiatives may contend for it at this instant."""
+        env = self.env
+        turnover = self.has_turnover[p]
+        free = self.busy[p][i] < b.capacity and not (turnover and self.vacant[p][i])
+        if free and not self.contended:
+            if self.has_tank[p]:
+                self._tank_sync(p, i)
+            self.busy[p][i] += 1
             return
-        if trace:
-            trace(env.now, "finish", initiative=tr.ini.name, level=self.logical[p], runner=i)
-        c = self.counts[p + 1]
-        process = env.process
-        for j in range(i * c, (i + 1) * c):
-            process(self.carry(tr, p + 1, j, fidelity))
+        ev = env.event()
+        heapq.heappush(self.queues.setdefault((p, i), []),
+                       (tr.ini.priority, seq, next(self.tick), ev))
+        if free and (p, i) not in self.dispatching:
+            # several initiatives: batons arriving at the same instant are
+            # sorted by priority before the free runner picks one
+            self.dispatching.add((p, i))
+            env.timeout(0).callbacks.append(partial(self._dispatch, p, i))
+        if self.tracer and not free:
+            self.tracer(env.now, "queued", initiative=tr.ini.name, level=self.logical[p],
+                        runner=i, ahead=len(self.queues[(p, i)]) - 1 + self.busy[p][i])
+        yield ev
+
+    def _work_time(self, b: Bundle, p: int, i: int) -> float:
+        """Days runner (p, i) works on this baton: its leg (and merged legs), slowed by a
+        low tank."""
+        work = self.streams.draw(S.WORK, p, i)
+        if self.extra_legs[p]:
+            for j in range(1, self.extra_legs[p] + 1):
+                work += self.streams.draw(S.MERGED_WORK + j, p, i)
+        if self.has_tank[p]:
+            work = F.tank_slowed(work, self._tank_now(p, i), b.tank.floor)
+        return work
+
+    def _lost(self, tr: _Track, p: int, i: int) -> None:
+        leaves = self.leaves[p]
+        tr.in_flight -= leaves
+        tr.lost += leaves
+        if self.tracer:
+            self.tracer(self.env.now, "lost", initiative=tr.ini.name, level=self.logical[p],
+                        runner=i, classrooms=leaves)
 
     def _dispatch(self, p: int, i: int, _event: simpy.Event) -> None:
         """Give a free runner's slots to the best waiting batons (priority, then FIFO)."""
@@ -314,27 +347,43 @@ class Relay:
     def _exchange(self, tr: _Track, b: Bundle, p: int, i: int
                   ) -> Generator[simpy.Event, Any, bool]:
         """Pass the baton from runner (p-1, i // count) to (p, i). True when received."""
+        zone = b.zone
+        assert zone is not None
+        giver = (p - 1, i // self.counts[p])
+        if zone.slots is not None:
+            yield from self._take_slot(giver, zone.slots)
+        if zone.checkpoint and self.eff.checkpoint_time > 0:
+            yield self.env.timeout(self.eff.checkpoint_time)
+        if self.has_tank[p] and b.tank.check_tank > 0:
+            yield from self._wait_for_tank(tr, p, i, b.tank.check_tank)
+        ok = yield from self._attempts(tr, zone, p, i)
+        if zone.slots is not None:
+            q = self.slot_queues.get(giver)
+            if q:
+                q.pop(0).succeed()
+            else:
+                self.slots_used[giver] -= 1
+        return ok
+
+    def _take_slot(self, giver: tuple[int, int], slots: int
+                   ) -> Generator[simpy.Event, Any, None]:
+        """One of the giver's exchange slots (FIFO when all are in use)."""
+        used = self.slots_used.get(giver, 0)
+        if used < slots:
+            self.slots_used[giver] = used + 1
+            return
+        ev = self.env.event()
+        self.slot_queues.setdefault(giver, []).append(ev)
+        yield ev
+
+    def _attempts(self, tr: _Track, zone: Zone, p: int, i: int
+                  ) -> Generator[simpy.Event, Any, bool]:
+        """Exchange attempts until the baton is received (True) or dropped (False)."""
         env = self.env
         trace = self.tracer
         draw = self.streams.draw
-        zone = b.zone
-        assert zone is not None
-        if zone.slots is not None:
-            giver = (p - 1, i // self.counts[p])
-            used = self.slots_used.get(giver, 0)
-            if used < zone.slots:
-                self.slots_used[giver] = used + 1
-            else:
-                ev = env.event()
-                self.slot_queues.setdefault(giver, []).append(ev)
-                yield ev
-        if zone.checkpoint and self.eff.checkpoint_time > 0:
-            yield env.timeout(self.eff.checkpoint_time)
-        if self.has_tank[p] and b.tank.check_tank > 0:
-            yield from self._wait_for_tank(tr, p, i, b.tank.check_tank)
         counts = tr.zones[p]
         attempt = 0
-        ok = False
         while True:
             attempt += 1
             if self.has_turnover[p]:
@@ -359,8 +408,7 @@ class Relay:
                 yield env.timeout(duration)
             counts[0] += 1
             if draw(S.FUMBLE, p, i) >= pf:
-                ok = True
-                break
+                return True
             counts[1] += 1
             caught = draw(S.RECOVER, p, i) < zone.recover
             if not caught or (zone.max_attempts is not None and attempt >= zone.max_attempts):
@@ -368,7 +416,7 @@ class Relay:
                 if trace:
                     trace(env.now, "drop", initiative=tr.ini.name, level=self.logical[p],
                           runner=i, caught=caught, attempt=attempt, classrooms=self.leaves[p])
-                break
+                return False
             counts[2] += 1
             rework = draw(S.REWORK, p, i)
             if trace:
@@ -376,13 +424,6 @@ class Relay:
                       runner=i, attempt=attempt, rework=rework)
             if rework > 0:
                 yield env.timeout(rework)
-        if zone.slots is not None:
-            q = self.slot_queues.get(giver)
-            if q:
-                q.pop(0).succeed()
-            else:
-                self.slots_used[giver] -= 1
-        return ok
 
     def _reached(self, tr: _Track, i: int, fidelity: float) -> None:
         """A classroom finished its leg with the baton."""

@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import special
 
+from .spec import REQUIRED, Spec
+
 __all__ = [
     "Distribution",
     "Fixed",
@@ -29,7 +31,29 @@ __all__ = [
     "Empirical",
     "FAMILIES",
     "ZERO",
+    "MAX_DAYS",
+    "MIN_CV",
+    "MAX_SPREAD",
 ]
+
+# Bounds on distribution parameters, so that every accepted distribution gives finite,
+# non-negative samples for every uniform in [0, 1), and a finite mean and variance:
+#: the largest duration parameter (a mean, median, value, bound or empirical value), in
+#: days: about 5.5 million school years, long enough to write "never", while the largest
+#: sample at the other bounds (lognormal, sigma 10, u just below 1) stays near 1e45
+MAX_DAYS = 1e9
+#: gamma's smallest cv: below about 0.0012 (shape 1/cv^2 above ~7e5) scipy's inverse CDF is
+#: no longer monotone in u, which breaks common random numbers; below ~1e-154 the shape is
+#: inf (and 1/cv^2 divides by zero once cv^2 underflows, e.g. cv = 1e-300).
+#: A cv under 0.01 is a fixed duration for any purpose here: write `fixed` instead
+MIN_CV = 0.01
+#: the largest gamma cv and lognormal sigma. Both are already extreme at 10: the gamma's
+#: median is below 1e-28 of its mean, the lognormal's mean exp(50) times its median. With
+#: sigma above about 18 the lognormal's variance (exp(2 sigma^2) median^2) overflows
+MAX_SPREAD = 10.0
+
+_DAYS = Spec("float", REQUIRED, 0.0, MAX_DAYS)  # a duration: >= 0 and <= MAX_DAYS
+_DAYS_POS = Spec("float", REQUIRED, 0.0, MAX_DAYS, lo_open=True)  # > 0 and <= MAX_DAYS
 
 
 class Distribution:
@@ -38,6 +62,14 @@ class Distribution:
     family: ClassVar[str] = ""
     #: parameter names as written in scenario files, in order
     params: ClassVar[tuple[str, ...]] = ()
+    #: how each parameter is checked (kind, range), in the order of `params`
+    bounds: ClassVar[dict[str, Spec]] = {}
+
+    @classmethod
+    def problems(cls, values: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems with parameters that passed their own bounds but not together, as
+        (parameter or "", message); values are those of `bounds`, already checked."""
+        return []
 
     @property
     def mean(self) -> float:  # pragma: no cover - every family overrides
@@ -84,6 +116,7 @@ class Fixed(Distribution):
     value: float
     family: ClassVar[str] = "fixed"
     params: ClassVar[tuple[str, ...]] = ("value",)
+    bounds: ClassVar[dict[str, Spec]] = {"value": _DAYS}
 
     @property
     def mean(self) -> float:
@@ -106,6 +139,7 @@ class Exponential(Distribution):
     mean_: float
     family: ClassVar[str] = "exponential"
     params: ClassVar[tuple[str, ...]] = ("mean",)
+    bounds: ClassVar[dict[str, Spec]] = {"mean": _DAYS_POS}
 
     @property
     def mean(self) -> float:  # type: ignore[override]
@@ -127,6 +161,8 @@ class Gamma(Distribution):
     cv: float
     family: ClassVar[str] = "gamma"
     params: ClassVar[tuple[str, ...]] = ("mean", "cv")
+    bounds: ClassVar[dict[str, Spec]] = {"mean": _DAYS_POS,
+                                         "cv": Spec("float", REQUIRED, MIN_CV, MAX_SPREAD)}
 
     @property
     def mean(self) -> float:  # type: ignore[override]
@@ -149,6 +185,8 @@ class Lognormal(Distribution):
     sigma: float
     family: ClassVar[str] = "lognormal"
     params: ClassVar[tuple[str, ...]] = ("median", "sigma")
+    bounds: ClassVar[dict[str, Spec]] = {"median": _DAYS_POS, "sigma": Spec(
+        "float", REQUIRED, 0.0, MAX_SPREAD)}
 
     @property
     def mean(self) -> float:
@@ -172,6 +210,14 @@ class Uniform(Distribution):
     high: float
     family: ClassVar[str] = "uniform"
     params: ClassVar[tuple[str, ...]] = ("low", "high")
+    bounds: ClassVar[dict[str, Spec]] = {"low": _DAYS, "high": _DAYS}
+
+    @classmethod
+    def problems(cls, values: dict[str, Any]) -> list[tuple[str, str]]:
+        if values["low"] > values["high"]:
+            return [("", f"uniform needs low <= high, got {values['low']:g} > "
+                         f"{values['high']:g}")]
+        return []
 
     @property
     def mean(self) -> float:
@@ -192,6 +238,13 @@ class Triangular(Distribution):
     high: float
     family: ClassVar[str] = "triangular"
     params: ClassVar[tuple[str, ...]] = ("low", "mode", "high")
+    bounds: ClassVar[dict[str, Spec]] = {"low": _DAYS, "mode": _DAYS, "high": _DAYS}
+
+    @classmethod
+    def problems(cls, values: dict[str, Any]) -> list[tuple[str, str]]:
+        if not values["low"] <= values["mode"] <= values["high"]:
+            return [("", "triangular needs low <= mode <= high")]
+        return []
 
     @property
     def mean(self) -> float:
@@ -220,6 +273,19 @@ class Empirical(Distribution):
     values: tuple[float, ...]
     family: ClassVar[str] = "empirical"
     params: ClassVar[tuple[str, ...]] = ("values",)
+    bounds: ClassVar[dict[str, Spec]] = {"values": Spec("list", REQUIRED)}
+
+    @classmethod
+    def problems(cls, values: dict[str, Any]) -> list[tuple[str, str]]:
+        vals = values["values"]
+        ok = (isinstance(vals, list) and len(vals) > 0
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                      and 0 <= v <= MAX_DAYS  # refuses nan and inf; exact for a huge int
+                      for v in vals))
+        if not ok:
+            return [("values", "must be a non-empty list of finite numbers >= 0 "
+                               f"and <= {MAX_DAYS:g}")]
+        return []
 
     @property
     def mean(self) -> float:

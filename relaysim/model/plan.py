@@ -17,7 +17,7 @@ import numpy as np
 
 from . import formulas as F
 from .distributions import Distribution
-from .scenario import Initiative, Level, Scenario, Tank, Zone
+from .scenario import Initiative, Level, Scenario, Segment, Tank, Zone
 
 __all__ = ["Plan", "Bundle", "plan_for", "fumble_probability"]
 
@@ -99,6 +99,20 @@ def plan_for(sc: Scenario) -> Plan:
     return plan
 
 
+def _segment_of(segs: tuple[Segment, ...], n_s: int) -> np.ndarray:
+    """Segment number (0: none) of each runner of the segment level: runner j belongs to
+    segment s when it lies in that segment's share of the level, in index order (its
+    subtree follows it)."""
+    seg_of = np.zeros(n_s, dtype=np.int64)
+    cum = 0.0
+    for s_i, s in enumerate(segs, start=1):
+        lo = math.floor(cum * n_s + 0.5)
+        cum += s.share
+        hi = math.floor(cum * n_s + 0.5)
+        seg_of[lo:hi] = s_i
+    return seg_of
+
+
 def _compile(sc: Scenario) -> Plan:
     legs: list[list[int]] = []
     for k, lv in enumerate(sc.levels):
@@ -128,20 +142,8 @@ def _compile(sc: Scenario) -> Plan:
             bundles.append((base,))
             index.append(None)
             continue
-        variants = (base, *(_bundle(s.variant, ls, s.name) for s in segs))
-        # runner j of the segment level belongs to segment s when it lies in that
-        # segment's share of the level, in index order; its subtree follows it
-        n_s = sizes[ps]
-        seg_of = np.zeros(n_s, dtype=np.int64)
-        cum = 0.0
-        for s_i, s in enumerate(segs, start=1):
-            lo = math.floor(cum * n_s + 0.5)
-            cum += s.share
-            hi = math.floor(cum * n_s + 0.5)
-            seg_of[lo:hi] = s_i
-        ratio = sizes[p] // n_s
-        bundles.append(variants)
-        index.append(np.repeat(seg_of, ratio))
+        bundles.append((base, *(_bundle(s.variant, ls, s.name) for s in segs)))
+        index.append(np.repeat(_segment_of(segs, sizes[ps]), sizes[p] // sizes[ps]))
     has_turnover = tuple(any(b.turnover > 0 for b in bs) for bs in bundles)
     has_tank = tuple(any(b.tank.active for b in bs) for bs in bundles)
     has_ws = tuple(

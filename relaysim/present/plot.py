@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,76 +26,58 @@ from scipy import stats
 from ..errors import UsageError
 from ..model.plan import fumble_probability
 from ..model.scenario import Scenario
+from ..model.schema import DIST_WORDS, ENTITY_KEY, SECTION_SPEC, WINDOW_SPEC
 from .results import Results, open_results
 
 __all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
            "label", "save", "plot"]
 
-KINDS = ("curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay")
+#: every plot kind by name (filled by @plot_kind below; the CLI's --kind reads it)
+KINDS: dict[str, Callable[..., Figure]] = {}
+
+
+def plot_kind(f: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Register a plot kind under its function's name."""
+    KINDS[f.__name__] = f
+    return f
 
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000"]
 RISK = LinearSegmentedColormap.from_list("risk", ["#009E73", "#F0E442", "#D55E00"])
 
-_FIELD_WORDS = {
-    "fumble": "fumble risk", "recover": "chance a fumble is caught",
-    "retention": "fidelity kept per handoff", "rehearsed": "rehearsed handoff",
-    "checkpoint": "joint checkpoint before the handoff", "max_attempts": "tries allowed",
-    "slots": "handoffs at once", "trust": "trust in the level above",
-    "capacity": "batons handled at once", "count": "runners per unit above",
-    "turnover": "turnover per year", "new_trust": "trust of a newcomer",
-    "succession": "baton loss with succession planning",
-    "loss_on_turnover": "baton loss when someone leaves",
-    "clarity": "clarity of the initiative", "min_fidelity": "fidelity needed",
-    "success_threshold": "share of classrooms needed", "deadline": "deadline (day)",
-    "launch": "launch (day)", "priority": "priority", "horizon": "days simulated",
-    "rate": "new initiatives per year", "detect": "chance a review finds a drop",
-    "interval": "days between reviews", "drain": "tank drain per day of work",
-    "recovery": "tank refill per idle day", "floor": "lowest work speed",
-    "check_tank": "tank level required before a handoff", "load": "fumble odds per extra baton",
-    "rehearsal": "fumble odds when rehearsed", "checkpoint_time": "days a checkpoint costs",
-    "tank": "fumble log-odds per empty tank", "share": "share of runners",
-}
-_DIST_WORDS = {"mean": "mean days", "median": "median days", "value": "days",
-               "cv": "variability (CV)", "sigma": "variability (sigma)", "low": "min days",
-               "high": "max days", "mode": "typical days"}
-
-
 def label(path: str) -> str:
-    """A dotted path in the planner's words, e.g. zones.principal.fumble ->
-    'Handoff to principal: fumble risk'."""
+    """A dotted path in the planner's words (the schema's labels), e.g.
+    zones.principal.fumble -> 'Handoff to principal: fumble risk'."""
     parts = path.split(".")
     if parts[0] == "levels" and len(parts) >= 5 and parts[2] == "segments":
+        if parts[4:] == ["share"]:
+            return f"{parts[3]} segment: share of {parts[1]}s"
         return f"{parts[3]} segment: {label('.'.join(parts[4:]))}"
-    if parts[0] == "zones" and len(parts) >= 3:
-        who = f"Handoff to {parts[1]}"
+    section = parts[0]
+    if section in ENTITY_KEY and len(parts) >= 3:
+        who = {"zones": f"Handoff to {parts[1]}", "levels": parts[1].capitalize(),
+               "initiatives": f"Initiative '{parts[1]}'"}[section]
         rest = parts[2:]
-    elif parts[0] == "levels" and len(parts) >= 3:
-        who = parts[1].capitalize()
-        rest = parts[2:]
-    elif parts[0] == "initiatives" and len(parts) >= 3:
-        who = f"Initiative '{parts[1]}'"
-        rest = parts[2:]
-    elif parts[0] == "effects":
-        who, rest = "Effect", parts[1:]
-    elif parts[0] == "scenario":
-        who, rest = "Scenario", parts[1:]
-    elif parts[0] == "feedback":
-        who, rest = "District review", parts[1:]
-    elif parts[0] == "initiative_stream":
-        who, rest = "New initiatives", parts[1:]
+    elif section in SECTION_SPEC and len(parts) >= 2:
+        who = {"effects": "Effect", "scenario": "Scenario", "feedback": "District review",
+               "initiative_stream": "New initiatives"}[section]
+        rest = parts[1:]
     else:
         return path
-    field = rest[0]
-    words = _FIELD_WORDS.get(field, field.replace("_", " "))
+    spec = SECTION_SPEC[section].get(rest[0])
+    if spec is None:
+        return path
+    words = spec.label or rest[0].replace("_", " ")
     if len(rest) > 1:
-        if field in ("work", "duration", "rework", "vacancy"):
-            base = {"work": "work", "duration": "handoff time", "rework": "rework time",
-                    "vacancy": "vacancy"}[field]
-            words = f"{base}, {_DIST_WORDS.get(rest[1], rest[1])}"
+        if spec.kind == "dist":
+            words = f"{words}, {DIST_WORDS.get(rest[1], rest[1])}"
+        elif spec.sub and rest[1] in spec.sub:
+            words = spec.sub[rest[1]].label or rest[1].replace("_", " ")
+        elif spec.kind == "window" and rest[1] in WINDOW_SPEC:
+            words = WINDOW_SPEC[rest[1]].label
         else:
-            words = _FIELD_WORDS.get(rest[1], rest[1].replace("_", " "))
+            words = rest[1].replace("_", " ")
     return f"{who}: {words}"
 
 
@@ -157,6 +140,7 @@ def _as_results(src: Results | str | Path) -> Results:
 # --------------------------------------------------------------------------- kinds
 
 
+@plot_kind
 def curve(src: Results | str | Path, x: str | None = None, initiative: str | None = None
           ) -> Figure:
     """Completion rate against one swept parameter with its 95% band; one line per
@@ -195,6 +179,7 @@ def curve(src: Results | str | Path, x: str | None = None, initiative: str | Non
     return fig
 
 
+@plot_kind
 def heatmap(src: Results | str | Path, x: str | None = None, y: str | None = None,
             initiative: str | None = None) -> Figure:
     """Completion rate over two swept parameters (other parameters averaged over)."""
@@ -241,6 +226,7 @@ def _sens(src: Results | str | Path) -> tuple[Results, dict[str, Any]]:
     return res, res.sensitivity
 
 
+@plot_kind
 def tornado(src: Results | str | Path) -> Figure:
     """One parameter at a time: completion at the low and the high end of each range,
     around the scenario as written (largest swing on top)."""
@@ -276,6 +262,7 @@ def tornado(src: Results | str | Path) -> Figure:
     return fig
 
 
+@plot_kind
 def sobol(src: Results | str | Path) -> Figure:
     """First- and total-order Sobol indices with bootstrap 95% intervals."""
     _, sens = _sens(src)
@@ -304,6 +291,7 @@ def sobol(src: Results | str | Path) -> Figure:
     return fig
 
 
+@plot_kind
 def survival(src: Results | str | Path, points: list[int] | None = None,
              initiative: str | None = None) -> Figure:
     """Kaplan-Meier estimate of the share of runs implemented by each time since launch
@@ -347,6 +335,7 @@ def survival(src: Results | str | Path, points: list[int] | None = None,
     return fig
 
 
+@plot_kind
 def drops(src: Results | str | Path, point: int | None = 0, initiative: str | None = None
           ) -> Figure:
     """Where the baton falls: mean drops per replication at each exchange zone (95% CI)."""
@@ -379,31 +368,39 @@ def drops(src: Results | str | Path, point: int | None = 0, initiative: str | No
     return fig
 
 
+def _relay_data(src: Results | str | Path | Scenario, point: int, initiative: str | None
+                ) -> tuple[Scenario, Results | None, np.ndarray | None, tuple | None]:
+    """The scenario of the relay picture, its results (if any), each handoff's share of
+    the drops and the headline (rate, low, high, initiative)."""
+    if isinstance(src, Scenario):
+        return src, None, None, None
+    res = _as_results(src)
+    sc = res.scenario
+    if sc is None:
+        raise UsageError(f"{res.source}: the relay picture needs the sweep's manifest.json")
+    if res.rows and res.rows[point]["values"]:
+        sc = sc.with_values(res.rows[point]["values"])
+    shares, headline = None, None
+    name = _initiative(res, initiative)
+    try:
+        d = res.per_rep(point).get(name)
+        if d is not None and len(d["drops"]):
+            m = d["drops"].mean(axis=0)
+            shares = (m / m.sum()) if m.sum() > 0 else np.zeros_like(m)
+    except UsageError:
+        shares = None
+    s = res.rows[point]["initiatives"].get(name, {})
+    if s.get("completion_rate") is not None:
+        headline = (s["completion_rate"], s["ci_low"], s["ci_high"], name)
+    return sc, res, shares, headline
+
+
+@plot_kind
 def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str | None = None
           ) -> Figure:
     """The district's relay: levels as runners, exchange zones coloured by fumble risk and
     annotated with the share of drops that happen there."""
-    if isinstance(src, Scenario):
-        sc, res, shares, headline = src, None, None, None
-    else:
-        res = _as_results(src)
-        sc = res.scenario
-        if sc is None:
-            raise UsageError(f"{res.source}: the relay picture needs the sweep's manifest.json")
-        if res.rows and res.rows[point]["values"]:
-            sc = sc.with_values(res.rows[point]["values"])
-        shares, headline = None, None
-        name = _initiative(res, initiative)
-        try:
-            d = res.per_rep(point).get(name)
-            if d is not None and len(d["drops"]):
-                m = d["drops"].mean(axis=0)
-                shares = (m / m.sum()) if m.sum() > 0 else np.zeros_like(m)
-        except UsageError:
-            shares = None
-        s = res.rows[point]["initiatives"].get(name, {})
-        if s.get("completion_rate") is not None:
-            headline = (s["completion_rate"], s["ci_low"], s["ci_high"], name)
+    sc, res, shares, headline = _relay_data(src, point, initiative)
     levels = sc.levels
     sizes = sc.level_sizes
     ini = sc.initiatives[0] if sc.initiatives else None
@@ -446,14 +443,18 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
                   f"(95% CI {100 * lo:.0f}-{100 * hi:.0f}%)")
     # a figure title: with an equal-aspect axes, an axes title can be pushed off the top
     fig.suptitle(title, fontsize=15)
+    _risk_colorbar(fig, ax)
+    if res is not None:
+        _note(fig, _provenance(res))
+    return fig
+
+
+def _risk_colorbar(fig: Figure, ax: Any) -> None:
     sm = matplotlib.cm.ScalarMappable(cmap=RISK, norm=matplotlib.colors.Normalize(0, 30))
     cb = fig.colorbar(sm, ax=ax, orientation="horizontal", fraction=0.05, pad=0.02,
                       shrink=0.5)
     cb.set_label("Fumble risk of one handoff attempt (%)", fontsize=13)
     cb.ax.tick_params(labelsize=12)
-    if res is not None:
-        _note(fig, _provenance(res))
-    return fig
 
 
 # --------------------------------------------------------------------------- files
@@ -490,13 +491,11 @@ def save(fig: Figure, path: str | Path) -> None:
 
 def plot(src: str | Path | Results, kind: str, **kw: Any) -> Figure:
     """The figure of the given kind (see KINDS) from a sweep/sensitivity folder or store."""
-    funcs = {"curve": curve, "heatmap": heatmap, "tornado": tornado, "sobol": sobol,
-             "survival": survival, "drops": drops, "relay": relay}
-    if kind not in funcs:
+    if kind not in KINDS:
         raise UsageError(f"unknown plot kind {kind!r} (one of: {', '.join(KINDS)})")
     given = {k: v for k, v in kw.items() if v is not None}
-    takes = inspect.signature(funcs[kind]).parameters
+    takes = inspect.signature(KINDS[kind]).parameters
     extra = [k for k in given if k not in takes]
     if extra:
         raise UsageError(f"--kind {kind} does not take {', '.join('--' + k for k in extra)}")
-    return funcs[kind](src, **given)
+    return KINDS[kind](src, **given)

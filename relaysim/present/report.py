@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from .._version import __version__
 from ..errors import UsageError
-from ..study.run import atomic_write
+from ..files import atomic_write
 from . import plot as P
 from .results import Results, open_results
 
@@ -83,20 +83,9 @@ def what_to_try_first(res: Results) -> str:
     return " ".join(parts)
 
 
-def report_html(src: str | Path | Results) -> str:
-    """The report as one self-contained HTML string."""
-    res = src if isinstance(src, Results) else open_results(src)
-    if not res.rows or not res.initiatives:
-        raise UsageError(f"{res.source}: no results to report yet")
+def _scenario_section(res: Results) -> str:
     sc = res.scenario
-    name = res.initiatives[0]
-    s0 = res.rows[0]["initiatives"][name]
-    seed = res.meta.get("seed", "?")
-    reps = res.rows[0]["reps"]
-    title = f"relaysim report: {html.escape(sc.name if sc else str(res.source))}"
-    out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-           f"<style>{CSS}</style></head><body>", f"<h1>{title}</h1>"]
-    out.append("<section id='scenario'><h2>The scenario</h2>")
+    out = ["<section id='scenario'><h2>The scenario</h2>"]
     if sc is not None:
         if sc.description:
             out.append(f"<p>{html.escape(sc.description)}</p>")
@@ -106,33 +95,48 @@ def report_html(src: str | Path | Results) -> str:
         out.append(f"<p class='small'>{sc.horizon:g} {sc.time_unit} simulated; scenario hash "
                    f"{sc.hash[:12]}.</p>")
     out.append("</section>")
-    out.append("<section id='headline'><h2>How often the initiative is implemented</h2>")
-    out.append(f"<p class='headline'>'{html.escape(name)}' is implemented by its deadline in "
-               f"<b>{_pct(s0['completion_rate'])}</b> of simulated runs (95% CI "
-               f"{_pct(s0['ci_low'])} to {_pct(s0['ci_high'])}).</p>")
+    return "\n".join(out)
+
+
+def _headline_section(res: Results) -> str:
+    name = res.initiatives[0]
+    s0 = res.rows[0]["initiatives"][name]
+    seed = res.meta.get("seed", "?")
+    out = ["<section id='headline'><h2>How often the initiative is implemented</h2>",
+           f"<p class='headline'>'{html.escape(name)}' is implemented by its deadline in "
+           f"<b>{_pct(s0['completion_rate'])}</b> of simulated runs (95% CI "
+           f"{_pct(s0['ci_low'])} to {_pct(s0['ci_high'])}).</p>"]
     pt = res.rows[0]["values"]
     if pt and not res.sensitivity:
         where = ", ".join(f"{html.escape(P.label(k))} = {html.escape(str(v))}"
                           for k, v in pt.items())
         out.append(f"<p class='small'>This is the sweep's first point ({where}).</p>")
     seed_txt = f"seed {seed}" if seed != "?" else "seed not recorded (no store)"
-    out.append(f"<p class='small'>{reps} replications, {seed_txt}; on average "
+    out.append(f"<p class='small'>{res.rows[0]['reps']} replications, {seed_txt}; on average "
                f"{_pct(s0.get('coverage_mean'))} of classrooms implement by the deadline.</p>")
     out.append("</section>")
-    out.append("<section id='relay'><h2>The relay</h2>")
-    if sc is not None:
-        out.append(_img(P.relay(res), "The district's relay"))
+    return "\n".join(out)
+
+
+def _relay_section(res: Results) -> str:
+    if res.scenario is not None:
+        body = _img(P.relay(res), "The district's relay")
     else:
-        out.append("<p>The relay picture needs the sweep's manifest.json (the scenario); "
-                   "report the sweep folder rather than its results.csv.</p>")
-    out.append("</section>")
-    out.append("<section id='drops'><h2>Where the baton falls</h2>")
+        body = ("<p>The relay picture needs the sweep's manifest.json (the scenario); "
+                "report the sweep folder rather than its results.csv.</p>")
+    return f"<section id='relay'><h2>The relay</h2>\n{body}\n</section>"
+
+
+def _drops_section(res: Results) -> str:
     try:
-        out.append(_img(P.drops(res, point=0), "Drops per handoff"))
+        body = _img(P.drops(res, point=0), "Drops per handoff")
     except UsageError as e:
-        out.append(f"<p>{html.escape(str(e))}</p>")
-    out.append("</section>")
-    out.append("<section id='sensitivity'><h2>Which lever matters most</h2>")
+        body = f"<p>{html.escape(str(e))}</p>"
+    return f"<section id='drops'><h2>Where the baton falls</h2>\n{body}\n</section>"
+
+
+def _sensitivity_section(res: Results) -> str:
+    out = ["<section id='sensitivity'><h2>Which lever matters most</h2>"]
     if res.sensitivity:
         out.append(_img(P.tornado(res), "Tornado: one lever at a time"))
         out.append(_img(P.sobol(res), "Sobol indices"))
@@ -144,11 +148,32 @@ def report_html(src: str | Path | Results) -> str:
         out.append("<p>No sensitivity analysis in this folder: run <code>relaysim "
                    "sensitivity SCENARIO --vary ... --out DIR</code> and report that folder.</p>")
     out.append("</section>")
-    out.append("<section id='try-first'><h2>What to try first</h2>")
-    out.append(f"<p class='try'>{html.escape(what_to_try_first(res))}</p></section>")
+    return "\n".join(out)
+
+
+def _try_first_section(res: Results) -> str:
+    return (f"<section id='try-first'><h2>What to try first</h2>\n"
+            f"<p class='try'>{html.escape(what_to_try_first(res))}</p></section>")
+
+
+#: the report's sections in order, each (Results) -> HTML
+SECTIONS = [_scenario_section, _headline_section, _relay_section, _drops_section,
+            _sensitivity_section, _try_first_section]
+
+
+def report_html(src: str | Path | Results) -> str:
+    """The report as one self-contained HTML string."""
+    res = src if isinstance(src, Results) else open_results(src)
+    if not res.rows or not res.initiatives:
+        raise UsageError(f"{res.source}: no results to report yet")
+    sc = res.scenario
+    title = f"relaysim report: {html.escape(sc.name if sc else str(res.source))}"
+    out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+           f"<style>{CSS}</style></head><body>", f"<h1>{title}</h1>"]
+    out += [section(res) for section in SECTIONS]
     out.append(f"<p class='small'>Made by relaysim {__version__} from "
-               f"{html.escape(Path(res.source).name)}. Every number comes from simulation with the "
-               "seed and replications shown; intervals are 95%.</p></body></html>")
+               f"{html.escape(Path(res.source).name)}. Every number comes from simulation with "
+               "the seed and replications shown; intervals are 95%.</p></body></html>")
     return "\n".join(out)
 
 

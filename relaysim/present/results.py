@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
-from ..model.scenario import Scenario, scenario_from_dict
+from ..model.scenario import Scenario, raw_from_normalized, scenario_from_dict
 from ..study.store import Store
-from ..study.sweep import results_from_store
+from ..study.table import results_from_store
 
 __all__ = ["Results", "open_results", "load_results"]
 
@@ -114,7 +114,7 @@ def open_results(path: str | Path) -> Results:
         raise UsageError(f"{p}: expected a sweep folder, a store (.sqlite) or a results.csv")
     scenario = None
     if manifest.get("scenario_normalized") is not None:
-        raw = _raw_from_normalized(manifest["scenario_normalized"])
+        raw = raw_from_normalized(manifest["scenario_normalized"])
         scenario = scenario_from_dict(raw, source=manifest.get("scenario_file"))
     if store_path is not None:
         with Store(store_path) as st:
@@ -155,27 +155,6 @@ def _from_csv(p: Path, csv_path: Path, scenario: Scenario | None,
         rows.append({"point": j, "values": {k: _num(rec[k]) for k in params},
                      "reps": int(rec.get("reps") or 0), "initiatives": inits})
     return Results(p, params, rows, scenario, None, None, manifest)
-
-
-def _raw_from_normalized(norm: dict[str, Any]) -> dict[str, Any]:
-    """A raw scenario dict equivalent to a normalised one (drop the null 'defaults')."""
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items() if v is not None}
-        if isinstance(x, list):
-            return [clean(v) for v in x]
-        return x
-
-    raw = clean(norm)
-    for lv in raw.get("levels", []):
-        if not lv.get("segments"):
-            lv.pop("segments", None)
-        if lv.get("merged_with_parent"):
-            for k in ("count", "capacity", "trust", "turnover", "vacancy", "new_trust",
-                      "loss_on_turnover", "succession", "tank", "segments"):
-                lv.pop(k, None)
-    return raw
 
 
 def load_results(path: str | Path) -> Any:

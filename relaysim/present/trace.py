@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._version import __version__
 from ..engines.records import Replication
@@ -94,9 +94,16 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def _words(sc: Scenario, ev: dict[str, Any]) -> str:
-    kind = ev["event"]
-    ini = f"'{ev.get('initiative')}'"
+class _Who(NamedTuple):
+    """Who an event is about, in words: the initiative, the runner and its giver."""
+
+    ini: str
+    who: str
+    giver: str
+    lvl: int | None
+
+
+def _who(sc: Scenario, ev: dict[str, Any]) -> _Who:
     lvl, i = ev.get("level"), ev.get("runner")
     who = runner_label(sc, lvl, i) if lvl is not None else ""
     giver = ""
@@ -106,61 +113,124 @@ def _words(sc: Scenario, ev: dict[str, Any]) -> str:
         while g > 0 and sc.levels[g].merged_with_parent:
             g -= 1
         giver = runner_label(sc, g, j)
-    if kind == "launch":
-        return f"The {sc.levels[0].name} receives the {ini} baton and starts its leg."
-    if kind == "exchange":
-        again = "" if ev["attempt"] == 1 else f" again (attempt {ev['attempt']})"
-        return (f"{_cap(giver)} hands {ini} to {who}{again}; "
-                f"fumble risk {100 * ev['p_fumble']:.0f}%.")
-    if kind == "handoff":
-        return f"{_cap(who)} has the {ini} baton (fidelity {ev['fidelity']:.2f})."
-    if kind == "fumble":
-        return (f"Fumble in the handoff from {giver} to {who}; it is caught and reworked "
-                f"for {ev['rework']:.1f} {sc.time_unit} before the next try.")
-    if kind == "drop":
-        why = "too many attempts" if ev["caught"] else "nobody caught the fumble"
-        n = ev["classrooms"]
-        return (f"The baton FALLS in the handoff from {giver} to {who} ({why}): "
-                f"{n} classroom{'s' if n != 1 else ''} below will not get {ini}.")
-    if kind == "queued":
-        return f"{_cap(who)} is busy: {ini} waits behind {ev['ahead']} other baton(s)."
-    if kind == "start":
-        waited = f" after waiting {ev['waited']:.1f} {sc.time_unit}" if ev["waited"] > 0 else ""
-        return (f"{_cap(who)} starts work on {ini}{waited} "
-                f"({ev['work']:.1f} {sc.time_unit} of work).")
-    if kind == "finish":
-        below = sc.levels[lvl + 1]
-        return (f"{_cap(who)} finishes its leg of {ini} and passes it to "
-                f"{below.count} {below.name}(s).")
-    if kind == "window_wait":
-        return (f"The exchange window is closed: the handoff to {who} waits until "
-                f"{sc.time_unit_one} {ev['until']:.1f}.")
-    if kind == "reached":
-        if ev["implements"]:
-            return f"{_cap(who)} implements {ini} (fidelity {ev['fidelity']:.2f})."
-        return (f"{_cap(who)} gets {ini} but too blurred to implement "
-                f"(fidelity {ev['fidelity']:.2f}).")
-    if kind == "departure":
-        held = ev["lost"] + ev["kept"]
-        what = (f"{ev['lost']} of the {held} baton(s) they held are lost"
-                if held else "they held no baton")
-        return (f"{_cap(who)} LEAVES the post; {what}. The post stays empty for "
-                f"{ev['vacancy']:.1f} {sc.time_unit}.")
-    if kind == "filled":
-        return f"A new {sc.levels[lvl].name} takes over as {who} (trust {ev['trust']:.2f})."
-    if kind == "lost":
-        n = ev["classrooms"]
-        return (f"{ini} is LOST with the departure of {who}: {n} classroom"
-                f"{'s' if n != 1 else ''} below will not get it.")
-    if kind == "review":
-        return (f"District review: {ev['rescued']} dropped baton(s) found and passed again, "
-                f"{ev['missed']} still missed.")
-    if kind == "rescue":
-        return f"The review finds {ini} dropped before {who}; {giver} passes it again."
-    if kind == "tank_wait":
-        return (f"{_cap(who)} is running on empty (tank {100 * ev['tank']:.0f}%): {giver} "
-                f"waits until it is back to {100 * ev['need']:.0f}% before handing over {ini}.")
-    if kind == "complete":
-        return (f"{ini} reaches its target: {100 * ev['share']:.0f}% of classrooms "
-                f"implementing.")
+    return _Who(f"'{ev.get('initiative')}'", who, giver, lvl)
+
+
+def _w_launch(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return f"The {sc.levels[0].name} receives the {w.ini} baton and starts its leg."
+
+
+def _w_exchange(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    again = "" if ev["attempt"] == 1 else f" again (attempt {ev['attempt']})"
+    return (f"{_cap(w.giver)} hands {w.ini} to {w.who}{again}; "
+            f"fumble risk {100 * ev['p_fumble']:.0f}%.")
+
+
+def _w_handoff(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return f"{_cap(w.who)} has the {w.ini} baton (fidelity {ev['fidelity']:.2f})."
+
+
+def _w_fumble(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return (f"Fumble in the handoff from {w.giver} to {w.who}; it is caught and reworked "
+            f"for {ev['rework']:.1f} {sc.time_unit} before the next try.")
+
+
+def _w_drop(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    why = "too many attempts" if ev["caught"] else "nobody caught the fumble"
+    n = ev["classrooms"]
+    return (f"The baton FALLS in the handoff from {w.giver} to {w.who} ({why}): "
+            f"{n} classroom{'s' if n != 1 else ''} below will not get {w.ini}.")
+
+
+def _w_queued(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return f"{_cap(w.who)} is busy: {w.ini} waits behind {ev['ahead']} other baton(s)."
+
+
+def _w_start(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    waited = f" after waiting {ev['waited']:.1f} {sc.time_unit}" if ev["waited"] > 0 else ""
+    return (f"{_cap(w.who)} starts work on {w.ini}{waited} "
+            f"({ev['work']:.1f} {sc.time_unit} of work).")
+
+
+def _w_finish(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    below = sc.levels[w.lvl + 1]
+    return (f"{_cap(w.who)} finishes its leg of {w.ini} and passes it to "
+            f"{below.count} {below.name}(s).")
+
+
+def _w_window_wait(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return (f"The exchange window is closed: the handoff to {w.who} waits until "
+            f"{sc.time_unit_one} {ev['until']:.1f}.")
+
+
+def _w_reached(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    if ev["implements"]:
+        return f"{_cap(w.who)} implements {w.ini} (fidelity {ev['fidelity']:.2f})."
+    return (f"{_cap(w.who)} gets {w.ini} but too blurred to implement "
+            f"(fidelity {ev['fidelity']:.2f}).")
+
+
+def _w_departure(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    held = ev["lost"] + ev["kept"]
+    what = (f"{ev['lost']} of the {held} baton(s) they held are lost"
+            if held else "they held no baton")
+    return (f"{_cap(w.who)} LEAVES the post; {what}. The post stays empty for "
+            f"{ev['vacancy']:.1f} {sc.time_unit}.")
+
+
+def _w_filled(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return f"A new {sc.levels[w.lvl].name} takes over as {w.who} (trust {ev['trust']:.2f})."
+
+
+def _w_lost(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    n = ev["classrooms"]
+    return (f"{w.ini} is LOST with the departure of {w.who}: {n} classroom"
+            f"{'s' if n != 1 else ''} below will not get it.")
+
+
+def _w_review(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return (f"District review: {ev['rescued']} dropped baton(s) found and passed again, "
+            f"{ev['missed']} still missed.")
+
+
+def _w_rescue(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return f"The review finds {w.ini} dropped before {w.who}; {w.giver} passes it again."
+
+
+def _w_tank_wait(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return (f"{_cap(w.who)} is running on empty (tank {100 * ev['tank']:.0f}%): {w.giver} "
+            f"waits until it is back to {100 * ev['need']:.0f}% before handing over {w.ini}.")
+
+
+def _w_complete(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return (f"{w.ini} reaches its target: {100 * ev['share']:.0f}% of classrooms "
+            f"implementing.")
+
+#: words for each event the engine reports, by event name
+WORDS = {
+    "launch": _w_launch,
+    "exchange": _w_exchange,
+    "handoff": _w_handoff,
+    "fumble": _w_fumble,
+    "drop": _w_drop,
+    "queued": _w_queued,
+    "start": _w_start,
+    "finish": _w_finish,
+    "window_wait": _w_window_wait,
+    "reached": _w_reached,
+    "departure": _w_departure,
+    "filled": _w_filled,
+    "lost": _w_lost,
+    "review": _w_review,
+    "rescue": _w_rescue,
+    "tank_wait": _w_tank_wait,
+    "complete": _w_complete,
+}
+
+
+def _words(sc: Scenario, ev: dict[str, Any]) -> str:
+    kind = ev["event"]
+    f = WORDS.get(kind)
+    if f is not None:
+        return f(sc, ev, _who(sc, ev))
     return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in ev.items() if k not in ("t", "event"))

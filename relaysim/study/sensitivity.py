@@ -26,9 +26,9 @@ from scipy.stats import qmc
 
 from .._version import __version__
 from ..errors import UsageError
+from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
 from .designs import Parameter
-from .run import atomic_write, json_safe
 from .sweep import Progress, sweep
 
 __all__ = ["sensitivity", "saltelli_points", "tornado_points", "sensitivity_text"]
@@ -126,96 +126,105 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
         raise UsageError("sensitivity needs at least one --vary")
     out = Path(out)
     name = initiative or (scenario.initiatives[0].name if scenario.initiatives else "stream")
-    d = len(params)
     points, _ = saltelli_points(params, samples, seed)
     sres = sweep(scenario, points, reps=reps, seed=seed, out=out / "sobol", resume=resume,
                  workers=workers, executor=executor, progress=progress, engine=engine)
     tres = sweep(scenario, tornado_points(params), reps=reps, seed=seed, out=out / "tornado",
                  resume=resume, workers=workers, executor=executor, progress=progress,
                  engine=engine)
-
-    def value(row: dict[str, Any]) -> float:
-        s = row["initiatives"].get(name)
-        if s is None:
-            raise UsageError(f"no initiative named {name!r} in the results")
-        v = s[output] if output != "completion_rate" else s["completion_rate"]
-        return math.nan if v is None else float(v)
-
-    y = np.array([value(r) for r in sres.rows])
-    n = samples
-    f_a, f_b = y[:n], y[n:2 * n]
-    f_ab = y[2 * n:].reshape(d, n)
-    var_y = float(np.var(np.concatenate([f_a, f_b]), ddof=1))
     result: dict[str, Any] = {
         "scenario": scenario.name, "scenario_hash": scenario.hash, "seed": seed,
-        "reps_per_point": reps, "samples": n, "points": len(points),
+        "reps_per_point": reps, "samples": samples, "points": len(points),
         "relaysim_version": __version__, "initiative": name, "output": output,
         "parameters": [p.path for p in params],
     }
-    # replication noise: the binomial (or sample) variance of each point's estimate
-    if output == "completion_rate":
-        noise = float(np.mean(y * (1 - y))) / reps
-    else:
-        noise = float(np.nanmean([r["initiatives"][name]["coverage_var"]
-                                  for r in sres.rows])) / reps
-    result["output_variance"] = var_y
-    result["noise_variance"] = noise
-    result["noise_share"] = (noise / var_y) if var_y > 0 else None
-    if var_y > 0:
-        f_ci, t_ci, point = _bootstrap(f_a, f_b, f_ab, bootstrap, seed)
-        if d >= 2:
-            res = stats.sobol_indices(func={"f_A": f_a[None, :], "f_B": f_b[None, :],
-                                            "f_AB": f_ab[:, None, :]}, n=n)
-            first, total = np.ravel(res.first_order), np.ravel(res.total_order)
-        else:  # scipy 1.17 fails for a single parameter; the same estimator, by hand
-            first, total = point[:1], point[1:]
-
-        def ci(c: Any, i: int, est: float) -> list[float]:
-            lo, hi = float(np.ravel(c.low)[i]), float(np.ravel(c.high)[i])
-            if math.isnan(lo) or math.isnan(hi):
-                if np.array_equal(f_ab[i], f_a):  # not a single output moved: exactly 0
-                    return [est, est]
-            return [lo, hi]
-
-        result["sobol"] = [
-            {"parameter": p.path, "first": float(first[i]), "total": float(total[i]),
-             "first_ci95": ci(f_ci, i, float(first[i])),
-             "total_ci95": ci(t_ci, i, float(total[i]))}
-            for i, p in enumerate(params)
-        ]
-    else:
-        result["sobol"] = [{"parameter": p.path, "first": 0.0, "total": 0.0,
-                            "first_ci95": [0.0, 0.0], "total_ci95": [0.0, 0.0]}
-                           for p in params]
-    base = {p.path: scenario.get(p.path) for p in params}
-    rows = tres.rows
-    base_s = rows[0]["initiatives"][name]
-    key0 = "completion_rate" if output == "completion_rate" else output
-    result["baseline"] = base_s[key0]
-    ci_key = "coverage_ci" if output == "coverage_mean" else None
-
-    def interval(s: dict[str, Any]) -> list[Any]:
-        return list(s[ci_key]) if ci_key else [s["ci_low"], s["ci_high"]]
-
-    result["baseline_ci95"] = interval(base_s)
-    tornado = []
-    for i, p in enumerate(params):
-        lo_row, hi_row = rows[1 + 2 * i], rows[2 + 2 * i]
-        lo_s, hi_s = lo_row["initiatives"][name], hi_row["initiatives"][name]
-        key = "completion_rate" if output == "completion_rate" else output
-        tornado.append({
-            "parameter": p.path, "base": base[p.path],
-            "low": lo_row["values"][p.path], "high": hi_row["values"][p.path],
-            "at_low": lo_s[key], "at_high": hi_s[key],
-            "at_low_ci95": interval(lo_s),
-            "at_high_ci95": interval(hi_s),
-        })
-    tornado.sort(key=lambda t: -abs((t["at_high"] or 0) - (t["at_low"] or 0)))
-    result["tornado"] = tornado
+    result.update(sobol_analysis(sres.rows, params, samples, reps, name, output, bootstrap,
+                                 seed))
+    result.update(tornado_analysis(tres.rows, params, name, output,
+                                   {p.path: scenario.get(p.path) for p in params}))
     result["ranking"] = [s["parameter"] for s in
                          sorted(result["sobol"], key=lambda s: -s["total"])]
     atomic_write(out / "sensitivity.json", json.dumps(json_safe(result), indent=2))
     return result
+
+
+def _value(row: dict[str, Any], name: str, output: str) -> float:
+    s = row["initiatives"].get(name)
+    if s is None:
+        raise UsageError(f"no initiative named {name!r} in the results")
+    v = s[output]
+    return math.nan if v is None else float(v)
+
+
+def sobol_analysis(rows: list[dict[str, Any]], params: list[Parameter], n: int, reps: int,
+                   name: str, output: str, bootstrap: int, seed: int) -> dict[str, Any]:
+    """Sobol indices of `output` from the Saltelli sweep's rows (A, B, then AB_i blocks of
+    n rows each), with bootstrap 95% intervals and the replication noise."""
+    d = len(params)
+    y = np.array([_value(r, name, output) for r in rows])
+    f_a, f_b = y[:n], y[n:2 * n]
+    f_ab = y[2 * n:].reshape(d, n)
+    var_y = float(np.var(np.concatenate([f_a, f_b]), ddof=1))
+    # replication noise: the binomial (or sample) variance of each point's estimate
+    if output == "completion_rate":
+        noise = float(np.mean(y * (1 - y))) / reps
+    else:
+        noise = float(np.nanmean([r["initiatives"][name]["coverage_var"] for r in rows])) / reps
+    result: dict[str, Any] = {"output_variance": var_y, "noise_variance": noise,
+                              "noise_share": (noise / var_y) if var_y > 0 else None}
+    if not var_y > 0:
+        result["sobol"] = [{"parameter": p.path, "first": 0.0, "total": 0.0,
+                            "first_ci95": [0.0, 0.0], "total_ci95": [0.0, 0.0]}
+                           for p in params]
+        return result
+    f_ci, t_ci, point = _bootstrap(f_a, f_b, f_ab, bootstrap, seed)
+    if d >= 2:
+        res = stats.sobol_indices(func={"f_A": f_a[None, :], "f_B": f_b[None, :],
+                                        "f_AB": f_ab[:, None, :]}, n=n)
+        first, total = np.ravel(res.first_order), np.ravel(res.total_order)
+    else:  # scipy 1.17 fails for a single parameter; the same estimator, by hand
+        first, total = point[:1], point[1:]
+
+    def ci(c: Any, i: int, est: float) -> list[float]:
+        lo, hi = float(np.ravel(c.low)[i]), float(np.ravel(c.high)[i])
+        if math.isnan(lo) or math.isnan(hi):
+            if np.array_equal(f_ab[i], f_a):  # not a single output moved: exactly 0
+                return [est, est]
+        return [lo, hi]
+
+    result["sobol"] = [
+        {"parameter": p.path, "first": float(first[i]), "total": float(total[i]),
+         "first_ci95": ci(f_ci, i, float(first[i])),
+         "total_ci95": ci(t_ci, i, float(total[i]))}
+        for i, p in enumerate(params)
+    ]
+    return result
+
+
+def tornado_analysis(rows: list[dict[str, Any]], params: list[Parameter], name: str,
+                     output: str, base: dict[str, Any]) -> dict[str, Any]:
+    """One parameter at a time: `output` at the scenario as written (row 0) and at each
+    parameter's low and high end (rows 1 + 2i and 2 + 2i), largest swing first."""
+
+    def interval(s: dict[str, Any]) -> list[Any]:
+        return list(s["coverage_ci"]) if output == "coverage_mean" else [s["ci_low"],
+                                                                         s["ci_high"]]
+
+    base_s = rows[0]["initiatives"][name]
+    tornado = []
+    for i, p in enumerate(params):
+        lo_row, hi_row = rows[1 + 2 * i], rows[2 + 2 * i]
+        lo_s, hi_s = lo_row["initiatives"][name], hi_row["initiatives"][name]
+        tornado.append({
+            "parameter": p.path, "base": base[p.path],
+            "low": lo_row["values"][p.path], "high": hi_row["values"][p.path],
+            "at_low": lo_s[output], "at_high": hi_s[output],
+            "at_low_ci95": interval(lo_s),
+            "at_high_ci95": interval(hi_s),
+        })
+    tornado.sort(key=lambda t: -abs((t["at_high"] or 0) - (t["at_low"] or 0)))
+    return {"baseline": base_s[output], "baseline_ci95": interval(base_s),
+            "tornado": tornado}
 
 
 def sensitivity_text(res: dict[str, Any]) -> str:

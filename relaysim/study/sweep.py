@@ -12,97 +12,34 @@ was interrupted and resumed.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .._version import __version__
 from ..engines import select
 from ..errors import Problem, ScenarioError, UsageError
+from ..files import atomic_write
 from ..model.scenario import Scenario
-from .run import atomic_write, default_workers, run_chunk
-from .stats import km_quantiles, mean_ci, wilson
+from .execute import default_workers
+from .stats import wilson
 from .store import Store
+from .summary import compact_chunk
+from .table import results_from_store, rows_to_csv
 
-__all__ = ["sweep", "SweepResult", "compact_chunk", "summarize_point", "results_from_store"]
+__all__ = ["sweep", "SweepResult"]
 
 Progress = Callable[[int, int], None]  # (replications just finished, points finished)
 
 
-def compact_chunk(scenario: Scenario, seed: int, start: int, stop: int, engine: str = "auto"
-                  ) -> dict[str, Any]:
-    """Run replications start..stop-1 and keep, per initiative, one row per replication:
-    rep, completed, completion time (None if censored), follow-up, coverage, fidelity
-    (None if no classroom reached), observed, and drops per zone."""
-    zone_names = [lv.name for lv in scenario.levels[1:]]
-    cols: dict[str, dict[str, list[Any]]] = {}
-    for r in run_chunk(scenario, seed, start, stop, engine):
-        for o in r.initiatives:
-            c = cols.get(o.name)
-            if c is None:
-                c = cols[o.name] = {k: [] for k in ("rep", "completed", "time", "follow",
-                                                    "coverage", "fidelity", "observed")}
-                c["drops"] = [[] for _ in zone_names]  # type: ignore[assignment]
-            c["rep"].append(r.rep)
-            c["completed"].append(int(o.completed))
-            c["time"].append(o.completion_time)
-            c["follow"].append(o.follow_up)
-            c["coverage"].append(o.coverage)
-            c["fidelity"].append(None if math.isnan(o.fidelity) else o.fidelity)
-            c["observed"].append(int(o.observed))
-            for j in range(len(zone_names)):
-                c["drops"][j].append(o.zones[j + 1].drops)
-    return {"start": start, "stop": stop, "zones": zone_names, "initiatives": cols}
-
-
-# --------------------------------------------------------------------------- summaries
-
-
-def _fmt(x: float | None) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    return f"{x:.10g}"
-
-
-def summarize_point(chunks: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per-initiative estimates of one point from its chunks (in replication order).
-
-    Chunks are folded in one at a time into float arrays (about 30 bytes per replication),
-    so memory does not depend on how the replications were chunked or decoded."""
-    cols = ("completed", "time", "follow", "coverage", "fidelity", "observed")
-    parts: dict[str, dict[str, list[np.ndarray]]] = {}
-    for ch in chunks:
-        for name, c in ch["initiatives"].items():
-            m = parts.setdefault(name, {k: [] for k in cols})
-            for k in cols:
-                m[k].append(np.asarray(c[k], dtype=float))  # None (censored) -> NaN
-    out = {}
-    for name, m in parts.items():
-        a = {k: np.concatenate(v) for k, v in m.items()}
-        obs = a["observed"] > 0
-        n, k = int(obs.sum()), int(a["completed"][obs].sum())
-        lo, hi = wilson(k, n)
-        cov_x = a["coverage"][obs]
-        cov, (cov_lo, cov_hi) = mean_ci(cov_x, bounds=(0.0, 1.0))
-        fid_mean, _ = mean_ci(a["fidelity"][obs])
-        (median,) = km_quantiles(a["time"], a["follow"], qs=(0.5,))
-        out[name] = {"completion_rate": k / n if n else None, "ci_low": lo, "ci_high": hi,
-                     "coverage_mean": cov, "completion_time_median": median,
-                     "fidelity_mean": fid_mean, "n": n, "successes": k,
-                     "coverage_ci": [cov_lo, cov_hi],
-                     "coverage_var": float(np.var(cov_x, ddof=1)) if n > 1 else math.nan}
-    return out
+# --------------------------------------------------------------------------- precision
 
 
 def _half_width(tally: dict[str, list[int]]) -> float:
@@ -194,30 +131,12 @@ def sweep(
     precision: add chunks to a point until every completion-rate 95% interval is at most
     +-precision wide, or `reps` is reached. Failing chunks are retried `retries` times,
     then recorded as failed; the rest of the sweep still finishes.
-    engine: "auto", "fast" or "simpy" (same results, see relaysim.engines.select).
     """
     t0 = time.perf_counter()
-    if not isinstance(reps, int) or reps < 1:
-        raise UsageError(f"reps must be a whole number >= 1, got {reps!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise UsageError(f"seed must be a whole number >= 0, got {seed!r}")
-    if precision is not None and not (0 < precision < 0.5):
-        raise UsageError(f"precision must be between 0 and 0.5, got {precision!r}")
-    if not design:
-        raise UsageError("the design has no points")
-    engine = select.resolve(engine)
+    chunk_size = _check_sweep_args(design, reps, seed, precision, chunk_size)
+    engine = select.resolve(engine)  # "auto", "fast" or "simpy": the same results
     n_workers = workers if workers is not None else default_workers()
-    if chunk_size is None:
-        # never from the worker count: a sweep resumed with other --workers must match
-        chunk_size = 50 if precision is not None else max(1, min(200, math.ceil(reps / 16)))
-    if chunk_size < 1:
-        raise UsageError("chunk_size must be >= 1")
-    params: list[str] = []
-    for pt in design:
-        params += [k for k in pt if k not in params]
-    if any(len(pt) != len(params) for pt in design):
-        # points that leave a parameter out take the scenario's value for it
-        design = [{k: pt[k] if k in pt else scenario.get(k) for k in params} for pt in design]
+    params, design = _complete_design(scenario, design)
     scenarios = _point_scenarios(scenario, design)
     out_dir = Path(out) if out is not None else Path("runs") / (
         f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -240,6 +159,37 @@ def sweep(
     atomic_write(out_dir / "results.csv", rows_to_csv(rows, params))
     return SweepResult(out=out_dir, params=params, points=design, rows=rows, failed=failed,
                        seconds=time.perf_counter() - t0, reps_run=runner.reps_run)
+
+
+def _check_sweep_args(design: list[dict[str, Any]], reps: int, seed: int,
+                      precision: float | None, chunk_size: int | None) -> int:
+    """Refuse bad arguments; the chunk size to use."""
+    if not isinstance(reps, int) or reps < 1:
+        raise UsageError(f"reps must be a whole number >= 1, got {reps!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise UsageError(f"seed must be a whole number >= 0, got {seed!r}")
+    if precision is not None and not (0 < precision < 0.5):
+        raise UsageError(f"precision must be between 0 and 0.5, got {precision!r}")
+    if not design:
+        raise UsageError("the design has no points")
+    if chunk_size is None:
+        # never from the worker count: a sweep resumed with other --workers must match
+        chunk_size = 50 if precision is not None else max(1, min(200, math.ceil(reps / 16)))
+    if chunk_size < 1:
+        raise UsageError("chunk_size must be >= 1")
+    return chunk_size
+
+
+def _complete_design(scenario: Scenario, design: list[dict[str, Any]]
+                     ) -> tuple[list[str], list[dict[str, Any]]]:
+    """The design's parameters (in first-seen order) and its points, each with every
+    parameter (a point that leaves one out takes the scenario's value)."""
+    params: list[str] = []
+    for pt in design:
+        params += [k for k in pt if k not in params]
+    if any(len(pt) != len(params) for pt in design):
+        design = [{k: pt[k] if k in pt else scenario.get(k) for k in params} for pt in design]
+    return params, design
 
 
 def _write_manifest(out_dir: Path, scenario: Scenario, design: list[dict[str, Any]],
@@ -413,54 +363,3 @@ def _attempt_chunk(scenario: Scenario, seed: int, start: int, stop: int, attempt
 def _describe(e: BaseException) -> str:
     tb = "".join(traceback.format_exception_only(type(e), e)).strip()
     return tb[:2000]
-
-
-# --------------------------------------------------------------------------- results
-
-
-def results_from_store(st: Store, design: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per design point from the store's chunks (replication order)."""
-    rows = []
-    for j, pt in enumerate(design):
-        counted = [0]
-
-        def chunks(j: int = j, counted: list[int] = counted) -> Iterator[dict[str, Any]]:
-            for start, stop, d in st.chunks_of(j):
-                counted[0] += stop - start
-                yield d
-
-        summary = summarize_point(chunks())
-        rows.append({"point": j, "values": pt, "reps": counted[0], "initiatives": summary})
-    return rows
-
-
-def rows_to_csv(rows: list[dict[str, Any]], params: list[str]) -> str:
-    """results.csv text: parameters, then per initiative its estimates, then reps."""
-    names: list[str] = []
-    for r in rows:
-        for name in r["initiatives"]:
-            if name not in names and name != "stream":
-                names.append(name)
-    if any("stream" in r["initiatives"] for r in rows):
-        names.append("stream")
-    stats = ("completion_rate", "ci_low", "ci_high", "coverage_mean", "completion_time_median")
-    header = [*params, *(f"{n}.{s}" for n in names for s in stats), "reps"]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for r in rows:
-        line = [_cell(r["values"][p]) for p in params]
-        for n in names:
-            s = r["initiatives"].get(n)
-            line += [_fmt(s[k]) if s else "" for k in stats]
-        line.append(str(r["reps"]))
-        w.writerow(line)
-    return buf.getvalue()
-
-
-def _cell(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return _fmt(v)
-    return str(v)
