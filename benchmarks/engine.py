@@ -316,7 +316,9 @@ def bench_fast(plan: dict[str, Any], repeats: int, seed: int, cold: bool,
         out["cases"][name] = {
             **s, "ratio_best": ratio,
             "ratio_median": s["fast"]["reps_per_s_median"] / s["simpy"]["reps_per_s_median"],
-            "ratio_cpu_best": s["fast"]["reps_per_cpu_s_best"] / s["simpy"]["reps_per_cpu_s_best"],
+            "ratio_cpu_best": (s["fast"]["reps_per_cpu_s_best"] / s["simpy"]["reps_per_cpu_s_best"]
+                               if s["fast"]["reps_per_cpu_s_best"]
+                               and s["simpy"]["reps_per_cpu_s_best"] else None),
             "ratio_columns_best": (s["fast_columns"]["reps_per_s_best"]
                                    / s["simpy"]["reps_per_s_best"]),
             "target": FAST_TARGETS[name], "met": ratio >= FAST_TARGETS[name],
@@ -348,9 +350,10 @@ def _render_fast(f: dict[str, Any]) -> list[str]:
              f"  {'case':<22}{'SimPy ms/rep':>13}{'fast ms/rep':>12}{'ratio best':>11}"
              f"{'median':>8}{'per CPU s':>10}{'columns':>9}{'target':>8}"]
     for name, c in f["cases"].items():
+        cpu = f"{c['ratio_cpu_best']:>9.0f}x" if c["ratio_cpu_best"] else f"{'-':>10}"
         lines.append(f"  {name:<22}{c['simpy']['s_per_rep_best'] * 1e3:>13.2f}"
                      f"{c['fast']['s_per_rep_best'] * 1e3:>12.3f}{c['ratio_best']:>10.0f}x"
-                     f"{c['ratio_median']:>7.0f}x{c['ratio_cpu_best']:>9.0f}x"
+                     f"{c['ratio_median']:>7.0f}x{cpu}"
                      f"{c['ratio_columns_best']:>8.0f}x{c['target']:>7.0f}x"
                      + ("" if c["met"] else "  NOT met"))
     lines.append(f"  {'schools':>8}{'runners':>9}{'fast ms/rep':>13}{'us/runner':>11}"
@@ -1042,8 +1045,7 @@ def main(argv: list[str] | None = None) -> int:
         "current_over_pre_dynamics_total": None if a["skipped"] else a["ratio_total"],
         "current_over_pre_dynamics_cpu": None if a["skipped"] else a["ratio_cpu_total"],
         "fast_over_simpy": {k: c["ratio_best"] for k, c in doc["fast"]["cases"].items()},
-        "fast_over_simpy_cpu": {k: c["ratio_cpu_best"]
-                                for k, c in doc["fast"]["cases"].items()},
+        "fast_over_simpy_cpu": {k: c["ratio_cpu_best"] for k, c in doc["fast"]["cases"].items()},
     }
     doc["sanity_passed"] = doc["engine"]["sanity"]["passed"]
 
