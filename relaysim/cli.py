@@ -245,6 +245,66 @@ class _PlotKinds:
         return iter(self._kinds())
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    from .present.results import open_results
+    from .study.discover import discover, discovery_text
+
+    res = open_results(args.run_dir)
+    d = discover(res, args.where, per_rep=args.per_rep, initiative=args.initiative,
+                 out=args.out, method=args.method, threshold=args.threshold,
+                 peel_alpha=args.peel_alpha, mass_min=args.mass_min, boxes=args.boxes,
+                 seed=args.seed)
+    folder = Path(d["folder"])
+    written = ["discovery.json"]
+    if not args.no_figures:
+        from .present import plot as P
+        from .present.plot import save
+
+        kinds = (("tradeoff", P.tradeoff), ("boxlims", P.boxlims))
+        for kind, fn in kinds:
+            if kind == "tradeoff" and args.method != "prim":
+                continue
+            try:
+                fig = fn(folder)
+            except UsageError:  # e.g. no box restricts anything: no figure to draw
+                continue
+            save(fig, folder / f"discovery-{kind}.png")
+            written.append(f"discovery-{kind}.png")
+    if args.json:
+        print(json.dumps(json_safe(d), indent=2))
+    else:
+        print(discovery_text(d))
+        print(f"\nwrote {', '.join(written)} in {folder}")
+    return 0
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    from .study.designs import parse_vary
+    from .study.screen import screen, screening_text
+
+    sc = _load(args)
+    if not args.vary:
+        raise UsageError("screen needs at least one --vary PATH=LO:HI:N (the range)")
+    params = [parse_vary(v, sc) for v in args.vary]
+    if args.scheduler and args.workers:
+        raise UsageError("give --workers (local processes) or --scheduler (Dask), not both")
+    out = args.out or f"runs/{sc.name}-screen"
+    executor, client = _dask_executor(args.scheduler) if args.scheduler else (None, None)
+    workers = _cluster_threads(client) if client is not None else args.workers
+    tick, close = _sweep_progress(args.trajectories * (len(params) + 1), args.reps, args.quiet)
+    try:
+        res = screen(sc, params, trajectories=args.trajectories, reps=args.reps,
+                     seed=args.seed, out=out, output=args.output, initiative=args.initiative,
+                     levels=args.levels, workers=workers, executor=executor,
+                     resume=args.resume, progress=tick)
+    finally:
+        close()
+        if client is not None:
+            client.close()
+    print(json.dumps(json_safe(res), indent=2) if args.json else screening_text(res))
+    return 0
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from .present import plot as P
 
@@ -282,27 +342,22 @@ def _pos_int(text: str) -> int:
     return v
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="relaysim",
-        description="Simulate a district initiative as a relay race: where does the baton fall?",
-    )
-    p.add_argument("--version", action="version", version=f"relaysim {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _engine_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--engine", choices=("auto", "fast", "simpy"), default="auto",
+                    help="fast (compiled), simpy (the reference model) or auto (fast, SimPy "
+                         "without numba); the results are the same")
 
-    def scenario_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("scenario", help="scenario file (TOML)")
-        sp.add_argument("--set", action="append", metavar="PATH=VALUE",
-                        help="override a parameter by dotted path (repeatable), "
-                             "e.g. --set zones.principal.fumble=0.2")
 
-    def engine_arg(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--engine", choices=("auto", "fast", "simpy"), default="auto",
-                        help="fast (compiled), simpy (the reference model) or auto (fast, "
-                             "SimPy without numba); the results are the same")
+def _scenario_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("scenario", help="scenario file (TOML)")
+    sp.add_argument("--set", action="append", metavar="PATH=VALUE",
+                    help="override a parameter by dotted path (repeatable), "
+                         "e.g. --set zones.principal.fumble=0.2")
 
+
+def _parser_run(sub: Any) -> None:
     r = sub.add_parser("run", help="Monte Carlo estimates for a scenario")
-    scenario_args(r)
+    _scenario_args(r)
     r.add_argument("--reps", type=_pos_int, default=1000, help="replications (default 1000)")
     r.add_argument("--seed", type=_nonneg_int, default=0, help="seed (default 0)")
     r.add_argument("--workers", type=_pos_int, default=None,
@@ -312,25 +367,31 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print JSON instead of text")
     r.add_argument("--per-rep", metavar="FILE.csv", help="write one row per replication")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
-    engine_arg(r)
+    _engine_arg(r)
     r.set_defaults(func=cmd_run)
 
+
+def _parser_validate(sub: Any) -> None:
     v = sub.add_parser("validate", help="check a scenario file; print every problem or 'ok'")
-    scenario_args(v)
+    _scenario_args(v)
     v.add_argument("--list-paths", action="store_true",
                    help="print every settable dotted path with its current value")
     v.set_defaults(func=cmd_validate)
 
+
+def _parser_trace(sub: Any) -> None:
     t = sub.add_parser("trace", help="one replication, event by event, in words")
-    scenario_args(t)
+    _scenario_args(t)
     t.add_argument("--seed", type=_nonneg_int, default=0)
     t.add_argument("--rep", type=_nonneg_int, default=0, help="which replication (default 0)")
     t.add_argument("--json", action="store_true", help="events as JSON")
     t.add_argument("--out", metavar="FILE", help="write to a file instead of stdout")
     t.set_defaults(func=cmd_trace)
 
+
+def _parser_sweep(sub: Any) -> None:
     sw = sub.add_parser("sweep", help="run a design of parameter values into a resumable store")
-    scenario_args(sw)
+    _scenario_args(sw)
     sw.add_argument("--vary", action="append", metavar="PATH=LO:HI:N|PATH=V1,V2,...",
                     help="a parameter to vary (repeatable)")
     sw.add_argument("--design", default="grid",
@@ -350,9 +411,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
     sw.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>-<time>)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
-    engine_arg(sw)
+    _engine_arg(sw)
     sw.set_defaults(func=cmd_sweep)
 
+
+def _parser_compare(sub: Any) -> None:
     c = sub.add_parser("compare", help="B minus A with the same random numbers (paired)")
     c.add_argument("scenario_a")
     c.add_argument("scenario_b")
@@ -362,11 +425,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=_nonneg_int, default=0)
     c.add_argument("--workers", type=_pos_int, default=None)
     c.add_argument("--json", action="store_true")
-    engine_arg(c)
+    _engine_arg(c)
     c.set_defaults(func=cmd_compare)
 
+
+def _parser_sensitivity(sub: Any) -> None:
     se = sub.add_parser("sensitivity", help="Sobol indices (95%% CI) and a tornado")
-    scenario_args(se)
+    _scenario_args(se)
     se.add_argument("--vary", action="append", metavar="PATH=LO:HI:N",
                     help="a parameter and its range (repeatable; N is ignored)")
     se.add_argument("--samples", type=_pos_int, required=True,
@@ -383,9 +448,61 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--resume", action="store_true")
     se.add_argument("--json", action="store_true")
     se.add_argument("--quiet", action="store_true")
-    engine_arg(se)
+    _engine_arg(se)
     se.set_defaults(func=cmd_sensitivity)
 
+
+def _parser_discover(sub: Any) -> None:
+    di = sub.add_parser("discover", help="scenario discovery: where in the swept ranges a "
+                        "condition (failure) concentrates (PRIM or CART)")
+    di.add_argument("run_dir", metavar="RUN_DIR", help="a sweep folder (LHS/Sobol/grid), its "
+                    "store or results.csv")
+    di.add_argument("--where", required=True, metavar="CONDITION",
+                    help="e.g. \"completion_rate < 0.5\" (per point) or, with --per-rep, "
+                         "\"completed == 0\"")
+    di.add_argument("--per-rep", action="store_true",
+                    help="one case per stored replication (completed, coverage, time)")
+    di.add_argument("--initiative", help="which initiative (default the first)")
+    di.add_argument("--method", default="prim", choices=("prim", "cart"))
+    di.add_argument("--threshold", type=float, default=0.8,
+                    help="density a box must reach (default 0.8)")
+    di.add_argument("--peel-alpha", type=float, default=0.05, help="PRIM's peeling step")
+    di.add_argument("--mass-min", type=float, default=0.05,
+                    help="smallest share of cases in a box (default 0.05)")
+    di.add_argument("--boxes", type=_pos_int, default=1, help="PRIM boxes to find in turn")
+    di.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the feature scores")
+    di.add_argument("--out", metavar="DIR", help="where discovery.json and figures go "
+                    "(default RUN_DIR)")
+    di.add_argument("--no-figures", action="store_true")
+    di.add_argument("--json", action="store_true")
+    di.set_defaults(func=cmd_discover)
+
+
+def _parser_screen(sub: Any) -> None:
+    sc_ = sub.add_parser("screen", help="Morris screening: which levers matter at all")
+    _scenario_args(sc_)
+    sc_.add_argument("--vary", action="append", metavar="PATH=LO:HI:N",
+                     help="a parameter and its range (repeatable; N is ignored)")
+    sc_.add_argument("--trajectories", type=_pos_int, required=True, metavar="R",
+                     help="Morris trajectories (R*(d+1) points)")
+    sc_.add_argument("--levels", type=_pos_int, default=4, help="grid levels (even; default 4)")
+    sc_.add_argument("--reps", type=_pos_int, default=200, help="replications per point")
+    sc_.add_argument("--seed", type=_nonneg_int, default=0)
+    sc_.add_argument("--output", default="completion_rate",
+                     choices=("completion_rate", "coverage_mean"))
+    sc_.add_argument("--initiative", help="which initiative (default the first)")
+    sc_.add_argument("--workers", type=_pos_int, default=None, help="local processes "
+                     f"(default all cores: {default_workers()})")
+    sc_.add_argument("--scheduler", metavar="ADDRESS",
+                     help="Dask scheduler, e.g. tcp://host:8786")
+    sc_.add_argument("--out", metavar="DIR", help="folder (default runs/<name>-screen)")
+    sc_.add_argument("--resume", action="store_true")
+    sc_.add_argument("--json", action="store_true")
+    sc_.add_argument("--quiet", action="store_true")
+    sc_.set_defaults(func=cmd_screen)
+
+
+def _parser_plot(sub: Any) -> None:
     pl = sub.add_parser("plot", help="a figure from a sweep or sensitivity folder or store")
     pl.add_argument("source", metavar="STORE_OR_DIR")
     pl.add_argument("--kind", required=True, choices=_PlotKinds())
@@ -396,10 +513,38 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--initiative", help="which initiative (default the first)")
     pl.set_defaults(func=cmd_plot)
 
+
+def _parser_report(sub: Any) -> None:
     rp = sub.add_parser("report", help="one self-contained HTML report")
     rp.add_argument("source", metavar="STORE_OR_DIR")
     rp.add_argument("-o", "--output", default="report.html", metavar="FILE")
     rp.set_defaults(func=cmd_report)
+
+
+#: one function per command, each adding its parser (in the order of --help)
+_PARSERS = (
+    _parser_run,
+    _parser_validate,
+    _parser_trace,
+    _parser_sweep,
+    _parser_compare,
+    _parser_sensitivity,
+    _parser_discover,
+    _parser_screen,
+    _parser_plot,
+    _parser_report,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="relaysim",
+        description="Simulate a district initiative as a relay race: where does the baton fall?",
+    )
+    p.add_argument("--version", action="version", version=f"relaysim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in _PARSERS:
+        add(sub)
     return p
 
 

@@ -28,6 +28,7 @@ EXPERIMENTS = [
     "structures",
     "calibration",
     "relay_4x100",
+    "failure_conditions",
 ]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -25,7 +25,6 @@ How it mirrors relaysim.engines.simpy_engine (read that first):
 
 from __future__ import annotations
 
-import math
 import types
 
 import llvmlite.binding as llvm
@@ -34,9 +33,20 @@ from numba import njit
 from numba.core import types as nbt
 from numba.extending import get_cython_function_address
 
+from ..model import distributions as _D
 from ..model import formulas as _F
+from . import keyed
+from .nbspecial import cython_name
 
 # -- the model's formulas, compiled from the very functions in model/formulas.py ----------
+
+
+def _jit_copy(f: types.FunctionType, g: dict[str, object]) -> types.FunctionType:
+    """`f` itself (same code object) bound to globals `g`, ready for numba.njit."""
+    copy = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
+    copy.__qualname__ = f.__qualname__
+    copy.__module__ = f.__module__
+    return copy
 
 
 def _jit_formulas() -> types.SimpleNamespace:
@@ -46,18 +56,13 @@ def _jit_formulas() -> types.SimpleNamespace:
     out = {}
     for name in _F.__all__:
         f = g[name]
-        if not isinstance(f, types.FunctionType):
-            continue
-        copy = types.FunctionType(f.__code__, g, name, f.__defaults__, f.__closure__)
-        copy.__qualname__ = f.__qualname__
-        copy.__module__ = f.__module__
-        out[name] = njit(cache=True)(copy)
+        if isinstance(f, types.FunctionType):
+            out[name] = njit(cache=True)(_jit_copy(f, g))
     g.update(out)
     return types.SimpleNamespace(**out)
 
 
 F = _jit_formulas()
-zone_odds_ = F.zone_odds
 fumble_odds = F.fumble_odds
 probability = F.probability
 implements = F.implements
@@ -68,75 +73,36 @@ window_next_open = F.window_next_open
 exponential_gap = F.exponential_gap
 departure_gap = F.departure_gap
 
-# -- scipy's special functions (the same C code scipy.special's ufuncs run) -------------
-llvm.add_symbol("relaysim_gammaincinv",
-                get_cython_function_address("scipy.special.cython_special", "gammaincinv"))
-llvm.add_symbol("relaysim_ndtri",
-                get_cython_function_address("scipy.special.cython_special", "ndtri"))
-_gammaincinv = nbt.ExternalFunction("relaysim_gammaincinv",
-                                    nbt.float64(nbt.float64, nbt.float64))
-_ndtri = nbt.ExternalFunction("relaysim_ndtri", nbt.float64(nbt.float64))
-
-# -- INTERIM keyed uniform (relaysim.engines._interim.uniform, bit for bit) -------------
-_G = np.uint64(0x9E3779B97F4A7C15)
-_C1 = np.uint64(0xBF58476D1CE4E5B9)
-_C2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-_TO_UNIT = 1.0 / 9007199254740992.0
-
-
-@njit(cache=True, inline="always")
-def _mix(z):
-    z = (z ^ (z >> _S30)) * _C1
-    z = (z ^ (z >> _S27)) * _C2
-    return z ^ (z >> _S31)
+# -- scipy's special functions, for the inverse CDFs ---------------------------------------
+# The C functions scipy.special.cython_special exports (the same code as scipy.special's
+# ufuncs, see nbspecial.py), bound by symbol name rather than by address: numba can then
+# cache the kernel on disk (relaysim.engines.nbspecial's ctypes binding cannot be cached).
+for _name, _n in (("gammaincinv", 2), ("ndtri", 1)):
+    llvm.add_symbol("relaysim_" + _name, get_cython_function_address(
+        "scipy.special.cython_special", cython_name(_name, _n)))
+_gammaincinv_c = nbt.ExternalFunction(
+    "relaysim_gammaincinv", nbt.float64(nbt.float64, nbt.float64, nbt.intc))
+_ndtri_c = nbt.ExternalFunction("relaysim_ndtri", nbt.float64(nbt.float64, nbt.intc))
 
 
 @njit(cache=True)
-def key_prefix(seed, rep, purpose, level):
-    h = _mix(np.uint64(seed) + _G)
-    h = _mix((h ^ np.uint64(rep)) + _G)
-    h = _mix((h ^ np.uint64(purpose)) + _G)
-    return _mix((h ^ np.uint64(level)) + _G)
+def _gammaincinv(a, y):
+    return _gammaincinv_c(a, y, 0)
 
 
 @njit(cache=True)
-def uniform(seed, rep, purpose, level, runner, n):
-    h = key_prefix(seed, rep, purpose, level)
-    h = _mix((h ^ np.uint64(runner)) + _G)
-    h = _mix((h ^ np.uint64(n)) + _G)
-    return float(h >> _S11) * _TO_UNIT
+def _ndtri(y):
+    return _ndtri_c(y, 0)
 
 
-# -- INTERIM scalar inverse CDFs (codes as relaysim.engines._interim.packed) ---------------
-@njit(cache=True, inline="always")
-def ppf_scalar(code, dpar, d, s, npar, u):
-    """Inverse CDF at u of the distribution packed in dpar[d, s, :npar] (codes as
-    _interim.packed; indices rather than a row view: no reference counting)."""
-    if code == 0:
-        return dpar[d, s, 0]
-    if code == 1:
-        return -dpar[d, s, 0] * math.log1p(-u)
-    if code == 2:
-        return _gammaincinv(dpar[d, s, 0], u) * dpar[d, s, 1]
-    if code == 3:
-        if dpar[d, s, 1] == 0:
-            return dpar[d, s, 0]
-        return dpar[d, s, 0] * math.exp(dpar[d, s, 1] * _ndtri(u))
-    if code == 4:
-        return dpar[d, s, 0] + (dpar[d, s, 1] - dpar[d, s, 0]) * u
-    if code == 5:
-        a, c, b = dpar[d, s, 0], dpar[d, s, 1], dpar[d, s, 2]
-        if b == a:
-            return a
-        fc = (c - a) / (b - a)
-        if u < fc:
-            return a + math.sqrt(u * (b - a) * (c - a))
-        return b - math.sqrt((1 - u) * (b - a) * (b - c))
-    k = int(u * npar)
-    if k > npar - 1:
-        k = npar - 1
-    return dpar[d, s, k]
+_special = types.ModuleType("relaysim_special")
+_special.gammaincinv = _gammaincinv  # type: ignore[attr-defined]
+_special.ndtri = _ndtri  # type: ignore[attr-defined]
+#: model.distributions.ppf_scalar itself, its `special` the functions above
+ppf_scalar = njit(cache=True, inline="always")(
+    _jit_copy(_D.ppf_scalar, {**vars(_D), "special": _special}))
+#: the keyed uniform of random streams v2 (engines/keyed.py), compiled
+uniform = keyed.uniform_nb()
 
 
 # -- layout of the parameter and state arrays (fast.py fills the parameters) -------------
@@ -377,17 +343,16 @@ def _q_pop(qn, qhead, qlen, qfree, st, r):
 
 
 @njit(cache=True, inline="always")
-def _draw(pref, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar):
-    """Runner (p, i)'s next draw for purpose index pidx: a keyed uniform (pref holds the
-    key's (seed, rep, purpose, level) prefix), through its bundle's inverse CDF in dslot."""
+def _draw(seedk, rep, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar):
+    """Runner (p, i)'s next draw for purpose index pidx (streams.py's purpose, merged legs
+    after 9): its keyed uniform, through its bundle's inverse CDF in slot dslot."""
     n = cnt[pidx, r]
     cnt[pidx, r] = n + 1
-    h = _mix((pref[pidx, p] ^ np.uint64(i)) + _G)
-    h = _mix((h ^ np.uint64(n)) + _G)
-    u = float(h >> _S11) * _TO_UNIT
+    purpose = pidx if pidx < 10 else MERGED_WORK + pidx - 9
+    u = uniform(seedk, rep, purpose, p, i, n)
     if dslot < 0:
         return u
-    return ppf_scalar(dcode[b, dslot], dpar, b, dslot, dn[b, dslot], u)
+    return ppf_scalar(dcode[b, dslot], dpar[b, dslot, :dn[b, dslot]], u)
 
 
 # per-runner state columns (ri: ints, rf: floats)
@@ -399,7 +364,7 @@ RF_ODDS, RF_TANK, RF_TANKT, RF_N = range(4)
 @njit(cache=True, _nrt=False)
 def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i,
               caps, out_lf, out_li, o_ti, o_tf, o_tz, ev, evfree, pi, pf, runlist, ht, hk,
-              qn, qfree, drop_i, drop_f, st, cnt, pref, ri, rf, fq):
+              qn, qfree, drop_i, drop_f, st, cnt, ri, rf, fq):
     """Replications rep0..rep1-1. Returns (status, reps done, track rows written); status 0
     is success, k > 0 means pool k-1 (CAP_*) overflowed in replication rep0 + reps done.
 
@@ -412,7 +377,7 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, 
         status = _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i,
                       caps, out_lf[rep - rep0], out_li[rep - rep0], o_ti, o_tf, o_tz, rows,
                       ev, evfree, pi, pf, runlist, ht, hk, qn, qfree, drop_i, drop_f, st,
-                      cnt, R, pref, ri, rf, fq)
+                      cnt, R, ri, rf, fq)
         if status != 0:
             return status, rep - rep0, rows
         rows += st[ST_NTR]
@@ -422,7 +387,7 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, 
 @njit(cache=True, _nrt=False)
 def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
          lf, li, o_ti, o_tf, o_tz, row0, ev, evfree, pi, pf, runlist, ht, hk, qn, qfree,
-         drop_i, drop_f, st, cnt, R, pref, ri, rf, fq):
+         drop_i, drop_f, st, cnt, R, ri, rf, fq):
     # long on purpose: SimPy's event loop and every process's state machine share these
     # locals; helpers in the hot loop would cost calls, and splitting it would scatter the
     # one-to-one correspondence with simpy_engine.py (each PC_* branch is one of its yields)
@@ -444,11 +409,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
 
     st[:] = 0
     cnt[:, :] = 0
-    npur = cnt.shape[0]
-    for k in range(npur):
-        purpose = k if k < 10 else MERGED_WORK + k - 9
-        for p in range(nlev):
-            pref[k, p] = key_prefix(seed, rep, purpose, p)
+    seedk = seed
     # per-runner state (views of the caller's arrays)
     busy = ri[:, R_BUSY]
     held = ri[:, R_HELD]
@@ -543,7 +504,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                 rate = bf[b, BF_TURN]
                 if rate <= 0:
                     continue
-                gap = departure_gap(_draw(pref, TURNOVER, p, i, r, cnt, -1, b,
+                gap = departure_gap(_draw(seedk, rep, TURNOVER, p, i, r, cnt, -1, b,
                                           dcode, dn, dpar), rate)
                 if now + gap < horizon:
                     e = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
@@ -617,7 +578,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
             vacant[r] = 1
             x = hhead[r]
             while x >= 0:
-                u = _draw(pref, LOSS, p, i, r, cnt, -1, b, dcode, dn, dpar)
+                u = _draw(seedk, rep, LOSS, p, i, r, cnt, -1, b, dcode, dn, dpar)
                 e2 = _new_event(ev, evfree, st, cap_ev, EK_INTR, x,
                                 LOST if u < bf[b, BF_LOSS] else STAY)
                 _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
@@ -627,7 +588,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                                                         busy[r]), now - tank_t[r])
                 tank_t[r] = now
             busy[r] = 0
-            gap = _draw(pref, VACANCY, p, i, r, cnt, DS_VAC, b, dcode, dn, dpar)
+            gap = _draw(seedk, rep, VACANCY, p, i, r, cnt, DS_VAC, b, dcode, dn, dpar)
             e2 = _new_event(ev, evfree, st, cap_ev, EK_FILL, r, 0)
             _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
         elif kind == EK_FILL:
@@ -658,7 +619,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     _free_event(evfree, st, q)
             rate = bf[b, BF_TURN]
             if rate > 0:
-                gap = departure_gap(_draw(pref, TURNOVER, p, i, r, cnt, -1, b,
+                gap = departure_gap(_draw(seedk, rep, TURNOVER, p, i, r, cnt, -1, b,
                                           dcode, dn, dpar), rate)
                 if now + gap < horizon:
                     e2 = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
@@ -787,7 +748,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                                            bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
                     pf[w, PF_PF] = probability(fumble_odds(
                         odds[r], o_tf[tr, TF_CLAR], held[r], load, has_tank, level, tank_eff))
-                    dur = _draw(pref, DURATION, p, i, r, cnt, DS_DUR, b,
+                    dur = _draw(seedk, rep, DURATION, p, i, r, cnt, DS_DUR, b,
                                 dcode, dn, dpar)
                     pc = PC_AFTER_DUR
                     if dur > 0:
@@ -797,13 +758,13 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         break
                 elif pc == PC_AFTER_DUR:
                     o_tz[tr, p, 0] += 1
-                    if _draw(pref, FUMBLE, p, i, r, cnt, -1, b, dcode, dn,
+                    if _draw(seedk, rep, FUMBLE, p, i, r, cnt, -1, b, dcode, dn,
                              dpar) >= pf[w, PF_PF]:
                         pi[w, P_OK] = 1
                         pc = PC_X_END
                         continue
                     o_tz[tr, p, 1] += 1
-                    caught = _draw(pref, RECOVER, p, i, r, cnt, -1, b, dcode,
+                    caught = _draw(seedk, rep, RECOVER, p, i, r, cnt, -1, b, dcode,
                                    dn, dpar) < bf[b, BF_RECOVER]
                     maxatt = bi[b, B_MAXATT]
                     if not caught or (maxatt > 0 and pi[w, P_ATT] >= maxatt):
@@ -812,7 +773,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         pc = PC_X_END
                         continue
                     o_tz[tr, p, 2] += 1
-                    rework = _draw(pref, REWORK, p, i, r, cnt, DS_REWORK, b,
+                    rework = _draw(seedk, rep, REWORK, p, i, r, cnt, DS_REWORK, b,
                                    dcode, dn, dpar)
                     pc = PC_ATT_TOP
                     if rework > 0:
@@ -895,10 +856,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     wait_total[p] += started - pf[w, PF_ARRIVED]
                     waits[p] += 1
                     pi[w, P_BEGAN] = 1
-                    work = _draw(pref, WORK, p, i, r, cnt, DS_WORK, b, dcode, dn,
+                    work = _draw(seedk, rep, WORK, p, i, r, cnt, DS_WORK, b, dcode, dn,
                                  dpar)
                     for j in range(1, lv[p, LV_EXTRA] + 1):
-                        work += _draw(pref, 9 + j, p, i, r, cnt,
+                        work += _draw(seedk, rep, 9 + j, p, i, r, cnt,
                                       DS_VAC + j, b, dcode, dn, dpar)
                     if lv[p, LV_TANK]:
                         level = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN],
@@ -982,7 +943,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     arr_t = gf[G_SSTART]
                     pc = PC_ARR_LOOP
                 elif pc == PC_ARR_LOOP:
-                    u = _draw(pref, STREAM, 0, 0, 0, cnt, -1, 0, dcode, dn, dpar)
+                    u = _draw(seedk, rep, STREAM, 0, 0, 0, cnt, -1, 0, dcode, dn, dpar)
                     arr_t += exponential_gap(u, gf[G_SMEANGAP])
                     if arr_t >= gf[G_SSTOP] or arr_t >= horizon:
                         pc = DONE
@@ -1040,7 +1001,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         dp = drop_i[d, 1]
                         di = drop_i[d, 2]
                         dr = lv[dp, LV_OFF] + di
-                        u = _draw(pref, REVIEW, dp, di, dr, cnt, -1, 0, dcode, dn,
+                        u = _draw(seedk, rep, REVIEW, dp, di, dr, cnt, -1, 0, dcode, dn,
                                   dpar)
                         if u < detect:
                             o_ti[dtr, TI_DROPPED] -= lv[dp, LV_LEAVES]

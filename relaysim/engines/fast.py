@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from ..model import formulas as F
+from ..model.distributions import ZERO
 from ..model.plan import Plan, plan_for
 from ..model.scenario import Scenario
-from ._interim import packed
+from .keyed import seed_key
 from .records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
 
 __all__ = ["available", "simulate", "simulate_chunk", "run_columns", "kernel"]
@@ -144,12 +145,12 @@ def _params(sc: Scenario) -> _Params:
                  b.zone_odds * F.trust_factor(b.new_trust, eff.trust),
                  b.turnover, b.loss, b.tank.drain, b.tank.recovery, b.tank.floor,
                  b.tank.check_tank, 0.0)
-        zero = (0, np.array([0.0]))
-        row = [packed(b.work),
-               packed(z.duration) if z is not None else zero,
-               packed(z.rework) if z is not None else zero,
-               packed(b.vacancy)]
-        row += [packed(d) for d in b.extra_work]
+        zero = ZERO.packed()
+        row = [b.work.packed(),
+               z.duration.packed() if z is not None else zero,
+               z.rework.packed() if z is not None else zero,
+               b.vacancy.packed()]
+        row += [d.packed() for d in b.extra_work]
         row += [zero] * (n_slots - len(row))
         dists.append(row)
     mp = max(len(par) for row in dists for _, par in row)
@@ -233,12 +234,11 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
                    np.empty((c_qn + 1, K.Q_N), np.int64), np.empty(c_qn + 1, np.int64),
                    np.empty((c_drop + 1, 3), np.int64), np.empty(c_drop + 1, np.float64),
                    np.zeros(K.ST_N, np.int64), np.zeros((n_purposes, n_runners), np.int64),
-                   np.zeros((n_purposes, nlev), np.uint64),
                    np.zeros((n_runners, K.R_N), np.int64),
                    np.zeros((n_runners, K.RF_N), np.float64),
                    np.empty(2 * (c_heap + 1), np.int64))
         status, reps_done, nrows = K.run_chunk(
-            seed, start + done, stop, *par.args, caps, lf[done:], li[done:], o_ti, o_tf,
+            seed_key(seed), start + done, stop, *par.args, caps, lf[done:], li[done:], o_ti, o_tf,
             o_tz, *scratch)
         parts_i.append(o_ti[:nrows])
         parts_f.append(o_tf[:nrows])

@@ -1,17 +1,21 @@
 """Random streams per replication, per purpose, per runner (common random numbers).
 
-Replication `rep` of a run with seed `seed` owns SeedSequence(seed, spawn_key=(rep,)).
-Inside it, every random quantity belongs to one runner and one purpose (its work times,
-the durations, fumble draws, recovery draws and rework times of the exchanges into it):
-runner i of level k draws its n-th work time from the same place in every variant of the
-scenario, whatever other runners do. That is what couples two variants run with the same
-seed (common random numbers) and keeps a paired comparison tight.
+Every random quantity belongs to one runner and one purpose (its work times, the
+durations, fumble draws, recovery draws and rework times of the exchanges into it, ...).
+Runner i of physical level k takes its n-th draw for a purpose from the keyed uniform
 
-For speed, the first BLOCK draws of every runner for one (purpose, level) come from one
-generator as a (runners x BLOCK) array, made the first time that purpose is used on that
-level; row i depends only on i, never on how many runners the level has. A runner that
-needs more than BLOCK draws gets further blocks from its own generator, keyed by
-(rep, purpose, level, runner, block number), so its stream continues deterministically.
+    u = keyed.uniform(seed_key(seed), rep, purpose, k, i, n)
+
+(random streams version 2, see keyed.py), passed through that runner's distribution's
+inverse CDF when the purpose has one (`register`). A draw is a pure function of its key:
+runner i of level k draws its n-th work time alike in every variant of the scenario,
+whatever other runners do. That couples two variants run with the same seed (common
+random numbers) and keeps a paired comparison tight; and the compiled engine, which
+computes the same keys, draws exactly the same numbers.
+
+For speed, the first BLOCK draws of every runner for one (purpose, level) are computed as
+one (runners x BLOCK) array the first time that purpose is used on that level; a runner
+that needs more gets them BLOCK at a time. The block layout never changes a value.
 """
 
 from __future__ import annotations
@@ -20,26 +24,28 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._interim import uniform_array
+from .keyed import seed_key, uniforms
 
-# purposes: the number is part of the spawn key, so never renumber one
+# purposes: the number is part of every key, so never renumber one
 WORK, DURATION, FUMBLE, RECOVER, REWORK = 0, 1, 2, 3, 4
 TURNOVER, VACANCY, LOSS, REVIEW, STREAM = 5, 6, 7, 8, 9
 MERGED_WORK = 20  # + j for the j-th merged leg of one person (j >= 1)
 
 BLOCK = 4
+_COLS = np.arange(BLOCK)[None, :]
 
 #: (uniforms of shape (rows, BLOCK), runner indices of those rows) -> draws of that shape
 Transform = Callable[[np.ndarray, np.ndarray], np.ndarray] | None
 
 
 class Streams:
-    """Per-runner random streams for one replication."""
+    """Per-runner random streams for one replication (run seed `seed`, replication `rep`)."""
 
-    __slots__ = ("entropy", "rep", "sizes", "_rows", "_cursor", "_transform", "_extra")
+    __slots__ = ("seed", "key", "rep", "sizes", "_rows", "_cursor", "_transform", "_extra")
 
-    def __init__(self, entropy: int, rep: int, sizes: tuple[int, ...]) -> None:
-        self.entropy = entropy
+    def __init__(self, seed: int, rep: int, sizes: tuple[int, ...]) -> None:
+        self.seed = seed
+        self.key = seed_key(seed)
         self.rep = rep
         self.sizes = sizes
         self._rows: dict[tuple[int, int], list[list[float]]] = {}
@@ -47,21 +53,20 @@ class Streams:
         self._transform: dict[tuple[int, int], Transform] = {}
         self._extra: dict[tuple[int, int, int, int], list[float]] = {}
 
-    def _generator(self, *key: int) -> np.random.Generator:
-        ss = np.random.SeedSequence(self.entropy, spawn_key=(self.rep, *key))
-        return np.random.Generator(np.random.PCG64(ss))
-
     def register(self, purpose: int, level: int, transform: Transform) -> None:
         """Draws for (purpose, level) are uniforms passed through `transform(u, rows)`
         (e.g. each runner's work distribution's inverse CDF)."""
         self._transform[(purpose, level)] = transform
 
+    def _values(self, key: tuple[int, int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        u = uniforms(self.key, self.rep, key[0], key[1], rows[:, None], cols)
+        t = self._transform.get(key)
+        return t(u, rows) if t is not None else u
+
     def _open(self, key: tuple[int, int]) -> None:
         n = self.sizes[key[1]]
-        u = uniform_array(self.entropy, self.rep, key[0], key[1], np.arange(n), np.arange(BLOCK))
-        t = self._transform.get(key)
-        self._rows[key] = (t(u, np.arange(n)) if t is not None else u).tolist()
-        self._cursor[key] = [0] * self.sizes[key[1]]
+        self._rows[key] = self._values(key, np.arange(n), _COLS).tolist()
+        self._cursor[key] = [0] * n
 
     def draw(self, purpose: int, level: int, i: int) -> float:
         """The next draw of runner i on `level` for `purpose`."""
@@ -81,8 +86,6 @@ class Streams:
         ekey = (key[0], key[1], i, block)
         values = self._extra.get(ekey)
         if values is None:
-            u = uniform_array(self.entropy, self.rep, key[0], key[1], np.array([i]),
-                              np.arange(block * BLOCK, (block + 1) * BLOCK))
-            t = self._transform.get(key)
-            values = self._extra[ekey] = (t(u, np.array([i])) if t is not None else u)[0].tolist()
+            values = self._extra[ekey] = self._values(
+                key, np.array([i]), _COLS + block * BLOCK)[0].tolist()
         return values[pos]

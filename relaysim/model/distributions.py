@@ -7,6 +7,15 @@ the same uniform drawn for the same runner gives a longer work time when the mea
 longer, a shorter one when it is shorter, in every variant of a scenario.
 
 Durations are never negative: every family here is supported on [0, inf).
+
+One inverse CDF per family, for both engines: `Distribution.packed()` gives the family's
+integer `code` and its parameters as a flat float64 array, and `ppf_scalar(code, params,
+u)` is the inverse CDF of one uniform, written so that numba can compile it (the compiled
+engine imports relaysim.engines.nbspecial first, which teaches numba scipy.special's
+gammaincinv and ndtri through scipy.special.cython_special, the same C functions). The
+vectorised `ppf` of every family computes the same expression in the same order, so the
+two agree bit for bit. Elementary functions (exp, log1p) are the C library's, as
+`math` and numba call them, never numpy's SIMD versions (which differ in the last bit).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from .spec import REQUIRED, Spec
 
 __all__ = [
     "Distribution",
+    "ppf_scalar",
     "Fixed",
     "Exponential",
     "Gamma",
@@ -56,10 +66,54 @@ _DAYS = Spec("float", REQUIRED, 0.0, MAX_DAYS)  # a duration: >= 0 and <= MAX_DA
 _DAYS_POS = Spec("float", REQUIRED, 0.0, MAX_DAYS, lo_open=True)  # > 0 and <= MAX_DAYS
 
 
+# family codes of `Distribution.code` / `ppf_scalar` (never renumber one)
+FIXED, EXPONENTIAL, GAMMA, LOGNORMAL, UNIFORM, TRIANGULAR, EMPIRICAL = range(7)
+
+
+def _libm(f: Any, x: np.ndarray) -> np.ndarray:
+    """Elementwise C-library `f` (math.exp, math.log1p) of a float array."""
+    x = np.asarray(x, dtype=float)
+    return np.fromiter(map(f, x.ravel().tolist()), float, x.size).reshape(x.shape)
+
+
+def ppf_scalar(code: int, params: np.ndarray, u: float) -> float:
+    """Inverse CDF at one uniform u in [0, 1) of the family `code` with packed `params`
+    (see `Distribution.packed`). numba-compatible; equal bit for bit to `ppf`."""
+    if code == FIXED:
+        return params[0]
+    if code == EXPONENTIAL:
+        return -params[0] * math.log1p(-u)
+    if code == GAMMA:  # params: shape, scale
+        return special.gammaincinv(params[0], u) * params[1]
+    if code == LOGNORMAL:  # params: median, sigma
+        if params[1] == 0.0:
+            return params[0]
+        return params[0] * math.exp(params[1] * special.ndtri(u))
+    if code == UNIFORM:  # params: low, high
+        return params[0] + (params[1] - params[0]) * u
+    if code == TRIANGULAR:  # params: low, mode, high
+        a = params[0]
+        c = params[1]
+        b = params[2]
+        if b == a:
+            return a
+        if u < (c - a) / (b - a):
+            return a + math.sqrt(u * (b - a) * (c - a))
+        return b - math.sqrt((1 - u) * (b - a) * (b - c))
+    # EMPIRICAL: params are the sorted values
+    m = params.size
+    i = int(u * m)
+    if i > m - 1:
+        i = m - 1
+    return params[i]
+
+
 class Distribution:
     """Base class: a non-negative duration distribution (days)."""
 
     family: ClassVar[str] = ""
+    #: integer family code for `ppf_scalar`
+    code: ClassVar[int] = -1
     #: parameter names as written in scenario files, in order
     params: ClassVar[tuple[str, ...]] = ()
     #: how each parameter is checked (kind, range), in the order of `params`
@@ -82,6 +136,13 @@ class Distribution:
     def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover
         """Inverse CDF of an array of uniforms in [0, 1)."""
         raise NotImplementedError
+
+    def _packed(self) -> list[float]:  # pragma: no cover - every family overrides
+        raise NotImplementedError
+
+    def packed(self) -> tuple[int, np.ndarray]:
+        """(code, params) for `ppf_scalar`: the family code and a flat float64 array."""
+        return self.code, np.asarray(self._packed(), dtype=np.float64)
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
         """Draw `size` durations from `rng` (by inverse CDF, so CRN-coupled)."""
@@ -115,8 +176,12 @@ def _fmt(v: Any) -> str:
 class Fixed(Distribution):
     value: float
     family: ClassVar[str] = "fixed"
+    code: ClassVar[int] = FIXED
     params: ClassVar[tuple[str, ...]] = ("value",)
     bounds: ClassVar[dict[str, Spec]] = {"value": _DAYS}
+
+    def _packed(self) -> list[float]:
+        return [float(self.value)]
 
     @property
     def mean(self) -> float:
@@ -138,8 +203,12 @@ class Fixed(Distribution):
 class Exponential(Distribution):
     mean_: float
     family: ClassVar[str] = "exponential"
+    code: ClassVar[int] = EXPONENTIAL
     params: ClassVar[tuple[str, ...]] = ("mean",)
     bounds: ClassVar[dict[str, Spec]] = {"mean": _DAYS_POS}
+
+    def _packed(self) -> list[float]:
+        return [float(self.mean_)]
 
     @property
     def mean(self) -> float:  # type: ignore[override]
@@ -150,7 +219,7 @@ class Exponential(Distribution):
         return float(self.mean_) ** 2
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return -self.mean_ * np.log1p(-np.asarray(u, dtype=float))
+        return -float(self.mean_) * _libm(math.log1p, -np.asarray(u, dtype=float))
 
 
 @dataclass(frozen=True)
@@ -160,9 +229,14 @@ class Gamma(Distribution):
     mean_: float
     cv: float
     family: ClassVar[str] = "gamma"
+    code: ClassVar[int] = GAMMA
     params: ClassVar[tuple[str, ...]] = ("mean", "cv")
     bounds: ClassVar[dict[str, Spec]] = {"mean": _DAYS_POS,
                                          "cv": Spec("float", REQUIRED, MIN_CV, MAX_SPREAD)}
+
+    def _packed(self) -> list[float]:
+        shape = 1.0 / float(self.cv) ** 2
+        return [shape, float(self.mean_) / shape]
 
     @property
     def mean(self) -> float:  # type: ignore[override]
@@ -173,8 +247,8 @@ class Gamma(Distribution):
         return (self.mean_ * self.cv) ** 2
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        shape = 1.0 / self.cv**2
-        return special.gammaincinv(shape, np.asarray(u, dtype=float)) * (self.mean_ / shape)
+        shape, scale = self._packed()
+        return special.gammaincinv(shape, np.asarray(u, dtype=float)) * scale
 
 
 @dataclass(frozen=True)
@@ -184,9 +258,13 @@ class Lognormal(Distribution):
     median: float
     sigma: float
     family: ClassVar[str] = "lognormal"
+    code: ClassVar[int] = LOGNORMAL
     params: ClassVar[tuple[str, ...]] = ("median", "sigma")
     bounds: ClassVar[dict[str, Spec]] = {"median": _DAYS_POS, "sigma": Spec(
         "float", REQUIRED, 0.0, MAX_SPREAD)}
+
+    def _packed(self) -> list[float]:
+        return [float(self.median), float(self.sigma)]
 
     @property
     def mean(self) -> float:
@@ -201,7 +279,8 @@ class Lognormal(Distribution):
         u = np.asarray(u, dtype=float)
         if self.sigma == 0:  # a point mass; 0 * ndtri(0) would be 0 * -inf = nan at u = 0
             return np.full(u.shape, float(self.median))
-        return self.median * np.exp(self.sigma * special.ndtri(u))
+        median, sigma = self._packed()
+        return median * _libm(math.exp, sigma * special.ndtri(u))
 
 
 @dataclass(frozen=True)
@@ -209,6 +288,7 @@ class Uniform(Distribution):
     low: float
     high: float
     family: ClassVar[str] = "uniform"
+    code: ClassVar[int] = UNIFORM
     params: ClassVar[tuple[str, ...]] = ("low", "high")
     bounds: ClassVar[dict[str, Spec]] = {"low": _DAYS, "high": _DAYS}
 
@@ -219,6 +299,9 @@ class Uniform(Distribution):
                          f"{values['high']:g}")]
         return []
 
+    def _packed(self) -> list[float]:
+        return [float(self.low), float(self.high)]
+
     @property
     def mean(self) -> float:
         return (self.low + self.high) / 2
@@ -228,7 +311,8 @@ class Uniform(Distribution):
         return (self.high - self.low) ** 2 / 12
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
+        low, high = self._packed()
+        return low + (high - low) * np.asarray(u, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -237,6 +321,7 @@ class Triangular(Distribution):
     mode: float
     high: float
     family: ClassVar[str] = "triangular"
+    code: ClassVar[int] = TRIANGULAR
     params: ClassVar[tuple[str, ...]] = ("low", "mode", "high")
     bounds: ClassVar[dict[str, Spec]] = {"low": _DAYS, "mode": _DAYS, "high": _DAYS}
 
@@ -245,6 +330,9 @@ class Triangular(Distribution):
         if not values["low"] <= values["mode"] <= values["high"]:
             return [("", "triangular needs low <= mode <= high")]
         return []
+
+    def _packed(self) -> list[float]:
+        return [float(self.low), float(self.mode), float(self.high)]
 
     @property
     def mean(self) -> float:
@@ -256,7 +344,7 @@ class Triangular(Distribution):
         return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        a, c, b = self.low, self.mode, self.high
+        a, c, b = self._packed()
         u = np.asarray(u, dtype=float)
         if b == a:
             return np.full(u.shape, float(a))
@@ -272,6 +360,7 @@ class Empirical(Distribution):
 
     values: tuple[float, ...]
     family: ClassVar[str] = "empirical"
+    code: ClassVar[int] = EMPIRICAL
     params: ClassVar[tuple[str, ...]] = ("values",)
     bounds: ClassVar[dict[str, Spec]] = {"values": Spec("list", REQUIRED)}
 
@@ -287,6 +376,10 @@ class Empirical(Distribution):
                                f"and <= {MAX_DAYS:g}")]
         return []
 
+    def _packed(self) -> list[float]:
+        # sorted so that a larger uniform never gives a shorter duration (monotone, CRN)
+        return sorted(float(v) for v in self.values)
+
     @property
     def mean(self) -> float:
         return float(np.mean(self.values))
@@ -296,8 +389,7 @@ class Empirical(Distribution):
         return float(np.var(self.values))
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        # sorted so that a larger uniform never gives a shorter duration (monotone, CRN)
-        vals = np.sort(np.asarray(self.values, dtype=float))
+        vals = np.asarray(self._packed(), dtype=float)
         idx = np.minimum((np.asarray(u, dtype=float) * len(vals)).astype(int), len(vals) - 1)
         return vals[idx]
 

@@ -32,6 +32,7 @@ __all__ = [
     "SEGMENT_SCOPE",
     "segment_may_set",
     "DIST_WORDS",
+    "label",
 ]
 
 #: a scenario whose tree would hold more runners than this is refused before allocation
@@ -218,3 +219,38 @@ def segment_may_set(path: str, below: set[str] | list[str]) -> bool:
     parts = path.split(".")
     return (len(parts) >= 3 and parts[0] in ("levels", "zones") and parts[1] in below
             and not (parts[0] == "levels" and parts[2] in SEGMENT_FIXED))
+
+
+def label(path: str) -> str:
+    """A dotted path in the planner's words (the schema's labels), e.g.
+    zones.principal.fumble -> 'Handoff to principal: fumble risk'."""
+    parts = path.split(".")
+    if parts[0] == "levels" and len(parts) >= 5 and parts[2] == "segments":
+        if parts[4:] == ["share"]:
+            return f"{parts[3]} segment: share of {parts[1]}s"
+        return f"{parts[3]} segment: {label('.'.join(parts[4:]))}"
+    section = parts[0]
+    if section in ENTITY_KEY and len(parts) >= 3:
+        who = {"zones": f"Handoff to {parts[1]}", "levels": parts[1].capitalize(),
+               "initiatives": f"Initiative '{parts[1]}'"}[section]
+        rest = parts[2:]
+    elif section in SECTION_SPEC and len(parts) >= 2:
+        who = {"effects": "Effect", "scenario": "Scenario", "feedback": "District review",
+               "initiative_stream": "New initiatives"}[section]
+        rest = parts[1:]
+    else:
+        return path
+    spec = SECTION_SPEC[section].get(rest[0])
+    if spec is None:
+        return path
+    words = spec.label or rest[0].replace("_", " ")
+    if len(rest) > 1:
+        if spec.kind == "dist":
+            words = f"{words}, {DIST_WORDS.get(rest[1], rest[1])}"
+        elif spec.sub and rest[1] in spec.sub:
+            words = spec.sub[rest[1]].label or rest[1].replace("_", " ")
+        elif spec.kind == "window" and rest[1] in WINDOW_SPEC:
+            words = WINDOW_SPEC[rest[1]].label
+        else:
+            words = rest[1].replace("_", " ")
+    return f"{who}: {words}"

@@ -26,11 +26,11 @@ from scipy import stats
 from ..errors import UsageError
 from ..model.plan import fumble_probability
 from ..model.scenario import Scenario
-from ..model.schema import DIST_WORDS, ENTITY_KEY, SECTION_SPEC, WINDOW_SPEC
-from .results import Results, open_results
+from ..model.schema import label
+from .results import Results, analysis_folder, load_discovery, load_screening, open_results
 
 __all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
-           "label", "save", "plot"]
+           "tradeoff", "boxlims", "morris", "label", "save", "plot"]
 
 #: every plot kind by name (filled by @plot_kind below; the CLI's --kind reads it)
 KINDS: dict[str, Callable[..., Figure]] = {}
@@ -45,41 +45,6 @@ def plot_kind(f: Callable[..., Figure]) -> Callable[..., Figure]:
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000"]
 RISK = LinearSegmentedColormap.from_list("risk", ["#009E73", "#F0E442", "#D55E00"])
-
-def label(path: str) -> str:
-    """A dotted path in the planner's words (the schema's labels), e.g.
-    zones.principal.fumble -> 'Handoff to principal: fumble risk'."""
-    parts = path.split(".")
-    if parts[0] == "levels" and len(parts) >= 5 and parts[2] == "segments":
-        if parts[4:] == ["share"]:
-            return f"{parts[3]} segment: share of {parts[1]}s"
-        return f"{parts[3]} segment: {label('.'.join(parts[4:]))}"
-    section = parts[0]
-    if section in ENTITY_KEY and len(parts) >= 3:
-        who = {"zones": f"Handoff to {parts[1]}", "levels": parts[1].capitalize(),
-               "initiatives": f"Initiative '{parts[1]}'"}[section]
-        rest = parts[2:]
-    elif section in SECTION_SPEC and len(parts) >= 2:
-        who = {"effects": "Effect", "scenario": "Scenario", "feedback": "District review",
-               "initiative_stream": "New initiatives"}[section]
-        rest = parts[1:]
-    else:
-        return path
-    spec = SECTION_SPEC[section].get(rest[0])
-    if spec is None:
-        return path
-    words = spec.label or rest[0].replace("_", " ")
-    if len(rest) > 1:
-        if spec.kind == "dist":
-            words = f"{words}, {DIST_WORDS.get(rest[1], rest[1])}"
-        elif spec.sub and rest[1] in spec.sub:
-            words = spec.sub[rest[1]].label or rest[1].replace("_", " ")
-        elif spec.kind == "window" and rest[1] in WINDOW_SPEC:
-            words = WINDOW_SPEC[rest[1]].label
-        else:
-            words = rest[1].replace("_", " ")
-    return f"{who}: {words}"
-
 
 def _style() -> dict[str, Any]:
     return {"font.size": 14, "axes.titlesize": 16, "axes.labelsize": 14,
@@ -455,6 +420,126 @@ def _risk_colorbar(fig: Figure, ax: Any) -> None:
                       shrink=0.5)
     cb.set_label("Fumble risk of one handoff attempt (%)", fontsize=13)
     cb.ax.tick_params(labelsize=12)
+
+
+# ------------------------------------------------------------- discovery and screening
+
+
+def _need_discovery(src: Results | str | Path) -> dict[str, Any]:
+    d = load_discovery(src)
+    if d is None:
+        raise UsageError(f"{analysis_folder(src)}: no discovery.json (run `relaysim discover` on "
+                         "this sweep folder first)")
+    return d
+
+
+@plot_kind
+def tradeoff(src: Results | str | Path) -> Figure:
+    """Coverage against density of every box on PRIM's peeling trajectory, coloured by how
+    many parameters the box restricts; the chosen box ringed."""
+    d = _need_discovery(src)
+    boxes = [b for b in d["boxes"] if b.get("trajectory")]
+    if not boxes:
+        raise UsageError(f"{analysis_folder(src)}: the trade-off needs PRIM's peeling trajectory "
+                         f"(this discovery used {d['method'].upper()})")
+    b = boxes[0]
+    t = b["trajectory"]
+    fig, ax = _new((9, 6.5))
+    cov = np.array([r["coverage"] for r in t])
+    den = np.array([r["density"] for r in t])
+    dims = np.array([r["res_dim"] for r in t])
+    sc = ax.scatter(cov, den, c=dims, cmap="viridis", s=45, zorder=3)
+    ax.plot(cov, den, color="#999999", lw=1, zorder=2)
+    ax.scatter([b["coverage"]], [b["density"]], s=260, facecolors="none",
+               edgecolors=PALETTE[3], linewidths=2.5, zorder=4, label="chosen box")
+    cb = fig.colorbar(sc, ax=ax)
+    cb.set_label("parameters restricted")
+    ax.axhline(d["threshold"], color="#555555", ls=":", lw=1)
+    ax.set_xlabel("Coverage: share of all cases meeting the condition inside the box")
+    ax.set_ylabel("Density: share of the box meeting it")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"Where '{d['where']}' concentrates (PRIM peeling trajectory)")
+    ax.legend(frameon=False, loc="lower left")
+    _note(fig, _prov(d))
+    _apply_style(fig)
+    return fig
+
+
+@plot_kind
+def boxlims(src: Results | str | Path) -> Figure:
+    """The chosen box: each restricted parameter's limits as a bar across its swept
+    range (true/false and text parameters: the values kept)."""
+    d = _need_discovery(src)
+    shown = [b for b in d["boxes"] if b["coverage"] > 0]
+    if not shown or not shown[0]["limits"]:
+        raise UsageError(f"{analysis_folder(src)}: no box restricts any parameter")
+    b = shown[0]
+    lims = b["limits"]
+    fig, ax = _new((11, 1.6 + 0.8 * len(lims)))
+    for i, lim in enumerate(reversed(lims)):
+        if lim["kind"] in ("float", "int"):
+            span = (lim["max"] - lim["min"]) or 1.0
+            lo = (lim["lower"] - lim["min"]) / span
+            hi = (lim["upper"] - lim["min"]) / span
+            ax.barh(i, 1, color="#e8e8e8", height=0.5)
+            ax.barh(i, hi - lo, left=lo, color=PALETTE[3], height=0.5)
+            ax.text(lo - 0.01, i, _tick(lim["lower"]), ha="right", va="center", fontsize=11)
+            ax.text(hi + 0.01, i, _tick(lim["upper"]), ha="left", va="center", fontsize=11)
+        else:
+            ax.barh(i, 1, color="#e8e8e8", height=0.5)
+            kept = ", ".join(_tick(v) for v in lim["values"])
+            ax.text(0.5, i, f"only: {kept}", ha="center", va="center", fontsize=12)
+        qp = lim.get("qp")
+        if qp is not None:
+            ax.text(1.1, i, f"quasi-p {qp:.1g}", va="center", fontsize=10, color="#555555")
+    ax.set_yticks(range(len(lims)), [label(lim["parameter"]) for lim in reversed(lims)])
+    ax.set_xlim(-0.08, 1.3)
+    ax.set_xticks([0, 1], ["low end of range", "high end"])
+    ax.set_title(f"The box: coverage {100 * b['coverage']:.0f}%, density "
+                 f"{100 * b['density']:.0f}%, mass {100 * b['mass']:.0f}%")
+    _note(fig, _prov(d))
+    _apply_style(fig)
+    return fig
+
+
+def _prov(d: dict[str, Any]) -> str:
+    what = "replications" if d["per_rep"] else "points"
+    reps = d.get("reps_per_point") or []
+    r = f", {reps[0]}-{reps[-1]} replications per point" if len(reps) > 1 else \
+        f", {reps[0]} replications per point" if reps else ""
+    return f"{d['method'].upper()} on {d['cases']} {what}{r}, seed {d.get('seed', '?')}"
+
+
+@plot_kind
+def morris(src: Results | str | Path) -> Figure:
+    """Morris screening: mu* (how much each lever moves the output, with its 95% interval)
+    against sigma (how much that depends on the other levers)."""
+    s = load_screening(src)
+    if s is None:
+        raise UsageError(f"{analysis_folder(src)}: no screening.json (run `relaysim screen` with "
+                         "--out and plot that folder)")
+    fig, ax = _new((10, 7))
+    eff = s["morris"]
+    top = max([e["mu_star_ci95"][1] for e in eff] + [e["sigma"] for e in eff] + [1e-9])
+    for i, e in enumerate(eff):
+        lo, hi = e["mu_star_ci95"]
+        color = PALETTE[i % len(PALETTE)]
+        ax.errorbar([e["mu_star"]], [e["sigma"]], xerr=[[e["mu_star"] - lo], [hi - e["mu_star"]]],
+                    fmt="o", ms=9, color=color, capsize=3, label=label(e["parameter"]))
+    ax.plot([0, top * 1.1], [0, top * 1.1], color="#999999", ls=":", lw=1)
+    ax.text(top, top * 1.02, "sigma = mu*", color="#777777", fontsize=10, ha="right")
+    ax.set_xlim(0, top * 1.15)
+    ax.set_ylim(0, top * 1.15)
+    what = "implementation" if s["output"] == "completion_rate" else "coverage"
+    ax.set_xlabel(f"mu*: change in {what} across the lever's range")
+    ax.set_ylabel("sigma: how much it depends on the others")
+    ax.set_title("Which levers matter at all (Morris screening, 95% CI)")
+    ax.legend(frameon=False, loc="upper left", fontsize=11)
+    _note(fig, f"{s['trajectories']} trajectories, {s['points']} points x "
+                 f"{s['reps_per_point']} replications, seed {s['seed']}")
+    _apply_style(fig)
+    return fig
 
 
 # --------------------------------------------------------------------------- files

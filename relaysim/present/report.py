@@ -13,7 +13,7 @@ from .._version import __version__
 from ..errors import UsageError
 from ..files import atomic_write
 from . import plot as P
-from .results import Results, open_results
+from .results import Results, load_discovery, load_screening, open_results
 
 __all__ = ["report_html", "write_report", "what_to_try_first"]
 
@@ -81,6 +81,78 @@ def what_to_try_first(res: Results) -> str:
     if not parts:
         parts.append("Run a sensitivity analysis (relaysim sensitivity) to rank the levers.")
     return " ".join(parts)
+
+
+def _qp(q: float | None) -> str:
+    return "" if q is None else f"{q:.2g}"
+
+
+def _discovery_section(res: Results) -> str:
+    """'When does it fail?' from discovery.json, when the folder has one (relaysim
+    discover)."""
+    from ..study.discover import box_phrase, limit_phrase
+
+    out: list[str] = []
+    try:
+        disc = load_discovery(res)
+    except UsageError as e:
+        disc, out = None, [f"<p>{html.escape(str(e))}</p>"]
+    if disc is not None:
+        out.append("<section id='discovery'><h2>When does it fail?</h2>")
+        what = "replications" if disc["per_rep"] else "sweep points"
+        out.append(f"<p>Condition: <code>{html.escape(str(disc['where']))}</code> for "
+                   f"'{html.escape(str(disc['initiative']))}': met by "
+                   f"{disc['cases_meeting']} of {disc['cases']} {what} "
+                   f"({_pct(disc['share_meeting'])}); {html.escape(disc['method'].upper())}.</p>")
+        shown = [b for b in disc["boxes"] if b["coverage"] > 0][:3]
+        if not shown:
+            out.append("<p>No box reaches the density threshold: the condition is not "
+                       "concentrated anywhere in the ranges swept.</p>")
+        for b in shown:
+            out.append(f"<p class='headline'>{html.escape(box_phrase(disc, b))}</p>")
+            rows = "".join(
+                f"<tr><td>{html.escape(limit_phrase(lim))}</td><td>"
+                f"{_qp(lim.get('qp'))}</td></tr>"
+                for lim in b["limits"])
+            if rows:
+                out.append(f"<table><tr><th>Limit</th><th>quasi-p</th></tr>{rows}</table>")
+        for fn, alt in ((P.tradeoff, "Coverage and density along the peeling trajectory"),
+                        (P.boxlims, "The box's limits")):
+            try:
+                out.append(_img(fn(res), alt))
+            except UsageError:
+                pass
+        fs = disc.get("feature_scores") or []
+        if fs:
+            items = "".join(f"<li>{html.escape(P.label(f['parameter']))} "
+                            f"({f['score']:.2f})</li>" for f in fs[:5])
+            out.append(f"<p>Which parameters matter to it most (extra-trees feature "
+                       f"scores):</p><ol>{items}</ol>")
+        out.append("</section>")
+    return "\n".join(out)
+
+
+def _screening_section(res: Results) -> str:
+    """'Which levers matter at all?' from screening.json (relaysim screen)."""
+    out: list[str] = []
+    scr = load_screening(res)
+    if scr is not None:
+        out.append("<section id='screening'><h2>Which levers matter at all?</h2>")
+        what = "implementation" if scr["output"] == "completion_rate" else "coverage"
+        rows = "".join(
+            f"<tr><td>{html.escape(P.label(e['parameter']))}</td><td>{100 * e['mu_star']:.0f} "
+            f"points ({100 * e['mu_star_ci95'][0]:.0f} to {100 * e['mu_star_ci95'][1]:.0f})"
+            f"</td><td>{100 * e['sigma']:.0f}</td></tr>" for e in scr["morris"])
+        out.append(f"<p>Morris screening: moving each lever across its range changes the "
+                   f"chance of {what} by mu* percentage points on average (95% CI); sigma "
+                   "is how much that change depends on the other levers.</p>")
+        out.append(f"<table><tr><th>Lever</th><th>mu*</th><th>sigma</th></tr>{rows}</table>")
+        if scr.get("no_effect"):
+            out.append("<p>No detectable effect: "
+                       f"{html.escape(', '.join(P.label(p) for p in scr['no_effect']))}.</p>")
+        out.append(_img(P.morris(res), "Morris screening: mu* against sigma"))
+        out.append("</section>")
+    return "\n".join(out)
 
 
 def _scenario_section(res: Results) -> str:
@@ -158,7 +230,7 @@ def _try_first_section(res: Results) -> str:
 
 #: the report's sections in order, each (Results) -> HTML
 SECTIONS = [_scenario_section, _headline_section, _relay_section, _drops_section,
-            _sensitivity_section, _try_first_section]
+            _sensitivity_section, _discovery_section, _screening_section, _try_first_section]
 
 
 def report_html(src: str | Path | Results) -> str:

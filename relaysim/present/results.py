@@ -18,7 +18,7 @@ from ..model.scenario import Scenario, raw_from_normalized, scenario_from_dict
 from ..study.store import Store
 from ..study.table import results_from_store
 
-__all__ = ["Results", "open_results", "load_results"]
+__all__ = ["Results", "open_results", "load_results", "load_discovery", "load_screening"]
 
 
 def _num(s: str) -> Any:
@@ -171,3 +171,32 @@ def load_results(path: str | Path) -> Any:
         with p.open(newline="", encoding="utf-8") as f:
             return list(csv.DictReader(f))
     return pd.read_csv(p)
+
+
+# -- analyses stored beside a sweep -----------------------------------------------
+
+
+def analysis_folder(src: Results | str | Path) -> Path:
+    """The folder of a sweep (or of the file given)."""
+    p = Path(src.source) if isinstance(src, Results) else Path(src)
+    return p if p.is_dir() else p.parent
+
+
+def _load(src: Results | str | Path, name: str, how: str) -> dict[str, Any] | None:
+    f = analysis_folder(src) / name
+    if not f.exists():
+        return None
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{f}: cannot read ({e}); run `{how}` again") from None
+
+
+def load_discovery(src: Results | str | Path) -> dict[str, Any] | None:
+    """The folder's discovery.json, or None."""
+    return _load(src, "discovery.json", "relaysim discover")
+
+
+def load_screening(src: Results | str | Path) -> dict[str, Any] | None:
+    """The folder's screening.json, or None."""
+    return _load(src, "screening.json", "relaysim screen")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .._version import __version__
+from ..engines.keyed import STREAM_VERSION
 from ..engines.records import Replication
 from ..engines.simpy_engine import simulate
 from ..model.scenario import Scenario
@@ -42,7 +43,7 @@ class Trace:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(
             {"scenario": self.scenario.name, "scenario_hash": self.scenario.hash,
-             "relaysim_version": __version__,
+             "relaysim_version": __version__, "stream_version": STREAM_VERSION,
              "seed": self.seed, "rep": self.rep, "events": self.events,
              "outcome": _outcome(self)},
             indent=indent,

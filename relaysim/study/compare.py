@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..engines.keyed import STREAM_VERSION
 from ..model.scenario import Scenario
 from .run import run
 from .stats import mean_ci
@@ -48,7 +49,8 @@ def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
     out: dict[str, Any] = {
         "a": {"scenario": a.name, "scenario_hash": a.hash, "source": a.source},
         "b": {"scenario": b.name, "scenario_hash": b.hash, "source": b.source},
-        "seed": seed, "reps": reps, "relaysim_version": __version__, "initiatives": {},
+        "seed": seed, "reps": reps, "relaysim_version": __version__,
+        "stream_version": STREAM_VERSION, "initiatives": {},
     }
     names_a = [i.name for i in a.initiatives]
     shared = [n for n in names_a if n in {i.name for i in b.initiatives}]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..engines.keyed import STREAM_VERSION
 from ..engines.records import InitiativeOutcome, Replication
 from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
@@ -132,6 +133,7 @@ class RunResult:
             "reps": self.reps,
             "engine": self.engine,
             "relaysim_version": __version__,
+            "stream_version": STREAM_VERSION,
             "initiatives": inits,
             "levels": levels,
         }
@@ -162,6 +164,7 @@ class RunResult:
                     "spawn_key": r.rep,
                     "scenario_hash": h,
                     "relaysim_version": __version__,
+                    "stream_version": STREAM_VERSION,
                     "initiative": o.name,
                     "launch": o.launch,
                     "completed": int(o.completed),

@@ -1,8 +1,9 @@
 """Monte Carlo runs: replications in chunks, on any executor, summarised with intervals.
 
-A result is a pure function of (scenario, seed, reps): replication i always draws from
-SeedSequence(seed, spawn_key=(i,)), so the records are identical for any worker count,
-chunk size or completion order (chunks are put back in replication order).
+A result is a pure function of (scenario, seed, reps): replication i always draws the
+keyed random numbers of (seed, i) (random streams version 2, engines/keyed.py), so the
+records are identical for any worker count, chunk size or completion order (chunks are
+put back in replication order).
 """
 
 from __future__ import annotations

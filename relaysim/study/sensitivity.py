@@ -25,6 +25,7 @@ from scipy import stats
 from scipy.stats import qmc
 
 from .._version import __version__
+from ..engines.keyed import STREAM_VERSION
 from ..errors import UsageError
 from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
@@ -135,7 +136,8 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
     result: dict[str, Any] = {
         "scenario": scenario.name, "scenario_hash": scenario.hash, "seed": seed,
         "reps_per_point": reps, "samples": samples, "points": len(points),
-        "relaysim_version": __version__, "initiative": name, "output": output,
+        "relaysim_version": __version__, "stream_version": STREAM_VERSION,
+        "initiative": name, "output": output,
         "parameters": [p.path for p in params],
     }
     result.update(sobol_analysis(sres.rows, params, samples, reps, name, output, bootstrap,

@@ -90,6 +90,14 @@ class Store:
         overwritten by accident.
         """
         have = self.meta()
+        if have and resume and "stream_version" in identity \
+                and have.get("stream_version") != identity["stream_version"]:
+            raise StoreError(
+                f"{self.path} was written with random streams version "
+                f"{have.get('stream_version', 1)} and this relaysim uses "
+                f"{identity['stream_version']}, so its results cannot be continued: rerun "
+                "the sweep without --resume into a new --out (or --store)"
+            )
         if not have:
             with self.db:
                 self.db.executemany(

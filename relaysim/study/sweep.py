@@ -1,13 +1,13 @@
 """Sweeps: run a design's points through an executor into a store (the 'run' half).
 
 Work goes out as chunks of replications (point, start, stop). Replication i of every point
-draws from SeedSequence(seed, spawn_key=(i,)), so points share their random numbers
-(common random numbers) and differences between points are paired. A worker returns a
-compact columnar record per chunk (one row per replication and initiative, no events);
-the parent writes it to the SQLite store the moment it arrives. results.csv is computed
-only from the store, in replication order, so it is byte for byte the same whatever the
-number of workers, the scheduler, the order chunks finished in, or how often the sweep
-was interrupted and resumed.
+draws the keyed random numbers of (seed, i) (random streams version 2), so points share
+their random numbers (common random numbers) and differences between points are paired.
+A worker returns a compact columnar record per chunk (one row per replication and
+initiative, no events); the parent writes it to the SQLite store the moment it arrives.
+results.csv is computed only from the store, in replication order, so it is byte for byte
+the same whatever the number of workers, the scheduler, the order chunks finished in, or
+how often the sweep was interrupted and resumed.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 
 from .._version import __version__
 from ..engines import select
+from ..engines.keyed import STREAM_VERSION
 from ..errors import Problem, ScenarioError, UsageError
 from ..files import atomic_write
 from ..model.scenario import Scenario
@@ -87,7 +88,7 @@ def _identity(scenario: Scenario, points: list[dict[str, Any]], reps: int, seed:
               chunk_size: int, precision: float | None) -> dict[str, Any]:
     return {"scenario_hash": scenario.hash, "seed": seed, "reps": reps,
             "chunk_size": chunk_size, "precision": precision, "points": points,
-            "relaysim_version": __version__}
+            "relaysim_version": __version__, "stream_version": STREAM_VERSION}
 
 
 def _point_scenarios(scenario: Scenario, points: list[dict[str, Any]]) -> list[Scenario]:
