@@ -26,6 +26,7 @@ import relaysim
 from relaysim.errors import RelaysimError
 from relaysim.files import atomic_write, json_safe
 from relaysim.present.plot import save
+from relaysim.study.intervals import paired_means, paired_proportions
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -47,9 +48,39 @@ def mean_ci(d: np.ndarray) -> dict[str, float]:
 
 
 def paired(a: relaysim.RunResult, b: relaysim.RunResult, attr: str = "completed",
-           initiative: str | None = None) -> dict[str, float]:
-    """B - A per replication (same seed, so paired): mean and 95% interval."""
-    return mean_ci(per_rep(b, attr, initiative) - per_rep(a, attr, initiative))
+           initiative: str | None = None) -> dict[str, Any]:
+    """B - A per replication (same seed, so paired): mean and 95% interval.
+
+    Completion ("completed", 0/1) uses Tango's score interval for paired proportions, which
+    stays honest when few pairs disagree, and reports the discordant counts (`a_not_b`,
+    `b_not_a`) and, next to it, the coverage effect (`coverage`: points as a fraction,
+    with its interval): completion is a threshold on coverage, and a reader must see both
+    (issue 12). Other outcomes use the paired t interval of intervals.paired_means."""
+    x, y = per_rep(a, attr, initiative), per_rep(b, attr, initiative)
+    if attr == "completed":
+        r = paired_proportions(x, y)
+        se = float((y - x).std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan
+        return {"difference": r.difference, "ci95": list(r.ci), "se": se, "n": r.n,
+                "method": "tango-score", "discordant": {"a_not_b": r.b, "b_not_a": r.c},
+                "coverage": paired(a, b, "coverage", initiative)}
+    m = paired_means(x, y, max_abs_difference=(1.0 if attr == "coverage" else math.inf))
+    if attr != "coverage" and m.method == "zero-pairs":
+        return mean_ci(y - x)
+    return {"difference": m.difference, "ci95": list(m.ci), "se": m.se, "n": m.n,
+            "method": m.method, "nonzero_pairs": m.nonzero}
+
+
+def effect(d: dict[str, Any]) -> str:
+    """Words for a paired completion effect with the coverage effect next to it."""
+    out = f"{100 * d['difference']:+.1f} points ({dci(d['ci95'])})"
+    if "discordant" in d:
+        dd = d["discordant"]
+        out += f"; {dd['b_not_a']} replications better, {dd['a_not_b']} worse"
+    if "coverage" in d:
+        c = d["coverage"]
+        out += (f"; coverage {100 * c['difference']:+.1f} points "
+                f"({dci(c['ci95'])})")
+    return out
 
 
 def rate(res: relaysim.RunResult, initiative: str | None = None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import sys
 from _common import Experiment, cli, pct
 
 from relaysim.errors import UsageError
-from relaysim.present import explore
+from relaysim.present import plot as P
 from relaysim.present.results import open_results
 from relaysim.study.designs import make_design, parse_vary
 from relaysim.study.discover import box_phrase, discover, limit_phrase
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> None:
           workers=ex.workers, **kw)
     res = open_results(ex.out / "sweep")
     d = discover(res, CONDITION, out=ex.out / "sweep", seed=ex.seed)
-    ex.figure(explore.tradeoff(ex.out / "sweep"), "failure_conditions_tradeoff.png")
-    ex.figure(explore.boxlims(ex.out / "sweep"), "failure_conditions_box.png")
+    ex.figure(P.tradeoff(ex.out / "sweep"), "failure_conditions_tradeoff.png")
+    ex.figure(P.boxlims(ex.out / "sweep"), "failure_conditions_box.png")
 
     box = d["boxes"][0]
     ex.say(f"{points} points of a Latin hypercube over {len(params)} levers and conditions, "

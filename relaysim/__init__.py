@@ -14,16 +14,19 @@ study (runs, sweeps, comparisons, sensitivity) -> present (text, traces, plots, 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .engines.records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
 from .errors import RelaysimError, ScenarioError, UsageError
-from .model.scenario import Scenario, load_scenario, scenario_from_dict
-from .present.trace import Trace, trace
-from .study.compare import compare
-from .study.run import RunResult, run
-from .study.sweep import SweepResult, sweep
+
+if TYPE_CHECKING:
+    from .engines.records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
+    from .model.scenario import Scenario, load_scenario, scenario_from_dict
+    from .present.results import load_results
+    from .present.trace import Trace, trace
+    from .study.compare import compare
+    from .study.run import RunResult, run
+    from .study.sweep import SweepResult, sweep
 
 __all__ = [
     "__version__",
@@ -48,11 +51,28 @@ __all__ = [
     "UsageError",
 ]
 
+# The API is imported when first used, so that `import relaysim` (and the command line's
+# start-up) does not pay for scipy, matplotlib or the engines it does not need.
+_HOME = {
+    "load_scenario": ".model.scenario", "scenario_from_dict": ".model.scenario",
+    "Scenario": ".model.scenario", "run": ".study.run", "RunResult": ".study.run",
+    "sweep": ".study.sweep", "SweepResult": ".study.sweep", "compare": ".study.compare",
+    "trace": ".present.trace", "Trace": ".present.trace", "load_results": ".present.results",
+    "Replication": ".engines.records", "InitiativeOutcome": ".engines.records",
+    "LevelOutcome": ".engines.records", "ZoneCounts": ".engines.records",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # matplotlib and pandas are imported only when plots or results are asked for
     if name == "plot":
         return importlib.import_module(".present.plot", __name__)
-    if name == "load_results":
-        return importlib.import_module(".present.results", __name__).load_results
-    raise AttributeError(f"module 'relaysim' has no attribute {name!r}")
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'relaysim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

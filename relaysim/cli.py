@@ -11,18 +11,20 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import RelaysimError, UsageError
 from .files import atomic_write, json_safe
-from .model.scenario import Scenario, load_scenario, parse_value
-from .present.trace import trace
-from .study.execute import default_workers
-from .study.run import run
+from .machine import default_workers
+
+if TYPE_CHECKING:
+    from .model.scenario import Scenario
 
 
 def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
+    from .model.scenario import parse_value
+
     out: dict[str, Any] = {}
     for item in pairs or ():
         path, sep, value = item.partition("=")
@@ -34,6 +36,8 @@ def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
 
 
 def _load(args: argparse.Namespace) -> Scenario:
+    from .model.scenario import load_scenario
+
     return load_scenario(args.scenario, _overrides(getattr(args, "set", None)))
 
 
@@ -66,6 +70,8 @@ def _check_writable(path: str | None, option: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .study.run import run
+
     _check_writable(args.per_rep, "--per-rep")
     sc = _load(args)
     tick, close = _progress(args.reps, args.quiet)
@@ -96,6 +102,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
+    from .present.trace import trace
+
     _check_writable(args.out, "--out")
     sc = _load(args)
     tr = trace(sc, seed=args.seed, rep=args.rep)
@@ -135,7 +143,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         res = sweep(sc, points, reps=args.reps, seed=args.seed, out=args.out, store=args.store,
                     resume=args.resume, executor=executor, workers=workers,
                     chunk_size=args.chunk_size, precision=args.precision, progress=tick,
-                    engine=args.engine)
+                    min_reps=args.min_reps, engine=args.engine)
     finally:
         close()
         if client is not None:
@@ -191,6 +199,7 @@ def _sweep_progress(points: int, reps: int, quiet: bool
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from .model.scenario import load_scenario
     from .study.compare import compare, compare_text
 
     a = load_scenario(args.scenario_a, _overrides(args.set))
@@ -317,8 +326,32 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .present.report import write_report
 
-    p = write_report(args.source, args.output)
+    p = write_report(args.source, args.output, variants=args.variants)
     print(f"wrote {p}")
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from .app.levers import default_levers, parse_lever
+
+    sc = _load(args)
+    extra = [parse_lever(t, sc) for t in args.lever or ()]
+    if args.export:
+        from .app.export import export
+
+        _check_writable(args.export, "--export")
+        if not extra:
+            raise UsageError("--export needs at least one --lever PATH=LO:HI (the grid's axes)")
+        p = export(sc, extra, args.export, grid=args.grid, reps=args.reps, seed=args.seed,
+                   workers=args.workers, quiet=args.quiet)
+        print(f"wrote {p}")
+        return 0
+    from .app.server import serve
+
+    given = {lv.path for lv in extra}
+    levers = [lv for lv in default_levers(sc) if lv.path not in given] + extra
+    serve(sc, levers, reps=args.reps, seed=args.seed, port=args.port, host=args.host,
+          open_browser=args.open, save_dir=args.save_dir, workers=args.workers)
     return 0
 
 
@@ -404,7 +437,11 @@ def _parser_sweep(sub: Any) -> None:
                     f"(default all cores: {default_workers()})")
     sw.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     sw.add_argument("--precision", type=float, metavar="H",
-                    help="add replications until every completion-rate 95%% CI is within +-H")
+                    help="add replications until every completion rate is within +-H "
+                    "(at least --min-reps first; Wilson at the worse of p and 1/2 within +-H)")
+    sw.add_argument("--min-reps", type=_pos_int, default=200,
+                    help="under --precision, replications per point before it may stop "
+                    "(default 200)")
     sw.add_argument("--chunk-size", type=_pos_int, default=None,
                     help="replications per unit of work")
     sw.add_argument("--store", metavar="FILE.sqlite", help="store (default OUT/store.sqlite)")
@@ -505,7 +542,9 @@ def _parser_screen(sub: Any) -> None:
 def _parser_plot(sub: Any) -> None:
     pl = sub.add_parser("plot", help="a figure from a sweep or sensitivity folder or store")
     pl.add_argument("source", metavar="STORE_OR_DIR")
-    pl.add_argument("--kind", required=True, choices=_PlotKinds())
+    pl.add_argument("--kind", required=True, choices=_PlotKinds(), metavar="KIND",
+                    help="the figure: curve, heatmap, tornado, sobol, survival, drops, relay, "
+                         "... (a wrong name lists them all)")
     pl.add_argument("-o", "--output", required=True, metavar="FILE",
                     help="PNG, SVG or PDF (by extension)")
     pl.add_argument("--x", help="parameter on the x axis (curve, heatmap)")
@@ -514,10 +553,40 @@ def _parser_plot(sub: Any) -> None:
     pl.set_defaults(func=cmd_plot)
 
 
+
+def _parser_explore(sub: Any) -> None:
+    ex = sub.add_parser("explore", help="a local web page to pull levers and see the relay "
+                        "change (needs relaysim[app]); --export writes a take-away page")
+    _scenario_args(ex)
+    ex.add_argument("--port", type=_nonneg_int, default=0, help="port (default: a free one)")
+    ex.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: this machine only)")
+    ex.add_argument("--open", action="store_true", help="open a browser tab")
+    ex.add_argument("--reps", type=_pos_int, default=500,
+                    help="replications per variant (default 500)")
+    ex.add_argument("--seed", type=_nonneg_int, default=0, help="seed (default 0)")
+    ex.add_argument("--workers", type=_pos_int, default=None,
+                    help=f"processes (default all cores: {default_workers()})")
+    ex.add_argument("--lever", action="append", metavar="PATH=LO:HI",
+                    help="another lever by dotted path and range (repeatable)")
+    ex.add_argument("--save-dir", default=".", metavar="DIR",
+                    help="the only folder Save variant and Add to report write into "
+                         "(default: here)")
+    ex.add_argument("--export", metavar="FILE.html",
+                    help="run the --lever grid and write one self-contained HTML page")
+    ex.add_argument("--grid", type=_pos_int, default=3,
+                    help="grid points per --lever for --export (default 3)")
+    ex.add_argument("--quiet", action="store_true", help="no progress bar (--export)")
+    ex.set_defaults(func=cmd_explore)
+
+
 def _parser_report(sub: Any) -> None:
     rp = sub.add_parser("report", help="one self-contained HTML report")
     rp.add_argument("source", metavar="STORE_OR_DIR")
     rp.add_argument("-o", "--output", default="report.html", metavar="FILE")
+    rp.add_argument("--variants", metavar="FILE.json",
+                    help="include the variants kept with relaysim explore's Add to report "
+                         "(explorer-variants.json in its save folder)")
     rp.set_defaults(func=cmd_report)
 
 
@@ -531,6 +600,7 @@ _PARSERS = (
     _parser_sensitivity,
     _parser_discover,
     _parser_screen,
+    _parser_explore,
     _parser_plot,
     _parser_report,
 )

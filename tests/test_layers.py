@@ -1,8 +1,9 @@
 """The house stays as built: imports run down the layers, never up, and never in a circle;
 functions stay short enough to read.
 
-Layers, from the bottom: base (errors, _version, files) -> model -> engines -> study ->
-present -> cli (and the package's own __init__/__main__, which may import anything).
+Layers, from the bottom: base (errors, _version, files, machine) -> model -> engines -> study ->
+present -> app (the explorer) -> cli (and the package's own __init__/__main__, which may
+import anything).
 """
 
 import ast
@@ -12,15 +13,16 @@ import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "relaysim"
 
-LAYERS = {"base": 0, "model": 1, "engines": 2, "study": 3, "present": 4, "cli": 5, "top": 6}
+LAYERS = {"base": 0, "model": 1, "engines": 2, "study": 3, "present": 4, "app": 5, "cli": 6,
+          "top": 7}
 
 
 def layer_of(module: str) -> str:
     """The layer of a module given as a dotted name inside the package ('model.plan')."""
     head = module.split(".")[0]
-    if head in ("errors", "_version", "files"):
+    if head in ("errors", "_version", "files", "machine"):
         return "base"
-    if head in ("model", "engines", "study", "present", "cli"):
+    if head in ("model", "engines", "study", "present", "app", "cli"):
         return head
     if head in ("__init__", "__main__", ""):
         return "top"
@@ -121,3 +123,18 @@ def test_functions_are_short(path: Path) -> None:
             if n > 60 and node.name not in LONG_OK and "long on purpose:" not in body_top:
                 raise AssertionError(f"{path.relative_to(PKG)}:{node.lineno} {node.name} is "
                                      f"{n} lines: split it, or say why not")
+
+
+def test_the_command_line_starts_light() -> None:
+    """`relaysim validate` and `relaysim --help` import neither scipy.stats, matplotlib,
+    dask nor numba (their start-up stays well under half a second)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from relaysim.cli import main; "
+            "main(['validate', 'scenarios/minimal.toml']); "
+            "heavy = [m for m in ('scipy.stats', 'matplotlib', 'dask', 'numba', 'simpy') "
+            "if m in sys.modules]; print('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=PKG.parent, check=True).stdout
+    assert "HEAVY []" in out, out

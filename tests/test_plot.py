@@ -388,6 +388,7 @@ def _figures(grid_dir: Path, relay4_dir: Path, sens_dir: Path) -> dict[str, Figu
         "survival": P.plot(relay4_dir, "survival"),
         "drops": P.plot(relay4_dir, "drops"),
         "relay": P.plot(relay4_dir, "relay"),
+        "threshold": P.plot(relay4_dir, "threshold"),
     }
 
 
@@ -586,3 +587,20 @@ def test_cli_option_a_kind_does_not_take_is_a_usage_error(grid_dir, sens_dir, tm
     rc, _, err = cli(capsys, "plot", sens_dir, "--kind", "tornado", "--initiative", "reading",
                      "-o", tmp_path / "t.png")
     assert rc in (0, 2)
+
+
+def test_threshold_curve_reads_completion_at_the_bar(relay4_dir):
+    """Issue 12 point 6: P(coverage >= x) per point; read at the success threshold it is
+    the completion rate (the dot), and the threshold is marked."""
+    res = open_results(relay4_dir)
+    fig = P.threshold(res)
+    ax = fig.axes[0]
+    dots = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    assert len(dots) == len(res.rows)
+    name = res.initiatives[0]
+    for j, dot in enumerate(dots):
+        rate = res.rows[j]["initiatives"][name]["completion_rate"]
+        assert dot.get_ydata()[0] == pytest.approx(100 * rate, abs=1e-6)
+    assert any("success threshold" in t.get_text() for t in ax.texts)
+    assert "threshold" in P.KINDS
+    assert P.plot(relay4_dir, "threshold").axes

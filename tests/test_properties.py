@@ -265,6 +265,68 @@ def test_recover_not_monotone_with_slots():
     assert lower  # e.g. classroom 1 fumbles first and classroom 2 would not have
 
 
+@st.composite
+def attempt_pairs(draw) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A one-initiative scenario without zone slots and a copy in which one zone allows
+    more attempts (max_attempts m -> m + extra, or unlimited)."""
+    raw = draw(scenario_dicts(max_initiatives=1, slots=False, min_levels=2, every_zone=True,
+                              horizon=(30.0, 150.0)))
+    ini = raw["initiatives"][0]
+    ini["launch"] = min(ini["launch"], 0.1 * raw["scenario"]["horizon"])
+    ini["deadline"] = raw["scenario"]["horizon"]
+    k = draw(st.integers(0, len(raw["zones"]) - 1))
+    z = raw["zones"][k]
+    z["fumble"] = draw(_f(0.2, 0.9))
+    z["recover"] = draw(st.sampled_from([1.0, 0.7]) | _f(0.1, 1.0))
+    z.setdefault("rework", draw(dists))
+    z["max_attempts"] = draw(st.integers(1, 3))
+    hi = copy.deepcopy(raw)
+    extra = draw(st.integers(1, 3) | st.none())
+    if extra is None:
+        del hi["zones"][k]["max_attempts"]  # unlimited
+    else:
+        hi["zones"][k]["max_attempts"] = z["max_attempts"] + extra
+    return raw, hi
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pair=attempt_pairs(), seed=seeds)
+def test_more_attempts_never_lower_coverage_without_slots(pair, seed):
+    """docs/model.md 3.3.7: with one initiative, no turnover and unlimited slots, more
+    max_attempts can only help, replication by replication (common random numbers)."""
+    raw, hi = pair
+    lo_sc, hi_sc = scenario_from_dict(raw), scenario_from_dict(hi)
+    for rep in range(8):
+        a = simulate(lo_sc, seed, rep).initiatives[0]
+        b = simulate(hi_sc, seed, rep).initiatives[0]
+        assert b.implemented >= a.implemented, (rep, a, b)
+        assert b.completed >= a.completed
+
+
+def test_max_attempts_not_monotone_with_slots():
+    """Issue 12 point 5 (a model property, documented in docs/model.md 3.3.7): with one
+    exchange slot per giver, a second attempt after a caught fumble holds the slot through
+    the rework, so the sibling's exchange starts later and can miss the deadline. With
+    max_attempts = 1 the caught fumble is a drop and frees the slot at once."""
+    def scenario(max_attempts: int, slots: dict[str, int]):
+        return scenario_from_dict({
+            "scenario": {"horizon": 100},
+            "levels": [{"name": "d"}, {"name": "c", "count": 2}],
+            "zones": [{"to": "c", "fumble": 0.5, "recover": 1.0, "rework": 20,
+                       "duration": 1, "max_attempts": max_attempts, **slots}],
+            "initiatives": [{"name": "a", "deadline": 10}],
+        })
+
+    def lower(slots: dict[str, int]) -> list[int]:
+        one, two = scenario(1, slots), scenario(2, slots)
+        return [rep for rep in range(40)
+                if simulate(two, 0, rep).initiatives[0].implemented
+                < simulate(one, 0, rep).initiatives[0].implemented]
+
+    assert lower({"slots": 1})  # e.g. classroom 1 fumbles first, is retried, 2 waits
+    assert not lower({})  # without the slot limit the same change never hurts
+
+
 # --------------------------------------------------------------------------- ranges
 
 

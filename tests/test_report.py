@@ -32,7 +32,7 @@ from relaysim.study.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"
-SECTIONS = ("scenario", "headline", "relay", "drops", "sensitivity", "try-first")
+SECTIONS = ("scenario", "headline", "relay", "drops", "threshold", "sensitivity", "try-first")
 PNG = b"\x89PNG\r\n\x1a\n"
 BLUE = (0x00, 0x72, 0xB2)  # the relay's circles (and, much less of it, the headings)
 VERMILION = (0xD5, 0x5E, 0x00)  # the bar of the zone where most batons fall
@@ -144,7 +144,8 @@ def test_report_is_self_contained(reports, kind):
     assert not re.search(r"""\bsrc\s*=\s*["']?/""", text)
     tags = parse(text).tags
     imgs = [a for t, a in tags if t == "img"]
-    assert len(imgs) == (4 if kind == "sensitivity" else 2)  # relay, drops (+ tornado, sobol)
+    # relay, drops, threshold (+ tornado, sobol)
+    assert len(imgs) == (5 if kind == "sensitivity" else 3)
     for a in imgs:
         src = a.get("src") or ""
         head, _, data = src.partition(",")
@@ -307,4 +308,4 @@ def test_report_renders_in_headless_chromium(chromium, reports, tmp_path):
     dom = run_chromium(exe, tmp_path, probe.as_uri(), "--dump-dom")
     m = re.search(r"<title>([^<]*)</title>", dom)
     assert m, dom[:500]
-    assert m.group(1) == "IMAGES 4 4", m.group(1)
+    assert m.group(1) == "IMAGES 5 5", m.group(1)

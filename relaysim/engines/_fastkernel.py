@@ -95,12 +95,9 @@ def _ndtri(y):
     return _ndtri_c(y, 0)
 
 
-_special = types.ModuleType("relaysim_special")
-_special.gammaincinv = _gammaincinv  # type: ignore[attr-defined]
-_special.ndtri = _ndtri  # type: ignore[attr-defined]
-#: model.distributions.ppf_scalar itself, its `special` the functions above
+#: model.distributions.ppf_scalar itself, its gammaincinv and ndtri the functions above
 ppf_scalar = njit(cache=True, inline="always")(
-    _jit_copy(_D.ppf_scalar, {**vars(_D), "special": _special}))
+    _jit_copy(_D.ppf_scalar, {**vars(_D), "gammaincinv": _gammaincinv, "ndtri": _ndtri}))
 #: the keyed uniform of random streams v2 (engines/keyed.py), compiled
 uniform = keyed.uniform_nb()
 

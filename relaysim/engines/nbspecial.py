@@ -1,7 +1,7 @@
 """Teach numba scipy.special's gammaincinv and ndtri (importing this imports numba).
 
-`relaysim.model.distributions.ppf_scalar` calls `special.gammaincinv(a, u)` and
-`special.ndtri(u)`. Under Python those are scipy's ufuncs; once this module is imported,
+`relaysim.model.distributions.ppf_scalar` calls `distributions.gammaincinv(a, u)` and
+`distributions.ndtri(u)`. Under Python those call scipy's ufuncs; once this module is imported,
 numba compiles the same calls into calls of the C functions that
 scipy.special.cython_special exports, found with
 `numba.extending.get_cython_function_address`. Both are the same compiled code as the
@@ -21,9 +21,10 @@ from functools import cache
 from typing import Any
 
 import numba
-import scipy.special
 import scipy.special.cython_special as _cs
 from numba.extending import get_cython_function_address, overload
+
+from ..model import distributions as D
 
 __all__ = ["gammaincinv", "ndtri", "ppf_scalar_nb", "cython_name"]
 
@@ -54,7 +55,7 @@ def _is_real(t: Any) -> bool:
     return isinstance(t, (numba.types.Float, numba.types.Integer))
 
 
-@overload(scipy.special.gammaincinv)
+@overload(D.gammaincinv)
 def _gammaincinv_nb(a, y):  # type: ignore[no-untyped-def]  # (numba: no annotations)
     if _is_real(a) and _is_real(y):
         def impl(a, y):  # type: ignore[no-untyped-def]
@@ -63,7 +64,7 @@ def _gammaincinv_nb(a, y):  # type: ignore[no-untyped-def]  # (numba: no annotat
     return None
 
 
-@overload(scipy.special.ndtri)
+@overload(D.ndtri)
 def _ndtri_nb(y):  # type: ignore[no-untyped-def]
     if _is_real(y):
         def impl(y):  # type: ignore[no-untyped-def]

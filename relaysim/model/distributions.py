@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special
 
 from .spec import REQUIRED, Spec
 
@@ -76,6 +75,21 @@ def _libm(f: Any, x: np.ndarray) -> np.ndarray:
     return np.fromiter(map(f, x.ravel().tolist()), float, x.size).reshape(x.shape)
 
 
+def gammaincinv(a: Any, y: Any) -> Any:
+    """scipy.special.gammaincinv (scipy is imported on first use, which keeps the command
+    line's start-up short; under numba, engines/nbspecial.py supplies the same C function)."""
+    from scipy import special
+
+    return special.gammaincinv(a, y)
+
+
+def ndtri(y: Any) -> Any:
+    """scipy.special.ndtri (imported on first use; see gammaincinv)."""
+    from scipy import special
+
+    return special.ndtri(y)
+
+
 def ppf_scalar(code: int, params: np.ndarray, u: float) -> float:
     """Inverse CDF at one uniform u in [0, 1) of the family `code` with packed `params`
     (see `Distribution.packed`). numba-compatible; equal bit for bit to `ppf`."""
@@ -84,11 +98,11 @@ def ppf_scalar(code: int, params: np.ndarray, u: float) -> float:
     if code == EXPONENTIAL:
         return -params[0] * math.log1p(-u)
     if code == GAMMA:  # params: shape, scale
-        return special.gammaincinv(params[0], u) * params[1]
+        return gammaincinv(params[0], u) * params[1]
     if code == LOGNORMAL:  # params: median, sigma
         if params[1] == 0.0:
             return params[0]
-        return params[0] * math.exp(params[1] * special.ndtri(u))
+        return params[0] * math.exp(params[1] * ndtri(u))
     if code == UNIFORM:  # params: low, high
         return params[0] + (params[1] - params[0]) * u
     if code == TRIANGULAR:  # params: low, mode, high
@@ -248,7 +262,7 @@ class Gamma(Distribution):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         shape, scale = self._packed()
-        return special.gammaincinv(shape, np.asarray(u, dtype=float)) * scale
+        return gammaincinv(shape, np.asarray(u, dtype=float)) * scale
 
 
 @dataclass(frozen=True)
@@ -280,7 +294,7 @@ class Lognormal(Distribution):
         if self.sigma == 0:  # a point mass; 0 * ndtri(0) would be 0 * -inf = nan at u = 0
             return np.full(u.shape, float(self.median))
         median, sigma = self._packed()
-        return median * _libm(math.exp, sigma * special.ndtri(u))
+        return median * _libm(math.exp, sigma * ndtri(u))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from ..model.schema import label
 from .results import Results, analysis_folder, load_discovery, load_screening, open_results
 
 __all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
-           "tradeoff", "boxlims", "morris", "label", "save", "plot"]
+           "tradeoff", "boxlims", "morris", "threshold", "label", "save", "plot"]
 
 #: every plot kind by name (filled by @plot_kind below; the CLI's --kind reads it)
 KINDS: dict[str, Callable[..., Figure]] = {}
@@ -300,6 +300,66 @@ def survival(src: Results | str | Path, points: list[int] | None = None,
     return fig
 
 
+def _threshold_of(res: Results, j: int, name: str) -> float | None:
+    """The success threshold of initiative `name` at point j (varied or the scenario's)."""
+    v = res.rows[j]["values"].get(f"initiatives.{name}.success_threshold")
+    if v is not None:
+        return float(v)
+    if res.scenario is None:
+        return None
+    return next((i.success_threshold for i in res.scenario.initiatives if i.name == name),
+                None)
+
+
+@plot_kind
+def threshold(src: Results | str | Path, points: list[int] | None = None,
+              initiative: str | None = None) -> Figure:
+    """The knife edge (issue 12): P(coverage at the deadline >= x) against x, one line per
+    point, with the success threshold marked. Completion is this curve read at the
+    threshold, so a planner sees how much completion depends on where the bar is set."""
+    res = _as_results(src)
+    name = _initiative(res, initiative)
+    pts = points if points is not None else list(range(min(len(res.rows), 6)))
+    ref = res.rows[pts[0]]["values"] if pts else {}
+    fig, ax = _new()
+    marked: set[float] = set()
+    for j, color in zip(pts, itertools.cycle(PALETTE), strict=False):
+        d = res.per_rep(j).get(name)
+        if d is None or not len(d["coverage"]):
+            continue
+        cov = np.sort(d["coverage"])
+        n = len(cov)
+        xs = np.unique(cov)
+        surv = 1.0 - np.searchsorted(cov, xs, side="left") / n  # P(C >= x) at each value
+        vals = res.rows[j]["values"]
+        lab = "; ".join(f"{label(p)} = {_tick(v)}" for p, v in vals.items() if v != ref.get(p))
+        if not lab:
+            lab = "; ".join(f"{label(p)} = {_tick(v)}" for p, v in vals.items()) or (
+                res.scenario.name if res.scenario else name)
+        # P(C >= x) is left-continuous: constant on (x_{i-1}, x_i]
+        ax.step(100 * np.r_[0.0, xs], 100 * np.r_[1.0, surv], where="pre", color=color,
+                lw=2.5, label=lab)
+        thr = _threshold_of(res, j, name)
+        if thr is not None:
+            p_at = float(np.mean(cov >= thr - 1e-12))
+            ax.plot([100 * thr], [100 * p_at], "o", color=color, ms=9)
+            if thr not in marked:
+                marked.add(thr)
+                ax.axvline(100 * thr, color="0.4", lw=1.2, ls="--")
+                ax.annotate(f"success threshold {100 * thr:.0f}%", (100 * thr, 100),
+                            xytext=(4, -14), textcoords="offset points", fontsize=11,
+                            color="0.3")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 101)
+    ax.set_xlabel("Classrooms implementing at the deadline, x (%)")
+    ax.set_ylabel("Runs with coverage >= x (%)")
+    ax.set_title(f"'{name}': completion is this curve read at the threshold")
+    ax.legend(frameon=False, fontsize=11, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _note(fig, _provenance(res) + "; dot = completion rate at the threshold")
+    _apply_style(fig)
+    return fig
+
+
 @plot_kind
 def drops(src: Results | str | Path, point: int | None = 0, initiative: str | None = None
           ) -> Figure:
@@ -333,12 +393,14 @@ def drops(src: Results | str | Path, point: int | None = 0, initiative: str | No
     return fig
 
 
-def _relay_data(src: Results | str | Path | Scenario, point: int, initiative: str | None
+def _relay_data(src: Results | str | Path | Scenario, point: int, initiative: str | None,
+                shares: Any = None, headline: tuple | None = None
                 ) -> tuple[Scenario, Results | None, np.ndarray | None, tuple | None]:
     """The scenario of the relay picture, its results (if any), each handoff's share of
-    the drops and the headline (rate, low, high, initiative)."""
+    the drops and the headline (rate, low, high, initiative): read from stored results,
+    or, for a Scenario, as the caller gives them (e.g. from a live run)."""
     if isinstance(src, Scenario):
-        return src, None, None, None
+        return src, None, shares, headline
     res = _as_results(src)
     sc = res.scenario
     if sc is None:
@@ -361,11 +423,16 @@ def _relay_data(src: Results | str | Path | Scenario, point: int, initiative: st
 
 
 @plot_kind
-def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str | None = None
+def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str | None = None,
+          shares: Any = None, headline: tuple[float, float, float, str] | None = None
           ) -> Figure:
     """The district's relay: levels as runners, exchange zones coloured by fumble risk and
-    annotated with the share of drops that happen there."""
-    sc, res, shares, headline = _relay_data(src, point, initiative)
+    annotated with the share of drops that happen there.
+
+    Given a Scenario, `shares` (each zone's share of drops, top to bottom) and `headline`
+    (completion rate, CI low, CI high, initiative) come from the caller, e.g. a run's
+    summary; given stored results they are read from the store."""
+    sc, res, shares, headline = _relay_data(src, point, initiative, shares, headline)
     levels = sc.levels
     sizes = sc.level_sizes
     ini = sc.initiatives[0] if sc.initiatives else None

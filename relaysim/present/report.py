@@ -155,6 +155,42 @@ def _screening_section(res: Results) -> str:
     return "\n".join(out)
 
 
+def variants_section(path: str | Path) -> str:
+    """The variants a planning session kept with the explorer's "Add to report" (the JSON
+    file `relaysim explore` writes in its save folder), as an HTML section."""
+    import json
+
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--variants {p}: cannot read it ({e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != "relaysim-explorer-variants":
+        raise UsageError(f"--variants {p}: not a file of variants kept by relaysim explore")
+    e = html.escape
+    base = doc.get("base", {})
+    rows = []
+    for v in doc.get("variants", []):
+        changes = ", ".join(f"{e(P.label(k))} = {e(json.dumps(x))}"
+                            for k, x in v.get("changes", {}).items()) or "none"
+        b, a = v.get("variant") or {}, v.get("base") or {}
+        d = (v.get("paired") or {}).get("completion_rate") or {}
+        lo, hi = d.get("ci95") or [None, None]
+        diff = ("n/a" if d.get("difference") is None else
+                f"{100 * d['difference']:+.1f} points" +
+                (f" (95% CI {100 * lo:+.1f} to {100 * hi:+.1f})" if lo is not None else ""))
+        rows.append(
+            f"<tr><td>{e(str(v.get('label', '')))}</td><td>{changes}</td>"
+            f"<td>{_pct((a.get('completion_rate') or {}).get('estimate'))}</td>"
+            f"<td>{_pct((b.get('completion_rate') or {}).get('estimate'))}</td>"
+            f"<td>{e(diff)}</td><td>{e(str(v.get('reps')))} / {e(str(v.get('seed')))}</td></tr>")
+    return ("<section id='variants'><h2>Variants explored in the planning session</h2>"
+            f"<p class='small'>Each against '{e(str(base.get('scenario', '?')))}' as written, "
+            "paired (same seed and replications).</p><table><tr><th>Variant</th>"
+            "<th>Changes</th><th>As written</th><th>Variant</th><th>Difference (paired)</th>"
+            f"<th>Reps / seed</th></tr>{''.join(rows)}</table></section>")
+
+
 def _scenario_section(res: Results) -> str:
     sc = res.scenario
     out = ["<section id='scenario'><h2>The scenario</h2>"]
@@ -207,6 +243,20 @@ def _drops_section(res: Results) -> str:
     return f"<section id='drops'><h2>Where the baton falls</h2>\n{body}\n</section>"
 
 
+def _threshold_section(res: Results) -> str:
+    out = ["<section id='threshold'><h2>How completion depends on the bar</h2>",
+           "<p class='small'>Completion counts the runs whose coverage at the deadline "
+           "reaches the success threshold. The curve shows the share of runs reaching "
+           "every other bar too: where it is steep, a few points of coverage move "
+           "completion a lot.</p>"]
+    try:
+        out.append(_img(P.threshold(res), "Share of runs reaching each coverage"))
+    except UsageError as e:
+        out.append(f"<p>{html.escape(str(e))}</p>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def _sensitivity_section(res: Results) -> str:
     out = ["<section id='sensitivity'><h2>Which lever matters most</h2>"]
     if res.sensitivity:
@@ -215,7 +265,9 @@ def _sensitivity_section(res: Results) -> str:
         noise = res.sensitivity.get("noise_share")
         if noise is not None:
             out.append(f"<p class='small'>Replication noise is {100 * noise:.1f}% of the "
-                       "variation between points.</p>")
+                       "variation between points; every point shares one seed, so this "
+                       "noise is common to the points and the Sobol intervals leave it out "
+                       "(rerun with another seed to see it).</p>")
     else:
         out.append("<p>No sensitivity analysis in this folder: run <code>relaysim "
                    "sensitivity SCENARIO --vary ... --out DIR</code> and report that folder.</p>")
@@ -230,11 +282,13 @@ def _try_first_section(res: Results) -> str:
 
 #: the report's sections in order, each (Results) -> HTML
 SECTIONS = [_scenario_section, _headline_section, _relay_section, _drops_section,
-            _sensitivity_section, _discovery_section, _screening_section, _try_first_section]
+            _threshold_section, _sensitivity_section, _discovery_section, _screening_section,
+            _try_first_section]
 
 
-def report_html(src: str | Path | Results) -> str:
-    """The report as one self-contained HTML string."""
+def report_html(src: str | Path | Results, variants: str | Path | None = None) -> str:
+    """The report as one self-contained HTML string; `variants`: the explorer's kept
+    variants (explorer-variants.json) to include."""
     res = src if isinstance(src, Results) else open_results(src)
     if not res.rows or not res.initiatives:
         raise UsageError(f"{res.source}: no results to report yet")
@@ -243,15 +297,18 @@ def report_html(src: str | Path | Results) -> str:
     out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
            f"<style>{CSS}</style></head><body>", f"<h1>{title}</h1>"]
     out += [section(res) for section in SECTIONS]
+    if variants is not None:
+        out.append(variants_section(variants))
     out.append(f"<p class='small'>Made by relaysim {__version__} from "
                f"{html.escape(Path(res.source).name)}. Every number comes from simulation with "
                "the seed and replications shown; intervals are 95%.</p></body></html>")
     return "\n".join(out)
 
 
-def write_report(src: str | Path, path: str | Path) -> Path:
+def write_report(src: str | Path, path: str | Path,
+                 variants: str | Path | None = None) -> Path:
     """Write the report (atomically) and return its path."""
-    text = report_html(src)
+    text = report_html(src, variants)
     p = Path(path)
     atomic_write(p, text)
     return p

@@ -9,16 +9,16 @@ import numpy as np
 
 from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
+from ..errors import UsageError
 from ..model.scenario import Scenario
-from .run import run
-from .stats import mean_ci
+from .intervals import paired_means, paired_proportions
+from .run import RunResult, run
 
-__all__ = ["compare"]
+__all__ = ["compare", "compare_results", "compare_text", "paired_completion", "paired_coverage"]
 
 
-def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+def _variance_ratio(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     d = b - a
-    est, (lo, hi) = mean_ci(d)
     var_d = float(np.var(d, ddof=1)) if len(d) > 1 else math.nan
     var_ind = (float(np.var(a, ddof=1)) + float(np.var(b, ddof=1))) if len(d) > 1 else math.nan
     if var_d > 0:
@@ -29,8 +29,6 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
         ratio = 1.0
     n = len(d)
     return {
-        "a": float(a.mean()), "b": float(b.mean()),
-        "difference": est, "ci95": [lo, hi],
         # an unpaired comparison needs `ratio` times as many replications per scenario
         # for an interval as narrow as this paired one
         "variance_ratio": ratio,
@@ -39,17 +37,52 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     }
 
 
+def paired_completion(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    """B minus A for paired 0/1 completions: Tango's score interval, which keeps its
+    width when the pairs rarely disagree, and the discordant counts."""
+    r = paired_proportions(a, b)
+    return {
+        "a": r.a, "b": r.b_rate, "difference": r.difference, "ci95": list(r.ci),
+        "method": "tango-score",
+        # a_not_b: replications completed under A only; b_not_a: under B only
+        "discordant": {"a_not_b": r.b, "b_not_a": r.c},
+        **_variance_ratio(a, b),
+    }
+
+
+def paired_coverage(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    """B minus A for paired coverages (shares): t interval with the variance floored for
+    sparse non-zero differences (intervals.paired_means)."""
+    r = paired_means(a, b, max_abs_difference=1.0)
+    return {
+        "a": r.a, "b": r.b, "difference": r.difference, "ci95": list(r.ci),
+        "method": r.method, "nonzero_pairs": r.nonzero,
+        **_variance_ratio(a, b),
+    }
+
+
 def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
             workers: int | None = None, engine: str = "auto") -> dict[str, Any]:
     """Run A and B with the same seed (replication i of both shares its random numbers) and
-    report B - A for each named initiative they share: completion rate and coverage, each
-    with a 95% interval, and how many replications pairing saved over independent runs."""
+    report B - A for each named initiative they share: completion rate (Tango's score
+    interval for paired proportions, with the discordant counts) and coverage at the
+    deadline (paired t with a floor for sparse differences), each with a 95% interval, and
+    how many replications pairing saved over independent runs."""
     ra = run(a, reps=reps, seed=seed, workers=workers, engine=engine)
     rb = run(b, reps=reps, seed=seed, workers=workers, engine=engine)
+    return compare_results(ra, rb)
+
+
+def compare_results(ra: RunResult, rb: RunResult) -> dict[str, Any]:
+    """B - A from two runs already made with the same seed and replications (paired)."""
+    a, b = ra.scenario, rb.scenario
+    if ra.seed != rb.seed or ra.reps != rb.reps:
+        raise UsageError(f"a paired comparison needs the same seed and replications, got "
+                         f"seed {ra.seed}/{rb.seed}, reps {ra.reps}/{rb.reps}")
     out: dict[str, Any] = {
         "a": {"scenario": a.name, "scenario_hash": a.hash, "source": a.source},
         "b": {"scenario": b.name, "scenario_hash": b.hash, "source": b.source},
-        "seed": seed, "reps": reps, "relaysim_version": __version__,
+        "seed": ra.seed, "reps": ra.reps, "relaysim_version": __version__,
         "stream_version": STREAM_VERSION, "initiatives": {},
     }
     names_a = [i.name for i in a.initiatives]
@@ -59,8 +92,8 @@ def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
             return np.array([float(getattr(o, attr)) for r in res.replications
                              for o in r.initiatives if o.name == name])
         out["initiatives"][name] = {
-            "completion_rate": _paired(col(ra, "completed"), col(rb, "completed")),
-            "coverage": _paired(col(ra, "coverage"), col(rb, "coverage")),
+            "completion_rate": paired_completion(col(ra, "completed"), col(rb, "completed")),
+            "coverage": paired_coverage(col(ra, "coverage"), col(rb, "coverage")),
         }
     out["unpaired"] = sorted({i.name for i in a.initiatives} ^ {i.name for i in b.initiatives})
     return out
@@ -81,6 +114,13 @@ def compare_text(res: dict[str, Any]) -> str:
                 f"  {label}: {100 * x['a']:.1f}% -> {100 * x['b']:.1f}%, difference "
                 f"{100 * x['difference']:+.1f} points (95% CI {100 * lo:+.1f} to {100 * hi:+.1f})"
                 f"{saved}")
+            if "discordant" in x:
+                dd = x["discordant"]
+                lines.append(
+                    f"    {dd['a_not_b']} replications completed under A only, "
+                    f"{dd['b_not_a']} under B only (score interval for paired proportions)")
+        lines.append("  Completion counts the replications whose coverage reaches the success "
+                     "threshold: read it next to the coverage difference.")
     if not res["initiatives"]:
         lines.append("The two scenarios share no named initiative to compare.")
     return "\n".join(lines)

@@ -8,23 +8,15 @@ runs it and however the replications are chunked, so results never depend on eit
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 from ..engines import select
 from ..engines.records import Replication
+from ..machine import default_workers
 from ..model.scenario import Scenario
 
 __all__ = ["default_workers", "run_chunk", "chunks", "execute"]
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def run_chunk(scenario: Scenario, seed: int, start: int, stop: int, engine: str = "auto"

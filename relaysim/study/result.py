@@ -20,6 +20,7 @@ from ..engines.keyed import STREAM_VERSION
 from ..engines.records import InitiativeOutcome, Replication
 from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
+from .clustered import initiative_intervals, level_intervals
 from .summary import estimate
 
 __all__ = ["RunResult", "summarize_initiative", "run_summary_text"]
@@ -115,6 +116,9 @@ class RunResult:
                 by_name.setdefault(o.name, []).append(o)
         inits = {name: summarize_initiative(outs, names, len(self.replications))
                  for name, outs in by_name.items()}
+        for name, est in inits.items():  # intervals clustered by replication, new keys only
+            by_rep = [[o for o in r.initiatives if o.name == name] for r in self.replications]
+            _merge_intervals(est, initiative_intervals(by_rep), names)
         levels = {}
         n = len(self.replications)
         for k, name in enumerate(names):
@@ -124,6 +128,7 @@ class RunResult:
                 "wait_mean": _num(sum(x.wait_total for x in recs) / waits) if waits else None,
                 "utilization": _num(float(np.mean([x.utilization for x in recs]))),
                 "departures": _num(sum(x.departures for x in recs) / n),
+                **level_intervals(recs),
             }
         return {
             "scenario": sc.name,
@@ -199,6 +204,16 @@ class RunResult:
         return run_summary_text(self)
 
 
+def _merge_intervals(est: dict[str, Any], iv: dict[str, Any], level_names: list[str]) -> None:
+    """Put the clustered intervals into one initiative's estimates (ci95 replaced by the
+    clustered interval, everything else added)."""
+    for key in ("completion_rate", "coverage", "fidelity", "completion_time"):
+        est[key].update(iv[key])
+    for lvl, extra in iv["zones"].items():
+        if level_names[lvl] in est["zones"]:
+            est["zones"][level_names[lvl]].update(extra)
+
+
 # -- words ----------------------------------------------------------------------------
 
 
@@ -213,6 +228,7 @@ def _time(x: float | None) -> str:
 
 
 def run_summary_text(res: RunResult) -> str:
+    """The run's estimates in a planner's words."""
     s = res.summary
     sc = res.scenario
     lines = [
@@ -225,37 +241,10 @@ def run_summary_text(res: RunResult) -> str:
     chain = " -> ".join(f"{lv.name} ({n})" for lv, n in zip(sc.levels, sizes, strict=True))
     lines.append(f"The relay: {chain}")
     by_name = {ini.name: ini for ini in sc.initiatives}
-    one, unit = sc.time_unit_one, sc.time_unit
     for name, est in s["initiatives"].items():
-        ini = by_name.get(name)
         lines.append("")
-        if ini is not None:
-            lines.append(
-                f"Initiative '{name}': launched {one} {ini.launch:g}, "
-                f"deadline {one} {ini.deadline:g}, "
-                f"needs {100 * ini.success_threshold:.0f}% of {sc.n_classrooms} classrooms"
-            )
-        else:
-            lines.append(f"Initiatives from the stream ({est['runs']} arrivals in all runs)")
-        cr = est["completion_rate"]
-        lines.append(
-            f"  Implemented in {_pct(cr['estimate'])} of runs "
-            f"(95% CI {_pct(cr['ci95'][0])} to {_pct(cr['ci95'][1])})"
-        )
-        cov = est["coverage"]
-        lines.append(
-            f"  Classrooms implementing at the deadline: {_pct(cov['mean'])} on average "
-            f"(95% CI {_pct(cov['ci95'][0])} to {_pct(cov['ci95'][1])})"
-        )
-        ct = est["completion_time"]
-        lines.append(
-            f"  {unit.capitalize()} from launch to implementation: median {_time(ct['median'])} "
-            f"(quartiles {_time(ct['q25'])} to {_time(ct['q75'])}; "
-            f"{ct['censored']} runs never reached it)"
-        )
-        if est["fidelity"]["mean"] is not None:
-            lines.append(f"  Mean fidelity of classrooms reached: {est['fidelity']['mean']:.2f}")
-        lines.extend(_drops_lines(est["zones"]))
+        lines += _initiative_lines(sc, name, est, by_name.get(name))
+    unit = sc.time_unit
     lines.append("")
     lines.append(f"Runners: mean wait for a free runner ({unit}), share of capacity in use")
     for name, lv in s["levels"].items():
@@ -263,6 +252,42 @@ def run_summary_text(res: RunResult) -> str:
         extra = f", departures per run {lv['departures']:.2f}" if lv["departures"] else ""
         lines.append(f"  {name:<14} wait {wait:>6}   busy {_pct(lv['utilization']):>6}{extra}")
     return "\n".join(lines)
+
+
+def _initiative_lines(sc: Scenario, name: str, est: dict[str, Any], ini: Any) -> list[str]:
+    """One initiative's (or the stream's, when `ini` is None) estimates in words."""
+    one, unit = sc.time_unit_one, sc.time_unit
+    if ini is not None:
+        lines = [f"Initiative '{name}': launched {one} {ini.launch:g}, "
+                 f"deadline {one} {ini.deadline:g}, "
+                 f"needs {100 * ini.success_threshold:.0f}% of {sc.n_classrooms} classrooms"]
+    else:
+        lines = [f"Initiatives from the stream ({est['runs']} arrivals in all runs)"]
+    cr = est["completion_rate"]
+    lines.append(f"  Implemented in {_pct(cr['estimate'])} of runs "
+                 f"(95% CI {_pct(cr['ci95'][0])} to {_pct(cr['ci95'][1])})")
+    cov = est["coverage"]
+    lines.append(
+        f"  Classrooms implementing at the deadline: {_pct(cov['mean'])} on average "
+        f"(95% CI {_pct(cov['ci95'][0])} to {_pct(cov['ci95'][1])}); completion "
+        f"counts the runs where this reaches the success threshold, so read the two "
+        f"together")
+    deff = cov.get("design_effect")
+    if ini is None and deff is not None:
+        lines.append(f"  Intervals are clustered by run: arrivals in one run share queues "
+                     f"(design effect {deff:.2f} for coverage)")
+    ct = est["completion_time"]
+    lines.append(
+        f"  {unit.capitalize()} from launch to implementation: median {_time(ct['median'])} "
+        f"(quartiles {_time(ct['q25'])} to {_time(ct['q75'])}; "
+        f"{ct['censored']} runs never reached it)")
+    med_ci = ct.get("ci95", {}).get("median")
+    if med_ci and ct["median"] is not None:
+        lines.append(f"    median 95% CI {_time(med_ci[0])} to {_time(med_ci[1])} "
+                     f"(Kaplan-Meier band inverted)")
+    if est["fidelity"]["mean"] is not None:
+        lines.append(f"  Mean fidelity of classrooms reached: {est['fidelity']['mean']:.2f}")
+    return lines + _drops_lines(est["zones"])
 
 
 def _drops_lines(zones: dict[str, Any]) -> list[str]:

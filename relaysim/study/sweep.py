@@ -30,7 +30,7 @@ from ..errors import Problem, ScenarioError, UsageError
 from ..files import atomic_write
 from ..model.scenario import Scenario
 from .execute import default_workers
-from .stats import wilson
+from .intervals import precision_half_width
 from .store import Store
 from .summary import compact_chunk
 from .table import results_from_store, rows_to_csv
@@ -43,25 +43,43 @@ Progress = Callable[[int, int], None]  # (replications just finished, points fin
 # --------------------------------------------------------------------------- precision
 
 
-def _half_width(tally: dict[str, list[int]]) -> float:
-    """Largest 95% half-width of a completion rate at a point, from {initiative: [n, k]}
-    (inf before any data)."""
+def _half_width(tally: dict[str, list[float]], target: float) -> float:
+    """Largest --precision half-width of a completion rate at a point (inf before any
+    data), from {initiative: [n, k, m, sum n^2, sum k^2, sum n k]} over m replications.
+
+    The rule's width (intervals.precision_half_width): Wilson at the point of
+    [p-hat - H, p-hat + H] closest to 1/2, at the effective size n / design effect, the
+    design effect clustering the stream's arrivals by replication."""
     widths = []
-    for n, k in tally.values():
-        if n:
-            lo, hi = wilson(k, n)
-            widths.append((hi - lo) / 2)
+    for n, k, m, snn, skk, snk in tally.values():
+        if not n:
+            continue
+        deff = 1.0
+        r = k / n
+        if m > 1 and 0 < r < 1:
+            var = m / (m - 1) * (skk - 2 * r * snk + r * r * snn) / (n * n)
+            deff = max(1.0, var / (r * (1 - r) / n))
+        widths.append(precision_half_width(k, n, target, deff=deff))
     return max(widths) if widths else math.inf
 
 
-def _tally(tally: dict[str, list[int]], data: dict[str, Any]) -> None:
-    """Add a chunk's observed completions to {initiative: [n, k]}."""
+def _tally(tally: dict[str, list[float]], data: dict[str, Any]) -> None:
+    """Add a chunk's observed completions to {initiative: [n, k, m, snn, skk, snk]}."""
     for name, c in data["initiatives"].items():
-        t = tally.setdefault(name, [0, 0])
-        for done, seen in zip(c["completed"], c["observed"], strict=True):
+        t = tally.setdefault(name, [0, 0, 0, 0, 0, 0])
+        per_rep: dict[int, list[int]] = {}
+        for rep, done, seen in zip(c["rep"], c["completed"], c["observed"], strict=True):
+            nk = per_rep.setdefault(rep, [0, 0])
             if seen:
-                t[0] += 1
-                t[1] += done
+                nk[0] += 1
+                nk[1] += done
+        for ni, ki in per_rep.values():
+            t[0] += ni
+            t[1] += ki
+            t[2] += 1
+            t[3] += ni * ni
+            t[4] += ki * ki
+            t[5] += ni * ki
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -122,6 +140,7 @@ def sweep(
     precision: float | None = None,
     retries: int = 2,
     progress: Progress | None = None,
+    min_reps: int = 200,
     engine: str = "auto",
 ) -> SweepResult:
     """Run every point of `design` (dicts of dotted path -> value) for `reps` replications.
@@ -129,8 +148,12 @@ def sweep(
     Results go to `out` (results.csv, store.sqlite unless `store` is given, manifest.json).
     executor: any concurrent.futures.Executor (e.g. a Dask client's get_executor());
     otherwise `workers` local processes (default all cores; 1 runs in this process).
-    precision: add chunks to a point until every completion-rate 95% interval is at most
-    +-precision wide, or `reps` is reached. Failing chunks are retried `retries` times,
+    precision: add chunks to a point until it has at least `min_reps` replications and
+    every completion rate is precise to +-precision by the rule of
+    intervals.precision_half_width (Wilson at the worse of p-hat and 1/2 within
+    +-precision, clustered by replication for the stream), or `reps` is reached. Points
+    then have unequal replication counts: they are paired (common random numbers) only up
+    to the shorter count. Failing chunks are retried `retries` times,
     then recorded as failed; the rest of the sweep still finishes.
     """
     t0 = time.perf_counter()
@@ -146,13 +169,18 @@ def sweep(
     except OSError as e:
         raise UsageError(f"cannot create output folder {out_dir}: {e}") from None
     store_path = Path(store) if store is not None else out_dir / "store.sqlite"
+    if not isinstance(min_reps, int) or min_reps < 1:
+        raise UsageError(f"min_reps must be a whole number >= 1, got {min_reps!r}")
     identity = _identity(scenario, design, reps, seed, chunk_size, precision)
+    if precision is not None:
+        identity["min_reps"] = min_reps
     identity["params"] = params  # in --vary order (points are stored with sorted keys)
     with Store(store_path) as st:
         st.claim(identity, resume)
         _write_manifest(out_dir, scenario, design, identity, store_path)
         runner = _Runner(st, scenarios, seed, reps, chunk_size, precision, executor,
                          n_workers, retries, progress)
+        runner.min_reps = min_reps
         runner.engine = engine
         runner.go()
         rows = results_from_store(st, design)
@@ -227,7 +255,8 @@ class _Runner:
         self.engine = "auto"
         self.reps_run = 0
         self.done = st.done()
-        self.tallies: dict[int, dict[str, list[int]]] = {}  # --precision: [n, k] per initiative
+        self.min_reps = 200  # --precision: no point stops before this many replications
+        self.tallies: dict[int, dict[str, list[float]]] = {}  # --precision: [n, k] per initiative
         self.reached: dict[int, int] = {}  # --precision: replications stored per point
 
     # -- which chunks to run ------------------------------------------------------
@@ -249,7 +278,8 @@ class _Runner:
         a = self.reached[j]
         if a >= self.reps:
             return None
-        if a > 0 and _half_width(self.tallies[j]) <= self.precision:  # type: ignore[operator]
+        if (a >= min(self.min_reps, self.reps) and a > 0
+                and _half_width(self.tallies[j], self.precision) <= self.precision):  # type: ignore[arg-type]
             return None
         return (j, a, min(a + self.cs, self.reps))
 
