@@ -10,10 +10,13 @@ the fast engine is used (`available()` tells whether it can be).
 from __future__ import annotations
 
 import gc
+import hashlib
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,6 +56,7 @@ def kernel() -> Any:
     global _KERNEL
     if _KERNEL is None:
         t0 = time.perf_counter()
+        _invalidate_stale_cache()
         from . import _fastkernel as K  # compiles nothing yet: numba compiles on first call
         cold = not _cached(K)
         if cold:
@@ -66,6 +70,29 @@ def kernel() -> Any:
 
 
 _KERNEL_TIMES: dict[str, float] = {}
+
+
+#: sources compiled into the kernel besides _fastkernel.py itself
+_DEPENDENCIES = ("model/formulas.py", "model/distributions.py", "engines/keyed.py",
+                 "engines/nbspecial.py")
+
+
+def _invalidate_stale_cache() -> None:
+    """numba's cache checks only the kernel's own file, not the formulas, distributions and
+    generator compiled into it: when one of those changed since the cache was written,
+    touch _fastkernel.py so that numba recompiles (nothing happens on a read-only install)."""
+    pkg = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(b"".join((pkg / d).read_bytes() for d in _DEPENDENCIES))
+    stamp = pkg / "engines" / "__pycache__" / "_fastkernel.dependencies"
+    try:
+        old = stamp.read_text() if stamp.exists() else None
+        if old != digest.hexdigest():
+            if old is not None:
+                os.utime(pkg / "engines" / "_fastkernel.py")
+            stamp.parent.mkdir(exist_ok=True)
+            stamp.write_text(digest.hexdigest())
+    except OSError:
+        pass
 
 
 def _cached(K: Any) -> bool:

@@ -153,12 +153,11 @@ def sweep(
     intervals.precision_half_width (Wilson at the worse of p-hat and 1/2 within
     +-precision, clustered by replication for the stream), or `reps` is reached. Points
     then have unequal replication counts: they are paired (common random numbers) only up
-    to the shorter count. Failing chunks are retried `retries` times,
-    then recorded as failed; the rest of the sweep still finishes.
+    to the shorter count. Failing chunks are retried `retries` times, then recorded as
+    failed; the rest of the sweep still finishes. engine: "auto", "fast" or "simpy".
     """
     t0 = time.perf_counter()
     chunk_size = _check_sweep_args(design, reps, seed, precision, chunk_size)
-    engine = select.resolve(engine)  # "auto", "fast" or "simpy": the same results
     n_workers = workers if workers is not None else default_workers()
     params, design = _complete_design(scenario, design)
     scenarios = _point_scenarios(scenario, design)
@@ -180,8 +179,7 @@ def sweep(
         _write_manifest(out_dir, scenario, design, identity, store_path)
         runner = _Runner(st, scenarios, seed, reps, chunk_size, precision, executor,
                          n_workers, retries, progress)
-        runner.min_reps = min_reps
-        runner.engine = engine
+        runner.min_reps, runner.engine = min_reps, select.resolve(engine)  # same results
         runner.go()
         rows = results_from_store(st, design)
         failed = st.failed()
