@@ -83,6 +83,14 @@ def effect(d: dict[str, Any]) -> str:
     return out
 
 
+def coverage_effect(d: dict[str, Any]) -> str:
+    """Words for the coverage effect that paired() puts next to a completion effect."""
+    c = d.get("coverage")
+    if c is None:
+        return "n/a"
+    return f"{100 * c['difference']:+.1f} points ({dci(c['ci95'])})"
+
+
 def rate(res: relaysim.RunResult, initiative: str | None = None) -> dict[str, Any]:
     """Completion rate of an initiative with its Wilson interval."""
     est = res.initiative(initiative)["completion_rate"]
@@ -160,13 +168,22 @@ class Experiment:
         self.lines.append(line)
 
     def headline(self, key: str, value: float, claim: tuple[float, float], what: str,
-                 ci95: list[float] | None = None) -> bool:
-        """Record a headline number and the range the experiment claims for it."""
+                 ci95: list[float] | None = None, effect: dict[str, Any] | None = None
+                 ) -> bool:
+        """Record a headline number and the range the experiment claims for it.
+
+        effect: the paired() result behind a completion difference; its coverage effect
+        (points as a fraction, with its interval) is recorded next to it (`coverage`) and
+        shown in the summary's table, since completion is a threshold on coverage."""
         value = float(value)  # numpy scalars are not JSON
         ci95 = None if ci95 is None else [float(c) for c in ci95]
         ok = bool(claim[0] <= value <= claim[1])
         self.headlines[key] = {"value": value, "ci95": ci95, "claim": list(claim),
                                "what": what, "holds": ok}
+        if effect is not None and "coverage" in effect:
+            c = effect["coverage"]
+            self.headlines[key]["coverage"] = {"value": float(c["difference"]),
+                                               "ci95": [float(x) for x in c["ci95"]]}
         return ok
 
     def finish(self, answer: str) -> None:
@@ -181,11 +198,15 @@ class Experiment:
               f"{time.perf_counter() - self.started:.0f} s.", ""]
         md += ["## Results", "", *self.lines, ""]
         md += ["## Headline numbers and the ranges claimed for them", "",
-               "| number | value | 95% CI | claimed range | holds |", "|---|---|---|---|---|"]
+               "| number | value | 95% CI | coverage effect (points, 95% CI) | claimed range "
+               "| holds |", "|---|---|---|---|---|---|"]
         for k, h in self.headlines.items():
             c = h["ci95"]
             cis = f"{c[0]:.3f} to {c[1]:.3f}" if c else ""
-            md.append(f"| {h['what']} (`{k}`) | {h['value']:.3f} | {cis} | "
+            cov = h.get("coverage")
+            covs = (f"{100 * cov['value']:+.1f} ({100 * cov['ci95'][0]:+.1f} to "
+                    f"{100 * cov['ci95'][1]:+.1f})" if cov else "")
+            md.append(f"| {h['what']} (`{k}`) | {h['value']:.3f} | {cis} | {covs} | "
                       f"{h['claim'][0]:g} to {h['claim'][1]:g} | {'yes' if h['holds'] else 'NO'} |")
         md += ["", "## Answer", "", answer, ""]
         md += ["## Figures", ""] + [f"![{f}]({f})" for f in self.figures] + [""]

@@ -19,7 +19,7 @@ and differences are paired.
 from __future__ import annotations
 
 import numpy as np
-from _common import Experiment, ci, cli, dci, improved, paired, pct, rate
+from _common import Experiment, ci, cli, effect, improved, paired, pct, rate
 from matplotlib.figure import Figure
 
 
@@ -60,22 +60,22 @@ def main(argv: list[str] | None = None) -> None:
         r = rate(results[f])
         ex.say(f"- {100 * f:.0f}% of the budget on speed: {pct(r['value'])} ({ci(r['ci95'])})")
     ex.say("")
-    ex.say(f"All on handoffs minus all on speed (paired, same random numbers): "
-           f"{100 * d['difference']:+.1f} points ({dci(d['ci95'])}).")
+    ex.say(f"All on handoffs minus all on speed (paired, same random numbers): completion "
+           f"{effect(d)}.")
     best = shares[int(np.argmax(y))]
     # the comparison itself is reported with its interval and verdict, not claimed: the
     # difference is small (a couple of points at full scale) and quick runs cannot resolve it
     g_h, g_s = paired(r0, handoffs), paired(r0, speed)
     ex.headline("gain_over_baseline_handoffs", g_h["difference"], (0.15, 0.45),
-                "completion gain of the handoff budget over the baseline", g_h["ci95"])
+                "completion gain of the handoff budget over the baseline", g_h["ci95"], g_h)
     ex.headline("gain_over_baseline_speed", g_s["difference"], (0.15, 0.45),
-                "completion gain of the speed budget over the baseline", g_s["ci95"])
+                "completion gain of the speed budget over the baseline", g_s["ci95"], g_s)
     verdict = "supported" if d["ci95"][0] > 0 else (
         "not supported" if d["ci95"][1] < 0 else "not resolved at this sample size")
     ex.finish(
         f"Spending the whole budget on cleaner handoffs implements the initiative in "
         f"{pct(rate(handoffs)['value'])} of runs against {pct(rate(speed)['value'])} for faster "
-        f"legs (paired difference {100 * d['difference']:+.1f} points, {dci(d['ci95'])}): the "
+        f"legs (paired difference {effect(d)}): the "
         f"hypothesis is {verdict}. Every split tested implements it in {pct(float(y.min()))} "
         f"to {pct(float(y.max()))} of runs (highest with {100 * best:.0f}% on speed, not "
         f"tested against the others), against {pct(rate(r0)['value'])} with no budget.")

@@ -20,7 +20,7 @@ simply add up.
 from __future__ import annotations
 
 import numpy as np
-from _common import Experiment, ci, cli, dci, mean_ci, paired, pct, per_rep, rate
+from _common import Experiment, ci, cli, dci, effect, mean_ci, paired, pct, per_rep, rate
 from matplotlib.figure import Figure
 
 
@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> None:
            f"{100 * g_all['difference']:+.1f} points ({dci(g_all['ci95'])})")
     ex.say("")
     ex.say(f"Best single zone by completion: the handoff to {best}"
-           + (f" (minus the handoff to {order[1]}: {100 * vs['difference']:+.1f} points, "
-              f"{dci(vs['ci95'])})" if vs else "") + f". Adding the other {len(zones) - 1} "
+           + (f" (minus the handoff to {order[1]}: completion {effect(vs)})" if vs else "")
+           + f". Adding the other {len(zones) - 1} "
            f"zone(s) adds {100 * g_rest['difference']:+.1f} coverage points "
            f"({dci(g_rest['ci95'])}).")
     ex.say(f"Interaction (all zones minus the sum of the single-zone gains): coverage "
@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     ex.finish(
         f"{first}, {100 * part:.0f}% of the coverage gain of rehearsing every handoff "
         f"(completion {pct(rate(r_all)['value'])}); the zones' effects {shape} (completion "
-        f"{100 * inter_c['difference']:+.1f} points, {dci(inter_c['ci95'])}). Rehearsal's "
+        f"{100 * inter_c['difference']:+.1f} points, {dci(inter_c['ci95'])}; coverage "
+        f"{100 * inter['difference']:+.2f} points, {dci(inter['ci95'])}). Rehearsal's "
         f"strength {strength}: the steps from odds factor 1 to 0.2 add "
         + ", ".join(f"{100 * s:+.1f}" for s in steps) + " completion points.")
 

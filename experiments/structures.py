@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from _common import Experiment, ci, cli, dci, paired, pct, rate
+from _common import Experiment, ci, cli, coverage_effect, dci, effect, paired, pct, rate
 from matplotlib.figure import Figure
 
 import relaysim
@@ -177,10 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     diffs = {}
     for k in SAME_TREE:
         d = diffs[k] = paired(res["baseline"], res[k])
-        dc = paired(res["baseline"], res[k], "coverage")
-        ex.say(f"- {names[k]} minus baseline: completion {100 * d['difference']:+.1f} "
-               f"points ({dci(d['ci95'])}), coverage {100 * dc['difference']:+.1f} points "
-               f"({dci(dc['ci95'])})")
+        ex.say(f"- {names[k]} minus baseline: completion {effect(d)}")
 
     best = max(keys, key=lambda k: info[k]["rate"]["value"])
     worst = min(keys, key=lambda k: info[k]["rate"]["value"])
@@ -188,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     d_lead = paired(res["high_turnover"], res["stable_leadership"])
     ex.headline("stable_minus_high_turnover", d_lead["difference"], (0.35, 0.70),
                 "completion with stable leadership minus with high turnover (paired)",
-                d_lead["ci95"])
+                d_lead["ci95"], d_lead)
     ex.headline("classroom_drop_share_baseline", info["baseline"]["worst_share"]
                 if info["baseline"]["worst"] == "classroom" else 0.0, (0.75, 0.93),
                 "share of the baseline's drops that happen at the handoff to classrooms")
@@ -230,7 +227,8 @@ def main(argv: list[str] | None = None) -> None:
         f"often ({pct(info[best]['rate']['value'])}, {ci(info[best]['rate']['ci95'])}) and "
         f"{STRUCTURES[worst]} least often ({pct(info[worst]['rate']['value'])}); stable "
         f"leadership {lead_word} high turnover by {100 * abs(d_lead['difference']):.1f} points "
-        f"({dci(d_lead['ci95'])}). In {len(classroom_first)} of {len(keys)} structures most "
+        f"({dci(d_lead['ci95'])}; coverage {coverage_effect(d_lead)}). In "
+        f"{len(classroom_first)} of {len(keys)} structures most "
         f"batons fall at the handoff to classrooms; counted in classrooms cut off, drops at all "
         f"handoffs together cut off more than departures in {len(drops_win)} of {len(keys)}, "
         f"and departures more than drops in "

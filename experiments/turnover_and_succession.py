@@ -20,7 +20,7 @@ on the same lever. (2) Superintendent turnover 0, 0.15 and 0.30 a year with prin
 from __future__ import annotations
 
 import numpy as np
-from _common import Experiment, ci, cli, dci, paired, pct, rate
+from _common import Experiment, ci, cli, dci, effect, paired, pct, rate
 from matplotlib.figure import Figure
 
 SUCCESSION = 0.2  # chance a leaver's baton is lost with succession planning (ASSUMPTION)
@@ -83,12 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     s_drop = paired(sup[(0.0, False)], sup[(SUPERINTENDENT, False)], "coverage")
     s_saved = paired(sup[(SUPERINTENDENT, False)], sup[(SUPERINTENDENT, True)], "coverage")
     ex.say("")
-    ex.say(f"From no principal turnover to 18%/yr (no plan): coverage "
-           f"{100 * drop['difference']:+.1f} points ({dci(drop['ci95'])}), completion "
-           f"{100 * drop_c['difference']:+.1f} points ({dci(drop_c['ci95'])}).")
-    ex.say(f"Succession planning for principals at 18%/yr: coverage "
-           f"{100 * saved['difference']:+.1f} points ({dci(saved['ci95'])}), completion "
-           f"{100 * saved_c['difference']:+.1f} points ({dci(saved_c['ci95'])}).")
+    ex.say(f"From no principal turnover to 18%/yr (no plan): completion {effect(drop_c)}.")
+    ex.say(f"Succession planning for principals at 18%/yr: completion {effect(saved_c)}.")
     ex.say(f"Superintendent turnover from 0 to {100 * SUPERINTENDENT:.0f}%/yr: coverage "
            f"{100 * s_drop['difference']:+.1f} points ({dci(s_drop['ci95'])}); succession "
            f"planning for the superintendent: {100 * s_saved['difference']:+.1f} points "
@@ -107,11 +103,13 @@ def main(argv: list[str] | None = None) -> None:
     ex.finish(
         f"At the NCES rate of about 18% a year, principal turnover costs "
         f"{-100 * drop['difference']:.1f} coverage points ({dci(drop['ci95'])}) and "
-        f"{-100 * drop_c['difference']:.1f} completion points against a district with none; "
+        f"{-100 * drop_c['difference']:.1f} completion points ({dci(drop_c['ci95'])}) "
+        f"against a district with none; "
         f"succession planning for principals wins back {100 * saved['difference']:.1f} "
         f"coverage points ({dci(saved['ci95'])}), {100 * share:.0f}% of the loss, lifting "
         f"completion from {pct(rate(runs[(0.18, False)])['value'])} to "
-        f"{pct(rate(runs[(0.18, True)])['value'])}. The superintendent's "
+        f"{pct(rate(runs[(0.18, True)])['value'])} ({effect(saved_c)}). The "
+        f"superintendent's "
         f"{100 * SUPERINTENDENT:.0f}% a year costs {-100 * s_drop['difference']:.1f} coverage "
         f"points ({dci(s_drop['ci95'])}) and succession planning there wins back "
         f"{100 * s_saved['difference']:.1f} ({dci(s_saved['ci95'])}); the hypothesis is "

@@ -21,7 +21,7 @@ times its baseline value.
 
 from __future__ import annotations
 
-from _common import Experiment, ci, cli, dci, paired, pct, rate
+from _common import Experiment, ci, cli, effect, paired, pct, rate
 
 from relaysim import plot as P
 from relaysim.study.designs import Parameter
@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
                         min(z.fumble * 1.5, 0.99), 2) for z in zones]
     sens = sensitivity(base, params, samples=4 if ex.quick else 64,
                        reps=ex.reps(quick=30, full=400), seed=ex.seed,
-                       out=ex.out / "sensitivity", workers=ex.workers, resume=True)
+                       out=ex.out / "sensitivity", workers=ex.workers, resume=True,
+                       seeds=2 if ex.quick else 4)
     ex.figure(P.tornado(ex.out / "sensitivity"), "weakest_zone_tornado.png")
     ex.figure(P.sobol(ex.out / "sensitivity"), "weakest_zone_sobol.png")
     ex.figure(P.relay(ex.out / "sensitivity"), "weakest_zone_relay.png")
@@ -60,26 +61,24 @@ def main(argv: list[str] | None = None) -> None:
     ex.say("Share of drops by handoff (classrooms cut off by one drop): " + ", ".join(
         f"{k} {pct(v['drop_share'])} ({cut.get(k, '?')})" for k, v in drops.items()
         if v["attempts"]))
-    for k, (gc, gr, r) in gains.items():
+    for k, (_gc, gr, r) in gains.items():
         ex.say(f"- halve the fumble risk of the handoff to {k}: {pct(r['value'])} "
-               f"({ci(r['ci95'])}); completion {100 * gr['difference']:+.1f} points "
-               f"({dci(gr['ci95'])}), coverage {100 * gc['difference']:+.1f} points "
-               f"({dci(gc['ci95'])})")
+               f"({ci(r['ci95'])}); completion {effect(gr)}")
     if vs is not None:
         ex.say(f"Handoff to {best} minus handoff to {order[1]} (completion, paired): "
-               f"{100 * vs['difference']:+.1f} points ({dci(vs['ci95'])}).")
+               f"{effect(vs)}.")
     ex.say("")
     ex.say("Sobol indices (share of the variation in completion explained):")
     for s in sorted(sens["sobol"], key=lambda s: -s["total"]):
         ex.say(f"- {P.label(s['parameter'])}: first order {s['first']:.2f} "
                f"[{s['first_ci95'][0]:.2f}, {s['first_ci95'][1]:.2f}], total {s['total']:.2f} "
                f"[{s['total_ci95'][0]:.2f}, {s['total_ci95'][1]:.2f}]")
-    if sens.get("noise_share") is not None:
-        ex.say(f"Replication noise: {100 * sens['noise_share']:.1f}% of the output variance.")
+    ex.say(f"The intervals {'include' if sens.get('replication_noise_included') else 'leave out'}"
+           f" replication noise ({sens.get('seeds', 1)} seed(s) of the Saltelli design).")
 
     g = gains[best][1]
     ex.headline("best_zone_gain_completion", g["difference"], (0.08, 0.35),
-                f"completion gain from halving the fumble risk into {best}", g["ci95"])
+                f"completion gain from halving the fumble risk into {best}", g["ci95"], g)
     last = base.levels[-1].name
     ex.headline("classroom_drop_share", drops[last]["drop_share"], (0.75, 0.93),
                 f"share of all drops that happen in the handoff to {last}")
@@ -93,12 +92,12 @@ def main(argv: list[str] | None = None) -> None:
         lead = (f"Halving the fumble risk of the handoff to {best} or to {order[1]} raises "
                 f"completion about equally, from {pct(rate(r0)['value'])} to "
                 f"{pct(gains[best][2]['value'])} and {pct(gains[order[1]][2]['value'])} "
-                f"(difference {100 * vs['difference']:+.1f} points, {dci(vs['ci95'])})")
+                f"(difference {effect(vs)})")
     else:
         lead = (f"The handoff to {best} is the one to fix first: halving its fumble risk "
                 f"raises completion from {pct(rate(r0)['value'])} to "
-                f"{pct(gains[best][2]['value'])}, {100 * vs['difference']:.1f} points "
-                f"({dci(vs['ci95'])}) more than the next best, the handoff to {order[1]}"
+                f"{pct(gains[best][2]['value'])}, {effect(vs)} against the next best, the "
+                f"handoff to {order[1]}"
                 if vs is not None else f"The handoff to {best} is the one to fix first")
     widest = max(cut, key=lambda k: cut[k])  # one drop there cuts off the most classrooms
     most_drops = max((k for k in drops if k in gains), key=lambda k: drops[k]["drop_share"])

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import signal
+import socket
+import struct
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,7 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     tick, close = _progress(args.reps, args.quiet)
     try:
         res = run(sc, reps=args.reps, seed=args.seed, workers=args.workers,
-                  chunk_size=args.chunk_size, progress=tick, engine=args.engine)
+                  chunk_size=args.chunk_size, progress=tick, max_events=args.max_events,
+                  engine=args.engine)
     finally:
         close()
     if args.per_rep:
@@ -143,7 +150,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         res = sweep(sc, points, reps=args.reps, seed=args.seed, out=args.out, store=args.store,
                     resume=args.resume, executor=executor, workers=workers,
                     chunk_size=args.chunk_size, precision=args.precision, progress=tick,
-                    min_reps=args.min_reps, engine=args.engine)
+                    min_reps=args.min_reps, max_events=args.max_events,
+                    engine=args.engine)
     finally:
         close()
         if client is not None:
@@ -157,17 +165,106 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+#: seconds a Dask scheduler has to greet a new connection before it is taken for another
+#: service (a scheduler greets at once)
+PROBE_SECONDS = 5.0
+#: seconds between warnings while a Dask cluster has no workers
+NO_WORKERS_WARN_SECONDS = 30.0
+
+
 def _dask_executor(address: str) -> tuple[Any, Any]:
+    """An executor on the Dask scheduler at `address`, and its client. Refused in one line,
+    within seconds, when the address is not a Dask scheduler; warns (on stderr) while the
+    cluster has no workers."""
     try:
         from distributed import Client
     except ImportError:
         raise UsageError("--scheduler needs Dask: pip install 'relaysim[dask]'") from None
+    _probe_scheduler(address)
     try:
-        client = Client(address, timeout="20s")
-    except (OSError, TimeoutError, ValueError) as e:
-        raise UsageError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+        client = Client(address, timeout="10s")
+    except Exception as e:  # whatever Dask raises on a bad peer: one line, no traceback
+        text = " ".join(str(e).split())[:300]
+        raise UsageError(f"cannot use the Dask scheduler at {address}: "
+                         f"{type(e).__name__}: {text}") from None
+    _watch_workers(client, address)
     # pure=False: a retried chunk must run again, not return the cached failure
     return client.get_executor(pure=False), client
+
+
+def _probe_scheduler(address: str, seconds: float | None = None) -> None:
+    """Check that a tcp:// address greets like a Dask scheduler (an 8-byte length, then a
+    small msgpack handshake naming its compression and pickle protocol) before Dask's own
+    client, which waits for ever on a silent peer (a web server) and tries to allocate
+    whatever length garbage claims. Other schemes (tls://, ...) are left to Dask."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(address)
+        if scheme != "tcp":
+            return
+        host, port = parse_host_port(loc)
+    except ValueError as e:
+        raise UsageError(f"--scheduler {address!r} is not an address like tcp://HOST:PORT "
+                         f"({e})") from None
+    seconds = PROBE_SECONDS if seconds is None else seconds
+    deadline = time.monotonic() + seconds
+    try:
+        sock = socket.create_connection((host, port), timeout=seconds)
+    except OSError as e:
+        why = "no answer" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {why}") from None
+    not_dask = f"{address} is not a Dask scheduler"
+    try:
+        with sock:
+            (n,) = struct.unpack("<Q", _recv_exactly(sock, 8, deadline))
+            body = _recv_exactly(sock, n, deadline) if 0 < n <= 1 << 16 else b""
+    except TimeoutError:
+        raise UsageError(f"{not_dask}: nothing there greeted like one within {seconds:g} s "
+                         f"(a web server? the dashboard's port?)") from None
+    except (EOFError, OSError):
+        raise UsageError(f"{not_dask}: it closed the connection without a Dask greeting"
+                         ) from None
+    if b"compression" not in body:
+        raise UsageError(f"{not_dask}: it answered with something else")
+
+
+def _recv_exactly(sock: socket.socket, n: int, deadline: float) -> bytes:
+    data = b""
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
+        got = sock.recv(n - len(data))
+        if not got:
+            raise EOFError
+        data += got
+    return data
+
+
+def _watch_workers(client: Any, address: str, every: float = 2.0) -> None:
+    """Warn on stderr while the cluster has no workers (at once, then every
+    NO_WORKERS_WARN_SECONDS), for as long as the client is open."""
+
+    def loop() -> None:
+        last = -math.inf
+        while client.status == "running":
+            try:
+                n = sum(client.nthreads().values())
+            except Exception:  # closed meanwhile
+                return
+            now = time.monotonic()
+            if n:
+                last = -math.inf
+            elif now - last >= NO_WORKERS_WARN_SECONDS:
+                print(f"relaysim: warning: the Dask cluster at {address} has no workers; "
+                      f"the work waits until some join (Ctrl-C to stop)", file=sys.stderr,
+                      flush=True)
+                last = now
+            time.sleep(every)
+
+    threading.Thread(target=loop, daemon=True, name="relaysim-dask-workers").start()
 
 
 def _cluster_threads(client: Any) -> int | None:
@@ -205,6 +302,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     a = load_scenario(args.scenario_a, _overrides(args.set))
     b = load_scenario(args.scenario_b, _overrides(args.set))
     res = compare(a, b, reps=args.reps, seed=args.seed, workers=args.workers,
+                  max_events=args.max_events,
                   engine=args.engine)
     print(json.dumps(json_safe(res), indent=2) if args.json else compare_text(res))
     return 0
@@ -224,12 +322,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     d = len(params)
     executor, client = _dask_executor(args.scheduler) if args.scheduler else (None, None)
     workers = _cluster_threads(client) if client is not None else args.workers
-    tick, close = _sweep_progress(args.samples * (d + 2) + 2 * d + 1, args.reps, args.quiet)
+    tick, close = _sweep_progress(args.seeds * args.samples * (d + 2) + 2 * d + 1, args.reps,
+                                  args.quiet)
     try:
         res = sensitivity(sc, params, samples=args.samples, reps=args.reps, seed=args.seed,
                           out=out, output=args.output, initiative=args.initiative,
                           workers=workers, executor=executor, resume=args.resume,
-                          progress=tick, engine=args.engine)
+                          progress=tick, seeds=args.seeds,
+                          engine=args.engine)
     finally:
         close()
         if client is not None:
@@ -381,6 +481,25 @@ def _engine_arg(sp: argparse.ArgumentParser) -> None:
                          "without numba); the results are the same")
 
 
+def _max_events(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 1e11, got {text!r}"
+                                         ) from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return v
+
+
+def _max_events_arg(sp: argparse.ArgumentParser) -> None:
+    from .study.limits import MAX_EVENTS, REP_SHARE
+
+    sp.add_argument("--max-events", type=_max_events, default=None, metavar="N",
+                    help=f"refuse work expected to need more simulation events than N "
+                         f"(default {MAX_EVENTS:g}; one replication at most N/{REP_SHARE})")
+
+
 def _scenario_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("scenario", help="scenario file (TOML)")
     sp.add_argument("--set", action="append", metavar="PATH=VALUE",
@@ -400,6 +519,7 @@ def _parser_run(sub: Any) -> None:
     r.add_argument("--json", action="store_true", help="print JSON instead of text")
     r.add_argument("--per-rep", metavar="FILE.csv", help="write one row per replication")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _max_events_arg(r)
     _engine_arg(r)
     r.set_defaults(func=cmd_run)
 
@@ -448,6 +568,7 @@ def _parser_sweep(sub: Any) -> None:
     sw.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
     sw.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>-<time>)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    _max_events_arg(sw)
     _engine_arg(sw)
     sw.set_defaults(func=cmd_sweep)
 
@@ -462,6 +583,7 @@ def _parser_compare(sub: Any) -> None:
     c.add_argument("--seed", type=_nonneg_int, default=0)
     c.add_argument("--workers", type=_pos_int, default=None)
     c.add_argument("--json", action="store_true")
+    _max_events_arg(c)
     _engine_arg(c)
     c.set_defaults(func=cmd_compare)
 
@@ -475,6 +597,9 @@ def _parser_sensitivity(sub: Any) -> None:
                     help="N of the Saltelli design, a power of two (N*(d+2) points)")
     se.add_argument("--reps", type=_pos_int, default=400, help="replications per point")
     se.add_argument("--seed", type=_nonneg_int, default=0)
+    se.add_argument("--seeds", type=_pos_int, default=4, metavar="K",
+                    help="run the design under K independent seeds and put the replication "
+                    "noise into the intervals (default 4; 1: bootstrap only, noise left out)")
     se.add_argument("--output", default="completion_rate",
                     choices=("completion_rate", "coverage_mean"))
     se.add_argument("--initiative", help="which initiative (default the first)")
@@ -618,16 +743,44 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch scheduler, `docker stop`, `timeout`): stop as for Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends at once
+    raise Terminated
+
+
+#: commands that keep their finished chunks in a store: an interrupted one can resume
+_RESUMABLE = ("sweep", "sensitivity", "screen")
+
+
+def _interrupted(args: argparse.Namespace, e: KeyboardInterrupt) -> int:
+    what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+    hint = ""
+    if args.command in _RESUMABLE:
+        hint = ("; finished chunks are kept: run the same command with --resume"
+                + ("" if getattr(args, "out", None) else " and the --out folder") + " to go on")
+    print(f"relaysim: {what}{hint}", file=sys.stderr)
+    return 143 if isinstance(e, Terminated) else 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(args.func(args))
     except RelaysimError as e:
         print(f"relaysim: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("relaysim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated)
+        return _interrupted(args, e)
     except BrokenPipeError:  # e.g. `relaysim trace ... | head`
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -309,7 +309,7 @@ def test_report_has_the_discovery_and_screening_sections(report):
     m = re.search(r"<section id='discovery'>.*?</section>", text, re.S)
     assert m and "of all such sweep points" in m.group(0)
     assert "handoff to" in m.group(0)
-    assert text.count("data:image/png;base64,") == 5  # relay, drops, 2 boxes, morris
+    assert text.count("data:image/png;base64,") == 6  # relay, drops, threshold, 2 boxes, morris
 
 
 def test_report_sections_render_in_headless_chromium(report, tmp_path):
@@ -334,6 +334,6 @@ def test_report_sections_render_in_headless_chromium(report, tmp_path):
                      encoding="utf-8")
     dom = run_chromium(exe, tmp_path, probe.as_uri(), "--dump-dom")
     m = re.search(r"<title>([^<]*)</title>", dom)
-    assert m and m.group(1) == "IMAGES 5 5", m and m.group(1)
+    assert m and m.group(1) == "IMAGES 6 6", m and m.group(1)
     assert "When does it fail?" in dom and "Which levers matter at all?" in dom
 

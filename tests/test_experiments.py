@@ -32,6 +32,8 @@ EXPERIMENTS = [
 ]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: experiments whose headline numbers include a paired completion effect
+COMPLETION_EFFECTS = ("baton_vs_speed", "structures", "weakest_zone")
 QUICK_SECONDS = 60  # what --quick promises on a free two-core machine
 HARD_TIMEOUT = 600  # a run this long is hung, not slow
 
@@ -82,12 +84,19 @@ def test_experiment_quick_run(name: str, tmp_path: Path) -> None:
             f"{name}: {key} = {h['value']:.4g} lies outside its claimed range "
             f"[{lo:g}, {hi:g}] ({h['what']})")
         assert h["holds"] is True
+        if "coverage" in h:  # a completion effect states its coverage effect (issue 12)
+            c_lo, c_hi = h["coverage"]["ci95"]
+            assert c_lo <= h["coverage"]["value"] <= c_hi, (key, h["coverage"])
     # provenance: replications, the scenario files' hashes, version and commit
     assert data["reps"] and all(isinstance(n, int) and n > 0 for n in data["reps"])
     assert data["scenario_hashes"] and data["relaysim_version"]
     for file, digest in data["scenario_hashes"].items():
         assert digest[:12] in text and file in text
     assert "git_commit" in data
+    if name in COMPLETION_EFFECTS:
+        assert any("coverage" in h for h in data["headlines"].values()), \
+            f"{name}: no completion headline states its coverage effect"
+        assert "coverage effect (points, 95% CI)" in text
 
 
 @pytest.mark.parametrize("args, message", [

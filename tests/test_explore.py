@@ -118,6 +118,34 @@ def test_newer_change_supersedes_older_run(tmp_path):
         ex.close()
 
 
+def test_live_figures_kinds_and_inline_curves(tmp_path):
+    """The coverage and time curves of a live session: the plot kinds threshold and
+    survival draw them from the two runs; the page gets them as inline SVG (two curves
+    each, the success threshold and the deadline marked, labels escaped)."""
+    from relaysim.app.session import figures
+    from relaysim.present import plot as P
+
+    sc = load_scenario(MINIMAL)
+    base = run(sc, reps=60, seed=2, workers=1)
+    var = run(sc.with_values({"zones.classroom.rehearsed": True}), reps=60, seed=2, workers=1)
+    runs = {"as written": base, "variant": var}
+    fig = P.plot(runs, "threshold")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(runs)
+    assert sum(ln.get_linestyle() == "--" for ln in ax.get_lines()) == 1
+    assert ax.get_xlim() == (0, 100)
+    fig = P.plot(runs, "survival")
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == list(runs)
+    assert "60 replications, seed 2" in fig._supxlabel.get_text()
+    f = figures(base, var)
+    assert f["relay"].startswith("data:image/png;base64,")
+    for key, mark in (("coverage", "success threshold"), ("time", "deadline")):
+        svg = f[key]
+        assert svg.startswith("<svg") and svg.endswith("</svg>")
+        assert svg.count("class='curve'") == 2 and mark in svg and "<script" not in svg
+    assert "id='fig-coverage'" in f["coverage"] and "id='fig-time'" in f["time"]
+
+
 def test_export_rejects_grids_too_big(tmp_path):
     sc = load_scenario(MINIMAL)
     args = ["explore", str(MINIMAL), "--export", str(tmp_path / "x.html"), "--grid", "7"]
@@ -268,6 +296,11 @@ def test_live_app(browser, server, scenario_file, tmp_path):
     kept = json.loads((save / "explorer-variants.json").read_text(encoding="utf-8"))
     assert kept["variants"][-1]["changes"] == {"zones.classroom.rehearsed": True}
 
+    # the curves are inline SVG, two lines each
+    for fig in ("#fig-coverage", "#fig-time"):
+        page.locator(fig).wait_for()
+        assert page.locator(f"{fig} polyline.curve").count() == 2
+    page.locator("#fig-relay").wait_for()
     shot = tmp_path / "explore.png"
     page.screenshot(path=str(shot), full_page=True)
     _not_blank(shot)

@@ -370,3 +370,18 @@ def test_combine_seed_noise_closed_form():
     assert s.se == pytest.approx(math.sqrt(bv + sd**2 / 4))
     assert s.noise_share == pytest.approx(sd**2 / 4 / (bv + sd**2 / 4))
     assert s.ci[0] < s.estimate < s.ci[1] and s.seeds == 4
+
+
+def test_combine_seed_noise_few_seeds_use_student_t():
+    """The between-seed variance of K seeds has K - 1 degrees of freedom: with it alone
+    the interval is Student t on K - 1, not normal; a dominant bootstrap makes it normal."""
+    per_seed = [0.24, 0.39, 0.33, 0.29]
+    s = iv.combine_seed_noise(per_seed, np.zeros(200))
+    sd = float(np.std(per_seed, ddof=1))
+    assert s.df == pytest.approx(3.0)
+    half = (s.ci[1] - s.ci[0]) / 2
+    assert half == pytest.approx(stats.t.ppf(0.975, 3) * sd / 2)
+    s = iv.combine_seed_noise(per_seed, np.random.default_rng(1).normal(0, 1.0, 2000))
+    assert s.df > 1000 and (s.ci[1] - s.ci[0]) / 2 == pytest.approx(1.96 * s.se, rel=0.01)
+    one = iv.combine_seed_noise([0.3], np.random.default_rng(1).normal(0.3, 0.05, 400))
+    assert one.df == math.inf and math.isnan(one.noise_share)

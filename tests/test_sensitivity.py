@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import relaysim
@@ -21,8 +22,14 @@ from relaysim import UsageError, load_scenario
 from relaysim import plot as P
 from relaysim.cli import main
 from relaysim.study.designs import parse_vary
-from relaysim.study.sensitivity import saltelli_points, sensitivity, sensitivity_text
+from relaysim.study.sensitivity import (
+    saltelli_points,
+    sensitivity,
+    sensitivity_text,
+    sobol_seeds_analysis,
+)
 from relaysim.study.store import Store
+from relaysim.study.table import results_from_store
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"
@@ -31,6 +38,7 @@ DOMINANT = "zones.principal.fumble"
 NULL = "effects.checkpoint_time"
 VARY = (f"{DOMINANT}=0:0.5:2", f"{NULL}=0:5:2")
 SAMPLES, REPS, SEED = 16, 100, 1
+ONE = {"seeds": 1}  # the single-sweep analysis (bootstrap only); seeds are tested below
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +58,7 @@ def params(minimal) -> list[Any]:
 def analysis(minimal, params, tmp_path_factory) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("sens")
     res = sensitivity(minimal, params, samples=SAMPLES, reps=REPS, seed=SEED, out=out,
-                      workers=1)
+                      workers=1, **ONE)
     return res, out
 
 
@@ -104,12 +112,18 @@ def test_total_at_least_first_order_within_noise(analysis):
 
 
 def test_noise_share_is_reported_and_small(analysis):
+    """One seed: the per-point noise share is reported, and the text says the intervals
+    leave replication noise out (issue 12 point 3), not that a small share makes them
+    sound."""
     res, out = analysis
     assert res["output_variance"] > 0
     assert res["noise_share"] == pytest.approx(res["noise_variance"] / res["output_variance"])
     assert 0 < res["noise_share"] < 0.2
     text = sensitivity_text(res)
     assert "Replication noise is" in text and "% of the output variance" in text
+    assert "NOT included" in text and "--seeds" in text and "small" not in text
+    assert res["seeds"] == 1 and res["replication_noise_included"] is False
+    assert all(s["total_per_seed"] == [s["total"]] for s in res["sobol"])
     # the file on disk is what was returned
     saved = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
     assert saved["noise_share"] == pytest.approx(res["noise_share"])
@@ -151,6 +165,9 @@ def test_tornado_figure_has_the_dominant_parameter_on_top(analysis):
     fig = P.tornado(out)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks[-1] == P.label(DOMINANT)  # barh: the last tick is drawn on top
+    # the paired intervals of the ends, as whiskers (the null parameter's too)
+    bars = [c for c in fig.axes[0].containers if type(c).__name__ == "ErrorbarContainer"]
+    assert len(bars) == 4
     fig = P.sobol(out)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks[-1] == P.label(DOMINANT)
@@ -164,7 +181,7 @@ def test_resume_runs_nothing_new(minimal, params, analysis):
     before = {k: chunks(out / k / "store.sqlite") for k in ("sobol", "tornado")}
     calls: list[int] = []
     again = sensitivity(minimal, params, samples=SAMPLES, reps=REPS, seed=SEED, out=out,
-                        workers=1, resume=True, progress=lambda n, p: calls.append(n))
+                        workers=1, resume=True, progress=lambda n, p: calls.append(n), **ONE)
     assert calls == []  # not a single replication ran again
     assert {k: chunks(out / k / "store.sqlite") for k in ("sobol", "tornado")} == before
     assert estimates(again) == estimates(res)
@@ -172,13 +189,13 @@ def test_resume_runs_nothing_new(minimal, params, analysis):
     # without --resume the finished analysis is not silently redone
     with pytest.raises(UsageError, match="--resume"):
         sensitivity(minimal, params, samples=SAMPLES, reps=REPS, seed=SEED, out=out,
-                    workers=1)
+                    workers=1, **ONE)
 
 
 def test_same_seed_gives_the_same_intervals(minimal, params, analysis):
     res, out = analysis
     again = sensitivity(minimal, params, samples=SAMPLES, reps=REPS, seed=SEED, out=out,
-                        workers=1, resume=True)
+                        workers=1, resume=True, **ONE)
     assert again["sobol"] == res["sobol"]
 
 
@@ -200,7 +217,7 @@ def test_interrupted_analysis_resumes_where_it_stopped(minimal, params, tmp_path
         if len(seen) == 5:
             raise Stop
 
-    kw: dict[str, Any] = {"samples": 4, "reps": 20, "seed": 2, "workers": 1}
+    kw: dict[str, Any] = {"samples": 4, "reps": 20, "seed": 2, "workers": 1, "seeds": 2}
     with pytest.raises(Stop):
         sensitivity(minimal, params, out=tmp_path / "cut", progress=stop_soon, **kw)
     stored = chunks(tmp_path / "cut" / "sobol" / "store.sqlite")
@@ -208,11 +225,12 @@ def test_interrupted_analysis_resumes_where_it_stopped(minimal, params, tmp_path
     rest: list[int] = []
     cut = sensitivity(minimal, params, out=tmp_path / "cut", resume=True,
                       progress=lambda n, p: rest.append(n), **kw)
-    total = 20 * (4 * (2 + 2) + (1 + 2 * 2))  # Saltelli points + tornado points
+    total = 20 * (2 * 4 * (2 + 2) + (1 + 2 * 2))  # two seeds' Saltelli points + tornado
     assert sum(rest) == total - sum(b - a for _, a, b in stored)
     whole = sensitivity(minimal, params, out=tmp_path / "whole", **kw)
     assert estimates(cut) == estimates(whole)
     assert cut["tornado"] == whole["tornado"]
+    assert (tmp_path / "cut" / "sobol-s1" / "store.sqlite").exists()
 
 
 # --------------------------------------------------------------------------- input
@@ -288,3 +306,85 @@ def test_cli_sensitivity_on_a_dask_scheduler(capsys, tmp_path):
     assert rc == 0, err
     dask = json.loads(out)
     assert dask["sobol"] == local["sobol"] and dask["tornado"] == local["tornado"]
+
+
+# ------------------------------------------------------- replication noise (issue 12.3)
+
+THREE = ("zones.principal.fumble=0:0.5:2", "zones.classroom.fumble=0:0.3:2", f"{NULL}=0:5:2")
+
+
+def test_seeds_put_replication_noise_into_the_sobol_intervals(minimal, tmp_path):
+    """Issue 12 point 3 on minimal.toml (N = 32, 3 parameters, 10 replications per point):
+    the indices move between seeds by more than the bootstrap over design rows allows.
+    The default four seeds give intervals wider than the bootstrap alone; a fifth seed
+    (resumed into the same folder: only its sweep runs) then allows leaving each seed out
+    in turn: the intervals of the other four cover the left-out seed's indices in at least
+    17 of 20 cases, and more often than the bootstrap-only intervals. (They are intervals
+    for the index, the mean over seeds, so a single other seed may fall outside.)"""
+    params = [parse_vary(v, minimal) for v in THREE]
+    kw: dict[str, Any] = {"samples": 32, "reps": 10, "seed": 3, "workers": 1,
+                          "out": tmp_path, "bootstrap": 299}
+    res = sensitivity(minimal, params, **kw)  # the default: four seeds
+    assert res["seeds"] == 4 and res["replication_noise_included"]
+    assert len(set(res["seed_values"])) == 4 and res["seed_values"][0] == 3
+    for s in res["sobol"]:
+        if s["parameter"] == NULL:  # no effect under any seed: exactly 0
+            assert s["total_ci95"] == [0.0, 0.0] and s["total_per_seed"] == [0.0] * 4
+            continue
+        for key in ("first", "total"):
+            lo, hi = s[f"{key}_ci95"]
+            b_lo, b_hi = s[f"{key}_ci95_bootstrap"]
+            assert hi - lo > b_hi - b_lo, (s["parameter"], key)
+            assert 0 < s[f"{key}_noise_share"] < 1
+            assert s[key] == pytest.approx(np.mean(s[f"{key}_per_seed"]))
+    text = sensitivity_text(res)
+    assert "Replication noise is included" in text and "4 seeds" in text
+    calls: list[int] = []
+    more = sensitivity(minimal, params, seeds=5, resume=True,
+                       progress=lambda n, p: calls.append(n), **kw)
+    assert sum(calls) == 10 * 32 * 5  # only the new seed ran
+    assert more["seed_values"][:4] == res["seed_values"]
+    runs = []
+    for k in range(5):
+        with Store(tmp_path / ("sobol" if k == 0 else f"sobol-s{k}") / "store.sqlite") as st:
+            runs.append(results_from_store(st, st.meta()["points"]))
+    covered = boot_covered = cases = 0
+    for j in range(5):
+        four = sobol_seeds_analysis(runs[:j] + runs[j + 1:], params, 32, "reading",
+                                    "completion_rate", 299, 3)
+        for s, m in zip(four["sobol"][:2], more["sobol"][:2], strict=True):
+            for key in ("first", "total"):
+                x = m[f"{key}_per_seed"][j]
+                cases += 1
+                covered += s[f"{key}_ci95"][0] <= x <= s[f"{key}_ci95"][1]
+                boot_covered += (s[f"{key}_ci95_bootstrap"][0] <= x
+                                 <= s[f"{key}_ci95_bootstrap"][1])
+    assert cases == 20 and covered >= 17 and covered > boot_covered, (covered, boot_covered)
+    saved = json.loads((tmp_path / "sensitivity.json").read_text(encoding="utf-8"))
+    assert saved["seeds"] == 5 and len(saved["sobol"][0]["total_per_seed"]) == 5
+
+
+def test_tornado_ends_are_paired_with_the_scenario_as_written(analysis):
+    """Each end's difference from the scenario as written comes from the same replications
+    (common random numbers): Tango's interval and the discordant counts; the parameter
+    with no effect has no discordant pair and still an interval of non-zero width."""
+    res, _ = analysis
+    tor = {t["parameter"]: t for t in res["tornado"]}
+    dom, null = tor[DOMINANT], tor[NULL]
+    for t in (dom, null):
+        for end in ("low", "high"):
+            d = t[f"{end}_vs_base"]
+            assert d["method"] == "tango-score" and d["n"] == REPS
+            assert d["difference"] == pytest.approx(t[f"at_{end}"] - res["baseline"])
+            dd = d["discordant"]
+            assert d["difference"] == pytest.approx((dd["b_not_a"] - dd["a_not_b"]) / REPS)
+            lo, hi = d["ci95"]
+            assert lo <= d["difference"] <= hi
+    assert dom["low_vs_base"]["ci95"][0] > 0 and dom["high_vs_base"]["ci95"][1] < 0
+    assert dom["low_vs_base"]["discordant"]["a_not_b"] == 0  # fewer fumbles only help
+    for end in ("low", "high"):
+        d = null[f"{end}_vs_base"]
+        assert d["discordant"] == {"a_not_b": 0, "b_not_a": 0}
+        assert d["ci95"][0] < 0 < d["ci95"][1]
+    text = sensitivity_text(res)
+    assert "at the low end: +" in text and "replications better" in text

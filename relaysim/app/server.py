@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import RelaysimError, ScenarioError, UsageError
 from ..model.scenario import Scenario, parse_value
 from .levers import Lever
-from .session import Explorer, data_uri, esc, headline_text
+from .session import Explorer, esc, headline_text
 
 __all__ = ["serve", "free_port", "page"]
 
@@ -73,15 +74,237 @@ def _figures_html(ex: Explorer) -> str:
     v = ex.view
     if v is None or not v.figures:
         return "<p class='rs-note'>Drawing...</p>"
-    f = v.figures
+    f = v.figures  # the relay as a data URI, the curves as inline SVG (session.figures)
     return (f"<h3>The relay (variant) and each handoff's share of the drops</h3>"
             f"<img id='fig-relay' alt='The relay' style='max-width:100%' "
-            f"src='{data_uri(f['relay'])}'>"
+            f"src='{f['relay']}'>"
             f"<div style='display:flex;flex-wrap:wrap;gap:12px'>"
-            f"<div><h3>Coverage at the deadline</h3><img id='fig-coverage' alt='Coverage at "
-            f"the deadline' style='max-width:100%' src='{data_uri(f['coverage'])}'></div>"
-            f"<div><h3>Time to implementation</h3><img id='fig-time' alt='Time to "
-            f"implementation' style='max-width:100%' src='{data_uri(f['time'])}'></div></div>")
+            f"<div style='flex:1 1 420px'><h3>Coverage at the deadline</h3>{f['coverage']}"
+            f"</div><div style='flex:1 1 420px'><h3>Time to implementation</h3>{f['time']}"
+            f"</div></div>")
+
+
+class _Page:
+    """One tab's page: its Explorer, its widgets and the lever values they ask for.
+    Widget callbacks only change the requested values; `poll` (a periodic callback in the
+    tab's own session) puts progress, errors, numbers and figures on the page."""
+
+    def __init__(self, sc: Scenario, levers: list[Lever], reps: int, seed: int,
+                 save_dir: Path, share: Explorer, workers: int | None) -> None:
+        import panel as pn
+
+        self.pn = pn
+        self.sc = sc
+        self.levers = levers
+        self.reps = reps
+        self.ex = Explorer(sc, levers, reps=reps, seed=seed, workers=workers,
+                           save_dir=save_dir, share=share)
+        self.values: dict[str, Any] = {}
+        self.extra: dict[str, Any] = {}
+        self.widgets: dict[str, Any] = {}
+        self.groups: dict[str, list[Any]] = {}
+        self.shown: dict[str, Any] = {"gen": -1, "figs": False, "err": None}
+        self.message = pn.pane.HTML("", css_classes=["rs-message"],
+                                    sizing_mode="stretch_width")
+        self._lever_widgets()
+        self._other_widgets()
+        self._keep_widgets()
+        self._status_widgets()
+
+    def wanted(self) -> dict[str, Any]:
+        return {**self.values, **self.extra}
+
+    def changed(self) -> None:
+        self.ex.request(self.wanted())
+
+    def _error(self, text: str) -> None:
+        """`text` is HTML, escaped by the caller."""
+        self.message.object = f"<div class='rs-error' id='rs-error'>{text}</div>"
+
+    # -- the levers ----------------------------------------------------------------
+    def on_lever(self, lever: Lever) -> Callable[[Any], None]:
+        def cb(event: Any) -> None:
+            v = event.new
+            if lever.kind == "int":
+                v = int(v)
+            if v == lever.base:
+                self.values.pop(lever.path, None)
+            else:
+                self.values[lever.path] = v
+            self.changed()
+        return cb
+
+    def _lever_widget(self, lv: Lever) -> Any:
+        pn = self.pn
+        if lv.kind == "bool":
+            w = pn.widgets.Checkbox(name=lv.label, value=bool(lv.base), css_classes=[lv.slug])
+            w.param.watch(self.on_lever(lv), "value")
+        elif lv.kind == "int":
+            w = pn.widgets.IntSlider(name=lv.label, start=int(lv.lo), end=int(lv.hi),
+                                     value=int(lv.base), step=1, css_classes=[lv.slug])
+            w.param.watch(self.on_lever(lv), "value_throttled")
+        else:
+            base = min(max(float(lv.base), lv.lo), lv.hi)
+            w = pn.widgets.FloatSlider(name=lv.label, start=lv.lo, end=lv.hi, value=base,
+                                       step=lv.step, css_classes=[lv.slug])
+            w.param.watch(self.on_lever(lv), "value_throttled")
+        return w
+
+    def _lever_widgets(self) -> None:
+        for lv in self.levers:
+            w = self._lever_widget(lv)
+            self.widgets[lv.path] = w
+            self.groups.setdefault(lv.group, []).append(w)
+
+    def reset(self, event: Any) -> None:
+        self.values.clear()
+        self.extra.clear()
+        for lv in self.levers:
+            w = self.widgets[lv.path]
+            w.value = (bool(lv.base) if lv.kind == "bool" else
+                       min(max(lv.base, lv.lo), lv.hi))
+        self.changed()
+
+    # -- any other change ----------------------------------------------------------
+    def _other_widgets(self) -> None:
+        pn = self.pn
+        self.other = pn.widgets.TextInput(
+            name="Any other change: PATH = VALUE (as --set takes it)",
+            placeholder="e.g. zones.coach.retention = 0.8", css_classes=["rs-other"])
+        self.other_btn = pn.widgets.Button(name="Apply", button_type="primary",
+                                           css_classes=["rs-other-apply"])
+        self.reset_btn = pn.widgets.Button(name="Back to the scenario as written",
+                                           css_classes=["rs-reset"])
+        self.other_btn.on_click(self.apply_other)
+        self.reset_btn.on_click(self.reset)
+
+    def apply_other(self, event: Any) -> None:
+        text = self.other.value.strip()
+        path, sep, raw = text.partition("=")
+        if not sep or not path.strip():
+            self._error("Write PATH = VALUE, e.g. zones.coach.retention = 0.8")
+            return
+        key = path.strip()
+        had = key in self.extra
+        old = self.extra.get(key)
+        self.extra[key] = parse_value(raw.strip())
+        self.changed()
+        try:
+            self.sc.with_values(self.wanted())
+        except ScenarioError:
+            # the page shows the refusal; later moves of the levers run without it
+            if had:
+                self.extra[key] = old
+            else:
+                self.extra.pop(key)
+
+    # -- keep this variant ---------------------------------------------------------
+    def _keep_widgets(self) -> None:
+        pn = self.pn
+        self.save_name = pn.widgets.TextInput(name="File name (saved in the save folder)",
+                                              value=f"{self.sc.name}-variant",
+                                              css_classes=["rs-save-name"])
+        self.save_btn = pn.widgets.Button(name="Save variant", button_type="success",
+                                          css_classes=["rs-save"])
+        self.report_label = pn.widgets.TextInput(name="Label for the report", value="",
+                                                 placeholder="e.g. rehearse the coach handoff",
+                                                 css_classes=["rs-report-label"])
+        self.report_btn = pn.widgets.Button(name="Add to report",
+                                            css_classes=["rs-add-report"])
+        self.save_btn.on_click(self.save)
+        self.report_btn.on_click(self.add_report)
+
+    def save(self, event: Any) -> None:
+        try:
+            p = self.ex.save_variant(self.wanted(), self.save_name.value.strip())
+        except ScenarioError as e:
+            self._error("Not saved: " +
+                        esc("; ".join(f"{x.path}: {x.message}" for x in e.problems)))
+            return
+        except RelaysimError as e:
+            self._error(f"Not saved: {esc(e)}")
+            return
+        self.message.object = f"<div class='rs-ok' id='rs-saved'>Saved {esc(p)}</div>"
+
+    def add_report(self, event: Any) -> None:
+        v = self.ex.view
+        if v is None or v.values != self.wanted():
+            self._error("Wait for the numbers of this variant, then add it.")
+            return
+        try:
+            p = self.ex.add_to_report(v, self.report_label.value.strip())
+        except RelaysimError as e:
+            self._error(esc(e))
+            return
+        self.message.object = (f"<div class='rs-ok' id='rs-reported'>Kept for the report in "
+                               f"{esc(p)} (relaysim report DIR --variants {esc(p)})</div>")
+
+    # -- header, progress, numbers and figures -------------------------------------
+    def header_html(self) -> str:
+        ex = self.ex
+        if ex.slow_engine:
+            slow = (f"<div class='rs-slow' id='rs-engine'>Running on the SimPy engine (the "
+                    f"slower one): each change takes about {max(ex.base_seconds, 0.1):.1f} s "
+                    f"for {self.reps} replications. The numbers are the same, only later."
+                    f"</div>")
+        else:
+            slow = f"<div class='rs-note' id='rs-engine'>Engine: {esc(ex.engine)}.</div>"
+        return (f"<h1 style='margin:0'>Explore: {esc(self.sc.name)}</h1>"
+                f"<p id='rs-description'>{esc(self.sc.description)}</p>{slow}")
+
+    def _status_widgets(self) -> None:
+        pn = self.pn
+        self.header = pn.pane.HTML(self.header_html(), sizing_mode="stretch_width")
+        self.progress = pn.indicators.Progress(name="Running", value=0, max=self.reps,
+                                               width=300, css_classes=["rs-progress"])
+        self.status = pn.pane.HTML("", css_classes=["rs-status"])
+        self.error = pn.pane.HTML("", css_classes=["rs-error-pane"],
+                                  sizing_mode="stretch_width")
+        self.nums = pn.pane.HTML(_numbers_html(self.ex), sizing_mode="stretch_width",
+                                 css_classes=["rs-numbers"])
+        self.figs = pn.pane.HTML(_figures_html(self.ex), sizing_mode="stretch_width")
+
+    def poll(self) -> None:
+        ex, shown = self.ex, self.shown
+        gen, done, total = ex.progress
+        busy = ex.running or ex.generation != (ex.view.gen if ex.view else -1)
+        err = ex.error
+        if err is not None and err[0] == ex.generation:
+            busy = False
+        self.progress.value = min(done, total) if busy else total
+        self.progress.active = busy
+        self.status.object = (f"<span id='rs-running'>Running change {gen}: {done} of "
+                              f"{total} replications...</span>" if busy else
+                              "<span id='rs-idle'>Up to date.</span>")
+        if err != shown["err"]:
+            shown["err"] = err
+            self.error.object = ("" if err is None else
+                                 f"<div class='rs-error' id='rs-error'>This change was not "
+                                 f"run: {esc(err[1])}</div>")
+        v = ex.view
+        if v is not None and (v.gen != shown["gen"] or bool(v.figures) != shown["figs"]):
+            if v.gen != shown["gen"]:
+                self.nums.object = _numbers_html(ex)
+            shown["gen"], shown["figs"] = v.gen, bool(v.figures)
+            self.figs.object = _figures_html(ex)
+
+    # -- layout --------------------------------------------------------------------
+    def layout(self) -> Any:
+        pn = self.pn
+        cards = [pn.Card(*ws, title=g, collapsed=False, sizing_mode="stretch_width")
+                 for g, ws in self.groups.items()]
+        sidebar = pn.Column(
+            pn.pane.HTML("<b>Levers</b> <span class='rs-note'>(move one; the numbers "
+                         "follow)</span>"),
+            *cards,
+            pn.Card(self.other, self.other_btn, title="More", sizing_mode="stretch_width"),
+            self.reset_btn, width=360)
+        main = pn.Column(
+            self.header, pn.Row(self.progress, self.status), self.error,
+            pn.Card(self.save_name, self.save_btn, self.report_label, self.report_btn,
+                    self.message, title="Keep this variant", sizing_mode="stretch_width"),
+            self.nums, self.figs, sizing_mode="stretch_width")
+        return pn.Row(sidebar, main, sizing_mode="stretch_width")
 
 
 def page(sc: Scenario, levers: list[Lever], reps: int, seed: int, save_dir: Path,
@@ -89,185 +312,10 @@ def page(sc: Scenario, levers: list[Lever], reps: int, seed: int, save_dir: Path
     """One tab's page."""
     import panel as pn
 
-    ex = Explorer(sc, levers, reps=reps, seed=seed, workers=workers, save_dir=save_dir,
-                  share=share)
-    values: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    widgets: dict[str, Any] = {}
-
-    def changed() -> None:
-        want = {**values, **extra}
-        ex.request(want)
-
-    def on_lever(lever: Lever):
-        def cb(event: Any) -> None:
-            v = event.new
-            if lever.kind == "int":
-                v = int(v)
-            if v == lever.base:
-                values.pop(lever.path, None)
-            else:
-                values[lever.path] = v
-            changed()
-        return cb
-
-    groups: dict[str, list[Any]] = {}
-    for lv in levers:
-        if lv.kind == "bool":
-            w = pn.widgets.Checkbox(name=lv.label, value=bool(lv.base), css_classes=[lv.slug])
-            w.param.watch(on_lever(lv), "value")
-        elif lv.kind == "int":
-            w = pn.widgets.IntSlider(name=lv.label, start=int(lv.lo), end=int(lv.hi),
-                                     value=int(lv.base), step=1, css_classes=[lv.slug])
-            w.param.watch(on_lever(lv), "value_throttled")
-        else:
-            base = min(max(float(lv.base), lv.lo), lv.hi)
-            w = pn.widgets.FloatSlider(name=lv.label, start=lv.lo, end=lv.hi, value=base,
-                                       step=lv.step, css_classes=[lv.slug])
-            w.param.watch(on_lever(lv), "value_throttled")
-        widgets[lv.path] = w
-        groups.setdefault(lv.group, []).append(w)
-
-    other = pn.widgets.TextInput(name="Any other change: PATH = VALUE (as --set takes it)",
-                                 placeholder="e.g. zones.coach.retention = 0.8",
-                                 css_classes=["rs-other"])
-    other_btn = pn.widgets.Button(name="Apply", button_type="primary",
-                                  css_classes=["rs-other-apply"])
-    reset_btn = pn.widgets.Button(name="Back to the scenario as written",
-                                  css_classes=["rs-reset"])
-    message = pn.pane.HTML("", css_classes=["rs-message"], sizing_mode="stretch_width")
-
-    def apply_other(event: Any) -> None:
-        text = other.value.strip()
-        path, sep, raw = text.partition("=")
-        if not sep or not path.strip():
-            message.object = ("<div class='rs-error' id='rs-error'>Write PATH = VALUE, e.g. "
-                              "zones.coach.retention = 0.8</div>")
-            return
-        key = path.strip()
-        had = key in extra
-        old = extra.get(key)
-        extra[key] = parse_value(raw.strip())
-        changed()
-        try:
-            sc.with_values({**values, **extra})
-        except ScenarioError:
-            # the page shows the refusal; later moves of the levers run without it
-            if had:
-                extra[key] = old
-            else:
-                extra.pop(key)
-
-    def reset(event: Any) -> None:
-        values.clear()
-        extra.clear()
-        for lv in levers:
-            w = widgets[lv.path]
-            w.value = (bool(lv.base) if lv.kind == "bool" else
-                       min(max(lv.base, lv.lo), lv.hi))
-        changed()
-
-    other_btn.on_click(apply_other)
-    reset_btn.on_click(reset)
-
-    save_name = pn.widgets.TextInput(name="File name (saved in the save folder)",
-                                     value=f"{sc.name}-variant", css_classes=["rs-save-name"])
-    save_btn = pn.widgets.Button(name="Save variant", button_type="success",
-                                 css_classes=["rs-save"])
-    report_label = pn.widgets.TextInput(name="Label for the report", value="",
-                                        placeholder="e.g. rehearse the coach handoff",
-                                        css_classes=["rs-report-label"])
-    report_btn = pn.widgets.Button(name="Add to report", css_classes=["rs-add-report"])
-
-    def save(event: Any) -> None:
-        try:
-            p = ex.save_variant({**values, **extra}, save_name.value.strip())
-        except ScenarioError as e:
-            message.object = ("<div class='rs-error' id='rs-error'>Not saved: " +
-                              esc("; ".join(f"{x.path}: {x.message}" for x in e.problems))
-                              + "</div>")
-            return
-        except RelaysimError as e:
-            message.object = f"<div class='rs-error' id='rs-error'>Not saved: {esc(e)}</div>"
-            return
-        message.object = f"<div class='rs-ok' id='rs-saved'>Saved {esc(p)}</div>"
-
-    def add_report(event: Any) -> None:
-        v = ex.view
-        if v is None or v.values != {**values, **extra}:
-            message.object = ("<div class='rs-error' id='rs-error'>Wait for the numbers of "
-                              "this variant, then add it.</div>")
-            return
-        try:
-            p = ex.add_to_report(v, report_label.value.strip())
-        except RelaysimError as e:
-            message.object = f"<div class='rs-error' id='rs-error'>{esc(e)}</div>"
-            return
-        message.object = (f"<div class='rs-ok' id='rs-reported'>Kept for the report in "
-                          f"{esc(p)} (relaysim report DIR --variants {esc(p)})</div>")
-
-    save_btn.on_click(save)
-    report_btn.on_click(add_report)
-
-    slow = ""
-    if ex.slow_engine:
-        slow = (f"<div class='rs-slow' id='rs-engine'>Running on the SimPy engine (the "
-                f"slower one): each change takes about {max(ex.base_seconds, 0.1):.1f} s for "
-                f"{reps} replications. The numbers are the same, only later.</div>")
-    else:
-        slow = (f"<div class='rs-note' id='rs-engine'>Engine: {esc(ex.engine)}.</div>")
-    header = pn.pane.HTML(
-        f"<h1 style='margin:0'>Explore: {esc(sc.name)}</h1>"
-        f"<p id='rs-description'>{esc(sc.description)}</p>{slow}",
-        sizing_mode="stretch_width")
-    progress = pn.indicators.Progress(name="Running", value=0, max=reps, width=300,
-                                      css_classes=["rs-progress"])
-    status = pn.pane.HTML("", css_classes=["rs-status"])
-    error = pn.pane.HTML("", css_classes=["rs-error-pane"], sizing_mode="stretch_width")
-    nums = pn.pane.HTML(_numbers_html(ex), sizing_mode="stretch_width",
-                        css_classes=["rs-numbers"])
-    figs = pn.pane.HTML(_figures_html(ex), sizing_mode="stretch_width")
-    shown = {"gen": -1, "figs": False, "err": None}
-
-    def poll() -> None:
-        gen, done, total = ex.progress
-        busy = ex.running or ex.generation != (ex.view.gen if ex.view else -1)
-        err = ex.error
-        if err is not None and err[0] == ex.generation:
-            busy = False
-        progress.value = min(done, total) if busy else total
-        progress.active = busy
-        status.object = (f"<span id='rs-running'>Running change {gen}: {done} of {total} "
-                         "replications...</span>" if busy else
-                         "<span id='rs-idle'>Up to date.</span>")
-        if err != shown["err"]:
-            shown["err"] = err
-            error.object = ("" if err is None else
-                            f"<div class='rs-error' id='rs-error'>This change was not run: "
-                            f"{esc(err[1])}</div>")
-        v = ex.view
-        if v is not None and (v.gen != shown["gen"] or bool(v.figures) != shown["figs"]):
-            if v.gen != shown["gen"]:
-                nums.object = _numbers_html(ex)
-            shown["gen"], shown["figs"] = v.gen, bool(v.figures)
-            figs.object = _figures_html(ex)
-
-    cards = [pn.Card(*ws, title=g, collapsed=False, sizing_mode="stretch_width")
-             for g, ws in groups.items()]
-    sidebar = pn.Column(
-        pn.pane.HTML("<b>Levers</b> <span class='rs-note'>(move one; the numbers follow)"
-                     "</span>"),
-        *cards,
-        pn.Card(other, other_btn, title="More", sizing_mode="stretch_width"),
-        reset_btn, width=360)
-    main = pn.Column(
-        header, pn.Row(progress, status), error,
-        pn.Card(save_name, save_btn, report_label, report_btn, message,
-                title="Keep this variant", sizing_mode="stretch_width"),
-        nums, figs, sizing_mode="stretch_width")
-    pn.state.add_periodic_callback(poll, period=150)
-    pn.state.on_session_destroyed(lambda ctx: ex.close())
-    return pn.Row(sidebar, main, sizing_mode="stretch_width")
+    p = _Page(sc, levers, reps, seed, save_dir, share, workers)
+    pn.state.add_periodic_callback(p.poll, period=150)
+    pn.state.on_session_destroyed(lambda ctx: p.ex.close())
+    return p.layout()
 
 
 def serve(sc: Scenario, levers: list[Lever], reps: int = 500, seed: int = 0,

@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
 from ..model.toml_out import dumps_toml
 from ..study.compare import compare_results
-from ..study.execute import default_workers
+from ..study.execute import default_workers, local_pool
 from ..study.run import RunResult, run
 from ..study.stats import km_curve
 from .levers import Lever
@@ -103,7 +103,7 @@ class View:
     seconds: float  # from the change to the numbers
     engine: str
     slow_engine: bool
-    figures: dict[str, bytes] = field(default_factory=dict)
+    figures: dict[str, str] = field(default_factory=dict)  # see figures()
     figure_seconds: float | None = None
 
 
@@ -174,62 +174,38 @@ def headline_text(n: dict[str, Any], unit: str = "days") -> dict[str, str]:
 # --------------------------------------------------------------------------- figures
 
 
-def _outcomes(res: RunResult, name: str) -> list[Any]:
-    return [o for r in res.replications for o in r.initiatives if o.name == name]
+def curve_charts(base: RunResult, var: RunResult, name: str) -> dict[str, str]:
+    """The coverage and time curves of both runs as inline SVG: the data of the plot kinds
+    `threshold` and `survival` (present/plot.py), drawn without matplotlib (about a
+    millisecond each, against a tenth of a second for a PNG)."""
+    from ..present.plot import PALETTE, coverage_steps, lines, success_threshold
+    from ..present.svg import Curve, step_chart
 
-
-def coverage_figure(base: RunResult, var: RunResult, name: str) -> Any:
-    """Coverage at the deadline: the share of runs in which at least x of the classrooms
-    implement, for every x; the success threshold is marked (the curve's height there is
-    the completion rate)."""
-    from ..present.plot import PALETTE, _apply_style, _new
-
-    fig, ax = _new((7, 4.2))
-    for res, lab, color in ((base, "as written", PALETTE[0]), (var, "variant", PALETTE[1])):
-        cov = np.sort([o.coverage for o in _outcomes(res, name) if o.observed])
-        if not len(cov):
-            continue
-        xs = np.r_[0.0, cov, 1.0]
-        ys = np.r_[1.0, 1.0 - np.arange(len(cov)) / len(cov), 0.0]
-        # P(coverage >= x) is left-continuous: on (c[i-1], c[i]] it is (n - i) / n
-        ax.step(100 * xs, 100 * ys, where="pre", color=color, lw=2.5, label=lab)
+    _, found, _, unit = lines({"as written": base, "variant": var}, initiative=name)
+    colors = PALETTE[:2]
+    cov = []
+    for ln, c in zip(found, colors, strict=True):
+        if len(ln.coverage):
+            xs, ys = coverage_steps(ln.coverage)
+            cov.append(Curve(ln.label, 100 * xs, 100 * ys, c, where="pre"))
+    thr = success_threshold(var.scenario, name)
+    times = []
+    for ln, c in zip(found, colors, strict=True):
+        t, f = km_curve(ln.time, ln.follow)
+        times.append(Curve(ln.label, np.r_[0, t, var.scenario.horizon],
+                           100 * np.r_[0, f, f[-1] if len(f) else 0], c))
     ini = next((i for i in var.scenario.initiatives if i.name == name), None)
-    if ini is not None:
-        ax.axvline(100 * ini.success_threshold, color="#555555", ls="--", lw=1.5)
-        ax.text(100 * ini.success_threshold, 102, " success threshold", fontsize=11,
-                color="#555555", va="bottom")
-    ax.set_xlim(0, 100)
-    ax.set_ylim(0, 108)
-    ax.set_xlabel("Classrooms implementing at the deadline (%)")
-    ax.set_ylabel("Runs with at least that (%)")
-    ax.legend(frameon=False, loc="lower left")
-    _apply_style(fig)
-    return fig
-
-
-def time_figure(base: RunResult, var: RunResult, name: str) -> Any:
-    """Time to implementation (Kaplan-Meier, censored at the horizon) for both."""
-    from ..present.plot import PALETTE, _apply_style, _new
-
-    fig, ax = _new((7, 4.2))
-    for res, lab, color in ((base, "as written", PALETTE[0]), (var, "variant", PALETTE[1])):
-        outs = _outcomes(res, name)
-        t, f = km_curve([o.completion_time for o in outs], [o.follow_up for o in outs])
-        if len(t):
-            ax.step(np.r_[0, t], 100 * np.r_[0, f], where="post", color=color, lw=2.5,
-                    label=lab)
-        else:
-            ax.plot([0, res.scenario.horizon], [0, 0], color=color, lw=2.5, label=lab)
-    ini = next((i for i in var.scenario.initiatives if i.name == name), None)
-    if ini is not None and ini.deadline is not None:
-        ax.axvline(ini.deadline - ini.launch, color="#555555", ls="--", lw=1.5)
-    ax.set_xlim(left=0)
-    ax.set_ylim(0, 100)
-    ax.set_xlabel(f"{var.scenario.time_unit.capitalize()} since launch")
-    ax.set_ylabel("Runs implemented by then (%)")
-    ax.legend(frameon=False, loc="upper left")
-    _apply_style(fig)
-    return fig
+    due = None if ini is None or ini.deadline is None else ini.deadline - ini.launch
+    return {
+        "coverage": step_chart(cov, 100, "Classrooms implementing at the deadline (%)",
+                               "Runs with at least that (%)",
+                               None if thr is None else 100 * thr, "success threshold",
+                               "fig-coverage", "Coverage at the deadline"),
+        "time": step_chart(times, var.scenario.horizon,
+                           f"{(unit or 'days').capitalize()} since launch",
+                           "Runs implemented by then (%)", due, "deadline", "fig-time",
+                           "Time to implementation"),
+    }
 
 
 def relay_figure(var: RunResult, name: str) -> Any:
@@ -246,11 +222,12 @@ def relay_figure(var: RunResult, name: str) -> Any:
     return relay(var.scenario, shares=shares, headline=headline)
 
 
-def figures(base: RunResult, var: RunResult, dpi: int = 80) -> dict[str, bytes]:
+def figures(base: RunResult, var: RunResult, dpi: int = 80) -> dict[str, str]:
+    """What the page shows under the numbers, ready for HTML: the relay as a PNG data URI,
+    the coverage and time curves as inline SVG."""
     name = first_initiative(base)
-    return {"relay": _png(relay_figure(var, name), dpi),
-            "coverage": _png(coverage_figure(base, var, name), dpi),
-            "time": _png(time_figure(base, var, name), dpi)}
+    return {"relay": data_uri(_png(relay_figure(var, name), dpi)),
+            **curve_charts(base, var, name)}
 
 
 # --------------------------------------------------------------------------- the session
@@ -274,7 +251,7 @@ class Explorer:
         # its run of the scenario as written
         self._own_pool = share is None
         self._pool = share._pool if share is not None else (
-            ProcessPoolExecutor(self.workers) if self.workers > 1 else None)
+            local_pool(self.workers, death_signal=False) if self.workers > 1 else None)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._gen = 0
@@ -285,6 +262,9 @@ class Explorer:
         self.error: tuple[int, str] | None = None
         self.view: View | None = None
         self.shown: list[int] = []  # generations whose numbers were shown, in order
+        # figures by the variant's scenario hash: the same hash, seed and replications give
+        # the same runs, so a variant seen before (e.g. back to as written) is not redrawn
+        self._drawn: dict[str, dict[str, str]] = {}
         if share is not None:
             self.base, self.base_seconds = share.base, share.base_seconds
         else:
@@ -394,7 +374,12 @@ class Explorer:
             self.error = None
             self.progress = (gen, self.reps, self.reps)
         if self.draw and not self._stale(gen):  # a newer change: skip drawing this one
-            figs = figures(self.base, res)
+            figs = self._drawn.get(res.scenario.hash)
+            if figs is None:
+                figs = figures(self.base, res)
+                if len(self._drawn) >= 32:  # each about 100 kB
+                    self._drawn.pop(next(iter(self._drawn)))
+                self._drawn[res.scenario.hash] = figs
             with self._lock:
                 if self.view is view:
                     view.figures = figs

@@ -10,7 +10,8 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,12 @@ from ..errors import UsageError
 from ..model.plan import fumble_probability
 from ..model.scenario import Scenario
 from ..model.schema import label
+from ..study.result import RunResult
 from .results import Results, analysis_folder, load_discovery, load_screening, open_results
 
 __all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
-           "tradeoff", "boxlims", "morris", "threshold", "label", "save", "plot"]
+           "tradeoff", "boxlims", "morris", "threshold", "lines", "coverage_steps", "label",
+           "save", "plot"]
 
 #: every plot kind by name (filled by @plot_kind below; the CLI's --kind reads it)
 KINDS: dict[str, Callable[..., Figure]] = {}
@@ -194,7 +197,8 @@ def _sens(src: Results | str | Path) -> tuple[Results, dict[str, Any]]:
 @plot_kind
 def tornado(src: Results | str | Path) -> Figure:
     """One parameter at a time: completion at the low and the high end of each range,
-    around the scenario as written (largest swing on top)."""
+    around the scenario as written (largest swing on top), each end with the 95% interval
+    of its paired difference from the scenario as written (when the analysis has it)."""
     _, sens = _sens(src)
     items = list(reversed(sens["tornado"]))
     base = sens.get("baseline")
@@ -206,6 +210,7 @@ def tornado(src: Results | str | Path) -> Figure:
                 label="low end" if i == 0 else None)
         ax.barh(i, hi - ref, left=ref, color=PALETTE[0], height=0.6,
                 label="high end" if i == 0 else None)
+        _paired_bars(ax, i, t, ref, base is not None)
         if abs(hi - lo) < 0.5:  # no visible effect: one label, not two crammed together
             ax.text(max(lo, hi, ref) + 1, i, "no effect", ha="left", va="center", fontsize=11,
                     color="#555555")
@@ -221,10 +226,27 @@ def tornado(src: Results | str | Path) -> Figure:
     ax.set_xlim(0, 105)
     ax.set_title("Which lever moves implementation most (one at a time)")
     ax.legend(frameon=False, loc="lower right")
-    _note(fig, f"{sens['reps_per_point']} replications per bar end, seed "
-             f"{sens['seed']}")
+    paired = any(t.get("low_vs_base") for t in items)
+    _note(fig, f"{sens['reps_per_point']} replications per bar end, seed {sens['seed']}"
+          + ("; whiskers: 95% CI of each end minus the scenario as written, paired "
+             "replication by replication" if paired else ""))
     _apply_style(fig)
     return fig
+
+
+def _paired_bars(ax: Any, i: int, t: dict[str, Any], ref: float, has_base: bool) -> None:
+    """Whiskers at a tornado bar's ends: the paired difference's 95% interval from the
+    scenario as written (`low_vs_base`, `high_vs_base`), drawn around the end."""
+    if not has_base:
+        return
+    for key in ("low_vs_base", "high_vs_base"):
+        d = t.get(key)
+        if not d or d.get("ci95") is None or None in d["ci95"]:
+            continue
+        x = ref + 100 * d["difference"]
+        lo, hi = ref + 100 * d["ci95"][0], ref + 100 * d["ci95"][1]
+        ax.errorbar(x, i, xerr=[[max(x - lo, 0)], [max(hi - x, 0)]], fmt="none",
+                    ecolor="#333333", capsize=3, lw=1.2)
 
 
 @plot_kind
@@ -256,46 +278,103 @@ def sobol(src: Results | str | Path) -> Figure:
     return fig
 
 
-@plot_kind
-def survival(src: Results | str | Path, points: list[int] | None = None,
-             initiative: str | None = None) -> Figure:
-    """Kaplan-Meier estimate of the share of runs implemented by each time since launch
-    (in the scenario's time_unit),
-    one line per point; + marks runs censored at the horizon without implementation."""
+#: live runs by label, e.g. {"as written": base, "variant": variant} (paired: same seed
+#: and replications); the survival and threshold kinds draw one line per run
+Runs = Mapping[str, RunResult]
+
+
+@dataclass
+class Line:
+    """One line of the survival and threshold kinds: per-replication outcomes of one
+    point or run."""
+
+    label: str
+    time: np.ndarray  # completion time since launch, NaN if not implemented (censored)
+    follow: np.ndarray  # follow-up: how long each run watched the initiative
+    coverage: np.ndarray  # share of classrooms implementing at the deadline
+    threshold: float | None  # this line's success threshold
+
+
+def _run_line(label_: str, res: RunResult, name: str) -> Line:
+    outs = [o for r in res.replications for o in r.initiatives if o.name == name]
+    return Line(label_, np.array([o.completion_time for o in outs], dtype=float),
+                np.array([o.follow_up for o in outs], dtype=float),
+                np.array([o.coverage for o in outs if o.observed], dtype=float),
+                success_threshold(res.scenario, name))
+
+
+def lines(src: Results | str | Path | Runs, points: list[int] | None = None,
+          initiative: str | None = None) -> tuple[str, list[Line], str, str | None]:
+    """(initiative, its lines, provenance note, time unit): from live runs, or from stored
+    results, one line per point (default the first six), named by how each differs from
+    the first."""
+    if isinstance(src, Mapping):
+        first = next(iter(src.values()))
+        name = initiative or next(iter(first.summary["initiatives"]))
+        return (name, [_run_line(k, r, name) for k, r in src.items()],
+                f"{first.reps} replications, seed {first.seed}", first.scenario.time_unit)
     res = _as_results(src)
     name = _initiative(res, initiative)
     pts = points if points is not None else list(range(min(len(res.rows), 6)))
     ref = res.rows[pts[0]]["values"] if pts else {}
-    fig, ax = _new()
-    for j, color in zip(pts, itertools.cycle(PALETTE), strict=False):
+    out = []
+    for j in pts:
         d = res.per_rep(j).get(name)
         if d is None:
             continue
-        t, follow = d["time"], d["follow"]
-        ev = ~np.isnan(t)
         vals = res.rows[j]["values"]
-        # name each line by how it differs from the first one
         lab = "; ".join(f"{label(p)} = {_tick(v)}" for p, v in vals.items() if v != ref.get(p))
         if not lab:
             lab = "; ".join(f"{label(p)} = {_tick(v)}" for p, v in vals.items()) or (
                 res.scenario.name if res.scenario else name)
+        out.append(Line(lab, d["time"], d["follow"], d["coverage"],
+                        _threshold_of(res, j, name)))
+    unit = res.scenario.time_unit if res.scenario is not None else None
+    return name, out, _provenance(res), unit
+
+
+def coverage_steps(coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(coverage >= x) from x = 0 to the largest coverage seen, as points of a 'pre' step:
+    it is left-continuous, constant on (x_{i-1}, x_i]."""
+    cov = np.sort(np.asarray(coverage, dtype=float))
+    xs = np.unique(cov)
+    surv = 1.0 - np.searchsorted(cov, xs, side="left") / len(cov)  # P(C >= x) at each x
+    return np.r_[0.0, xs], np.r_[1.0, surv]
+
+
+def success_threshold(sc: Scenario | None, name: str) -> float | None:
+    ini = next((i for i in sc.initiatives if i.name == name), None) if sc else None
+    return None if ini is None else float(ini.success_threshold)
+
+
+@plot_kind
+def survival(src: Results | str | Path | Runs, points: list[int] | None = None,
+             initiative: str | None = None) -> Figure:
+    """Kaplan-Meier estimate of the share of runs implemented by each time since launch
+    (in the scenario's time_unit), one line per point (or per live run); + marks runs
+    censored at the horizon without implementation."""
+    name, found, note, unit = lines(src, points, initiative)
+    fig, ax = _new()
+    for ln, color in zip(found, itertools.cycle(PALETTE), strict=False):
+        t, follow = ln.time, ln.follow
+        ev = ~np.isnan(t)
         if not ev.any():
-            ax.plot([0, float(np.max(follow))], [0, 0], color=color, lw=2.5, label=lab)
+            ax.plot([0, float(np.max(follow))], [0, 0], color=color, lw=2.5, label=ln.label)
             continue
         km = stats.ecdf(stats.CensoredData(uncensored=t[ev], right=follow[~ev]))
         q, pr = km.cdf.quantiles, km.cdf.probabilities
-        ax.step(np.r_[0, q], 100 * np.r_[0, pr], where="post", color=color, lw=2.5, label=lab)
+        ax.step(np.r_[0, q], 100 * np.r_[0, pr], where="post", color=color, lw=2.5,
+                label=ln.label)
         cens = np.unique(follow[~ev])
         if len(cens):
             ax.plot(cens, 100 * km.cdf.evaluate(cens), "+", color=color, ms=14, mew=2)
     ax.set_xlim(left=0)
-    unit = res.scenario.time_unit if res.scenario is not None else "days"
-    ax.set_xlabel(f"{unit.capitalize()} since launch")
+    ax.set_xlabel(f"{(unit or 'days').capitalize()} since launch")
     ax.set_ylabel("Runs implemented by then (%)")
     ax.set_ylim(0, 100)
     ax.set_title(f"'{name}': time to implementation (Kaplan-Meier; + = censored)")
     ax.legend(frameon=False, fontsize=11, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    _note(fig, _provenance(res))
+    _note(fig, note)
     _apply_style(fig)
     return fig
 
@@ -312,36 +391,23 @@ def _threshold_of(res: Results, j: int, name: str) -> float | None:
 
 
 @plot_kind
-def threshold(src: Results | str | Path, points: list[int] | None = None,
+def threshold(src: Results | str | Path | Runs, points: list[int] | None = None,
               initiative: str | None = None) -> Figure:
     """The knife edge (issue 12): P(coverage at the deadline >= x) against x, one line per
-    point, with the success threshold marked. Completion is this curve read at the
-    threshold, so a planner sees how much completion depends on where the bar is set."""
-    res = _as_results(src)
-    name = _initiative(res, initiative)
-    pts = points if points is not None else list(range(min(len(res.rows), 6)))
-    ref = res.rows[pts[0]]["values"] if pts else {}
+    point (or per live run), with the success threshold marked. Completion is this curve
+    read at the threshold, so a planner sees how much completion depends on where the bar
+    is set."""
+    name, found, note, _ = lines(src, points, initiative)
     fig, ax = _new()
     marked: set[float] = set()
-    for j, color in zip(pts, itertools.cycle(PALETTE), strict=False):
-        d = res.per_rep(j).get(name)
-        if d is None or not len(d["coverage"]):
+    for ln, color in zip(found, itertools.cycle(PALETTE), strict=False):
+        if not len(ln.coverage):
             continue
-        cov = np.sort(d["coverage"])
-        n = len(cov)
-        xs = np.unique(cov)
-        surv = 1.0 - np.searchsorted(cov, xs, side="left") / n  # P(C >= x) at each value
-        vals = res.rows[j]["values"]
-        lab = "; ".join(f"{label(p)} = {_tick(v)}" for p, v in vals.items() if v != ref.get(p))
-        if not lab:
-            lab = "; ".join(f"{label(p)} = {_tick(v)}" for p, v in vals.items()) or (
-                res.scenario.name if res.scenario else name)
-        # P(C >= x) is left-continuous: constant on (x_{i-1}, x_i]
-        ax.step(100 * np.r_[0.0, xs], 100 * np.r_[1.0, surv], where="pre", color=color,
-                lw=2.5, label=lab)
-        thr = _threshold_of(res, j, name)
+        xs, ys = coverage_steps(ln.coverage)
+        ax.step(100 * xs, 100 * ys, where="pre", color=color, lw=2.5, label=ln.label)
+        thr = ln.threshold
         if thr is not None:
-            p_at = float(np.mean(cov >= thr - 1e-12))
+            p_at = float(np.mean(ln.coverage >= thr - 1e-12))
             ax.plot([100 * thr], [100 * p_at], "o", color=color, ms=9)
             if thr not in marked:
                 marked.add(thr)
@@ -355,7 +421,7 @@ def threshold(src: Results | str | Path, points: list[int] | None = None,
     ax.set_ylabel("Runs with coverage >= x (%)")
     ax.set_title(f"'{name}': completion is this curve read at the threshold")
     ax.legend(frameon=False, fontsize=11, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    _note(fig, _provenance(res) + "; dot = completion rate at the threshold")
+    _note(fig, note + "; dot = completion rate at the threshold")
     _apply_style(fig)
     return fig
 

@@ -6,6 +6,7 @@ import base64
 import html
 import io
 from pathlib import Path
+from typing import Any
 
 from matplotlib.figure import Figure
 
@@ -262,17 +263,25 @@ def _sensitivity_section(res: Results) -> str:
     if res.sensitivity:
         out.append(_img(P.tornado(res), "Tornado: one lever at a time"))
         out.append(_img(P.sobol(res), "Sobol indices"))
-        noise = res.sensitivity.get("noise_share")
-        if noise is not None:
-            out.append(f"<p class='small'>Replication noise is {100 * noise:.1f}% of the "
-                       "variation between points; every point shares one seed, so this "
-                       "noise is common to the points and the Sobol intervals leave it out "
-                       "(rerun with another seed to see it).</p>")
+        out.append(f"<p class='small'>{html.escape(_sobol_noise_words(res.sensitivity))}</p>")
     else:
         out.append("<p>No sensitivity analysis in this folder: run <code>relaysim "
                    "sensitivity SCENARIO --vary ... --out DIR</code> and report that folder.</p>")
     out.append("</section>")
     return "\n".join(out)
+
+
+def _sobol_noise_words(sens: dict[str, Any]) -> str:
+    """Whether the Sobol intervals include replication noise (issue 12 point 3)."""
+    k = sens.get("seeds", 1)
+    if k >= 2:
+        return (f"Replication noise is included in the Sobol intervals: the design was run "
+                f"under {k} independent seeds and each interval adds the spread of the index "
+                f"between seeds to the bootstrap over design rows.")
+    return ("Replication noise is left out of the Sobol intervals: the design was run under "
+            "one seed, whose noise every point shares (common random numbers), so the "
+            "bootstrap over design rows does not see it. Rerun with --seeds 4 to include "
+            "it.")
 
 
 def _try_first_section(res: Results) -> str:

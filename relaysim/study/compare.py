@@ -12,6 +12,7 @@ from ..engines.keyed import STREAM_VERSION
 from ..errors import UsageError
 from ..model.scenario import Scenario
 from .intervals import paired_means, paired_proportions
+from .limits import check_work
 from .run import RunResult, run
 
 __all__ = ["compare", "compare_results", "compare_text", "paired_completion", "paired_coverage"]
@@ -62,14 +63,20 @@ def paired_coverage(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
 
 
 def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
-            workers: int | None = None, engine: str = "auto") -> dict[str, Any]:
+            workers: int | None = None, max_events: float | None = None,
+            engine: str = "auto") -> dict[str, Any]:
     """Run A and B with the same seed (replication i of both shares its random numbers) and
     report B - A for each named initiative they share: completion rate (Tango's score
     interval for paired proportions, with the discordant counts) and coverage at the
     deadline (paired t with a floor for sparse differences), each with a 95% interval, and
-    how many replications pairing saved over independent runs."""
-    ra = run(a, reps=reps, seed=seed, workers=workers, engine=engine)
-    rb = run(b, reps=reps, seed=seed, workers=workers, engine=engine)
+    how many replications pairing saved over independent runs. max_events bounds the work
+    of both runs together (study/limits.py)."""
+    if isinstance(reps, int) and reps >= 1:  # both runs' work at once (run checks the rest)
+        check_work([a, b], reps, max_events)
+    ra = run(a, reps=reps, seed=seed, workers=workers, max_events=max_events,
+             engine=engine)
+    rb = run(b, reps=reps, seed=seed, workers=workers, max_events=max_events,
+             engine=engine)
     return compare_results(ra, rb)
 
 

@@ -22,9 +22,13 @@ from scipy.stats import qmc
 from ..errors import UsageError
 from ..model.scenario import Scenario, ScenarioError, parse_value
 
-__all__ = ["Parameter", "parse_vary", "make_design", "read_design_csv", "DESIGNS"]
+__all__ = ["Parameter", "parse_vary", "make_design", "read_design_csv", "DESIGNS",
+           "MAX_POINTS"]
 
 DESIGNS = ("grid", "lhs", "sobol")
+
+#: a design holds at most this many points (refused before any is built)
+MAX_POINTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,9 @@ def parse_vary(spec: str, scenario: Scenario) -> Parameter:
             raise UsageError(f"--vary {spec!r}: need finite LO <= HI")
         if n < 1:
             raise UsageError(f"--vary {spec!r}: N must be >= 1")
+        if n > MAX_POINTS:
+            raise UsageError(f"--vary {spec!r}: N is more than the limit of {MAX_POINTS:,} "
+                             f"points of a design")
         if kind == "int" and (lo != int(lo) or hi != int(hi)):
             raise UsageError(f"--vary {spec!r}: {path} is a whole number; LO and HI must be too")
         return Parameter(path, kind, lo, hi, n)
@@ -134,12 +141,18 @@ def make_design(params: list[Parameter], design: str = "grid", samples: int | No
     if len(set(paths)) != len(paths):
         raise UsageError("each path may be varied only once")
     if design == "grid":
+        size = math.prod(len(p.values) if p.values is not None else p.n or 1 for p in params)
+        if size > MAX_POINTS:
+            raise UsageError(f"this grid has {size:,} points, more than the limit of "
+                             f"{MAX_POINTS:,}; use fewer values or --design lhs/sobol")
         return [dict(zip(paths, combo, strict=True))
                 for combo in itertools.product(*(p.grid() for p in params))]
     if design not in DESIGNS:
         raise UsageError(f"unknown design {design!r} (one of: {', '.join(DESIGNS)}, or a CSV file)")
     if samples is None or samples < 1:
         raise UsageError(f"--design {design} needs --samples N (number of points)")
+    if samples > MAX_POINTS:
+        raise UsageError(f"--samples {samples} is more than the limit of {MAX_POINTS:,} points")
     d = len(params)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0xD351,)))
     if design == "lhs":
@@ -163,6 +176,8 @@ def read_design_csv(path: str | Path, scenario: Scenario) -> list[dict[str, Any]
             rows = list(csv.reader(f))
     except OSError as e:
         raise UsageError(f"{path}: cannot read design file: {e}") from None
+    if len(rows) > MAX_POINTS + 1:
+        raise UsageError(f"{path}: more than the limit of {MAX_POINTS:,} points")
     if len(rows) < 2:
         raise UsageError(f"{path}: a design file needs a header of dotted paths and one row "
                          "per point")

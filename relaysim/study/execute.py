@@ -4,19 +4,44 @@ concurrent.futures executor.
 
 Replication i of a run with seed s always draws the same random numbers, whichever worker
 runs it and however the replications are chunked, so results never depend on either.
+
+Local pools come from `local_pool`: their workers die with the process that started them,
+even when it is killed with SIGKILL (Linux: the kernel's parent-death signal; everywhere:
+a watchdog thread in each worker that checks the parent twice a second), and they leave
+SIGINT and SIGTERM to the parent, which stops them itself (`stop_pool`). When a worker dies
+(killed, or out of memory), `execute` starts a new pool and runs the lost chunks again;
+the results are the same as if nothing had happened.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from ..engines import select
 from ..engines.records import Replication
+from ..errors import RelaysimError
 from ..machine import default_workers
 from ..model.scenario import Scenario
 
-__all__ = ["default_workers", "run_chunk", "chunks", "execute"]
+__all__ = ["default_workers", "run_chunk", "chunks", "execute", "local_pool", "stop_pool",
+           "PoolDied", "POOL_RESTARTS"]
+
+#: how often a local pool may be rebuilt after a worker died, in one run, before giving up
+POOL_RESTARTS = 3
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_WATCH_SECONDS = 0.5
+
+
+class PoolDied(RelaysimError):
+    """Workers kept dying (killed, or out of memory): the run gave up."""
 
 
 def run_chunk(scenario: Scenario, seed: int, start: int, stop: int, engine: str = "auto"
@@ -31,21 +56,104 @@ def chunks(reps: int, chunk_size: int, start: int = 0) -> list[tuple[int, int]]:
     return [(a, min(a + chunk_size, start + reps)) for a in range(start, start + reps, chunk_size)]
 
 
+# --------------------------------------------------------------------------- local pools
+
+
+def _worker_init(parent: int, death_signal: bool) -> None:
+    """In each pool worker: leave Ctrl-C and SIGTERM to the parent (it stops the pool), and
+    die with the parent: at once on Linux (PR_SET_PDEATHSIG), else within half a second."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if death_signal and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog does
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watchdog, args=(parent,), daemon=True,
+                     name="relaysim-parent-watchdog").start()
+
+
+def _watchdog(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_WATCH_SECONDS)
+    os._exit(1)
+
+
+def local_pool(workers: int, death_signal: bool = True) -> ProcessPoolExecutor:
+    """A process pool whose workers die with this process (see the module's words).
+
+    death_signal: also arm Linux's parent-death signal. It fires when the *thread* that
+    started the workers ends, so pass False for a pool that outlives the call that
+    creates it in a short-lived thread (the watchdog still guards the process)."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                               initargs=(os.getpid(), death_signal))
+
+
+def stop_pool(ex: ProcessPoolExecutor) -> None:
+    """Stop a local pool now: terminate its workers (work in them is lost) and shut it
+    down without waiting for running chunks."""
+    for proc in list((getattr(ex, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
+    ex.shutdown(wait=True, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- executing
+
+
 def execute(scenario: Scenario, seed: int, parts: list[tuple[int, int]], workers: int,
             executor: Executor | None, engine: str = "auto") -> Iterator[list[Replication]]:
     """The records of each (start, stop) part, in the order of `parts`: in this process
     (one worker or one part), on `executor` if given (left open), else on a local pool of
-    `workers` processes (shut down at the end)."""
+    `workers` processes (stopped at the end, rebuilt if a worker dies)."""
     if executor is None and (workers == 1 or len(parts) == 1):
         for a, b in parts:
             yield run_chunk(scenario, seed, a, b, engine)
         return
-    own = executor is None
-    ex = executor or ProcessPoolExecutor(max_workers=workers)
+    if executor is not None:
+        futures = [executor.submit(run_chunk, scenario, seed, a, b, engine) for a, b in parts]
+        try:
+            for f in futures:
+                yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+        return
+    yield from _on_local_pool(scenario, seed, parts, workers, engine)
+
+
+def _on_local_pool(scenario: Scenario, seed: int, parts: list[tuple[int, int]], workers: int,
+                   engine: str = "auto") -> Iterator[list[Replication]]:
+    """execute() on pools of our own: when a worker dies the pool breaks; a new one runs
+    the parts not yet returned (identical results: a replication is a pure function of
+    its seed and index). Gives up after POOL_RESTARTS rebuilds."""
+    todo = list(parts)
+    restarts = 0
+    ex = local_pool(workers)
     try:
-        futures = [ex.submit(run_chunk, scenario, seed, a, b, engine) for a, b in parts]
-        for f in futures:
-            yield f.result()
-    finally:
-        if own:
-            ex.shutdown(cancel_futures=True)
+        while todo:
+            try:  # submit too: a pool may break while chunks are still being submitted
+                futures = [ex.submit(run_chunk, scenario, seed, a, b, engine) for a, b in todo]
+                for f in futures:
+                    got = f.result()
+                    todo.pop(0)
+                    yield got
+            except BrokenProcessPool:
+                restarts += 1
+                if restarts > POOL_RESTARTS:
+                    a, b = todo[0]
+                    raise PoolDied(
+                        f"worker processes died {restarts} times (killed, or out of memory?) "
+                        f"while running replications {a}..{b - 1}; try fewer --workers"
+                    ) from None
+                stop_pool(ex)
+                ex = local_pool(workers)
+    except BaseException:
+        stop_pool(ex)  # interrupted, or the consumer stopped early: stop the workers now
+        raise
+    ex.shutdown(wait=True)

@@ -30,8 +30,9 @@ Methods (every interval is two-sided at `confidence`, default 0.95):
   half-width evaluated at the point of [p - H, p + H] closest to 1/2 (so it does not
   collapse when p-hat is 0 or 1).
 * ``combine_seed_noise`` -- an index estimated on K independent seeds plus a bootstrap
-  over design rows: the interval adds the between-seed variance to the bootstrap
-  variance and reports the share that comes from replication noise.
+  over design rows: the interval adds the between-seed variance / K to the bootstrap
+  variance (Student t on Welch-Satterthwaite degrees of freedom, K - 1 for the seeds) and
+  reports the share that comes from replication noise.
 """
 
 from __future__ import annotations
@@ -496,6 +497,8 @@ class SeedCombined:
 
     noise_share: the part of the interval's variance that comes from replication noise
     (between-seed variance / K) rather than from the design rows (bootstrap).
+    df: Welch-Satterthwaite degrees of freedom of the interval's variance (the
+    between-seed part has K - 1); inf when it is all bootstrap.
     """
 
     estimate: float
@@ -507,6 +510,7 @@ class SeedCombined:
     seeds: int
     confidence: float
     per_seed: list[float] = field(default_factory=list)
+    df: float = math.inf
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -516,13 +520,18 @@ class SeedCombined:
 
 def combine_seed_noise(per_seed: Sequence[float] | np.ndarray,
                        bootstrap: Sequence[float] | np.ndarray,
-                       confidence: float = 0.95) -> SeedCombined:
+                       confidence: float = 0.95, bootstrap_df: float = math.inf
+                       ) -> SeedCombined:
     """Combine K per-seed estimates of an index with a bootstrap over the design rows.
 
     per_seed[k]: the index from the whole design run under seed k (the seeds being
     independent, so their spread is the replication noise); bootstrap: resampled
     estimates over design rows (of the seed-averaged outputs). Estimate: mean of
-    per_seed. Variance: var(bootstrap) + var(per_seed)/K; normal interval.
+    per_seed. Variance: var(bootstrap) + var(per_seed)/K. The interval is Student t on
+    the Welch-Satterthwaite degrees of freedom (K - 1 for the between-seed part,
+    `bootstrap_df` for the bootstrap part, by default taken as known), so a between-seed
+    variance from few seeds widens it honestly (normal when K = 1 or the bootstrap
+    dominates).
     """
     ps = np.asarray(per_seed, dtype=float)
     bs = np.asarray(bootstrap, dtype=float)
@@ -533,8 +542,14 @@ def combine_seed_noise(per_seed: Sequence[float] | np.ndarray,
     boot = float(bs.var(ddof=1)) if len(bs) > 1 else 0.0
     total = (between if between == between else 0.0) + boot
     se = math.sqrt(total)
-    h = _z(confidence) * se
+    df = math.inf
+    if between == between and between > 0:
+        den = between**2 / (k - 1) + (boot**2 / bootstrap_df if bootstrap_df < math.inf
+                                      else 0.0)
+        df = total**2 / den
+    q = _z(confidence) if df == math.inf else float(stats.t.ppf(0.5 + confidence / 2, df))
+    h = q * se
     share = (between / total) if (total > 0 and between == between) else math.nan
     return SeedCombined(est, (est - h, est + h), se,
                         math.sqrt(between * k) if between == between else math.nan,
-                        math.sqrt(boot), share, k, confidence, [float(v) for v in ps])
+                        math.sqrt(boot), share, k, confidence, [float(v) for v in ps], df)

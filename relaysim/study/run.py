@@ -20,6 +20,7 @@ from ..engines.records import Replication
 from ..errors import UsageError
 from ..model.scenario import Scenario
 from .execute import chunks, default_workers, execute
+from .limits import check_work
 from .result import RunResult
 
 __all__ = ["run", "RunResult"]
@@ -50,6 +51,7 @@ def run(
     chunk_size: int | None = None,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
+    max_events: float | None = None,
     engine: str = "auto",
 ) -> RunResult:
     """Run `reps` replications of `scenario` and summarise them.
@@ -58,6 +60,8 @@ def run(
     `executor` (any concurrent.futures.Executor) is used instead and left open.
     chunk_size: replications per unit of work (default: about four chunks per worker).
     progress: called with the number of replications finished after each chunk.
+    max_events: refuse (UsageError) a run expected to need more engine events than this
+    (default limits.MAX_EVENTS; see study/limits.py), before any work is done.
     engine: "auto" (fast, or SimPy without numba), "fast" or "simpy" (same results).
     The result does not depend on workers, chunk_size, executor or engine.
     """
@@ -66,6 +70,8 @@ def run(
     n_workers = workers if workers is not None else default_workers()
     if chunk_size is None:
         chunk_size = max(1, min(200, math.ceil(reps / (4 * max(1, n_workers)))))
+    check_work([scenario], reps, max_events,
+               None if executor is not None else min(n_workers, math.ceil(reps / chunk_size)))
     parts = chunks(reps, chunk_size)
     records: list[Replication] = []
     for got in execute(scenario, seed, parts, n_workers, executor, engine):

@@ -29,7 +29,7 @@ from .._version import __version__
 from ..errors import UsageError
 from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
-from .designs import Parameter
+from .designs import MAX_POINTS, Parameter
 from .sweep import Progress, sweep
 
 __all__ = ["sample", "analyse", "screen", "screening_text", "OUTPUTS"]
@@ -61,6 +61,10 @@ def sample(params: list[Parameter], trajectories: int, levels: int = 4, seed: in
         raise UsageError("screening needs at least one --vary")
     if len({p.path for p in params}) != len(params):
         raise UsageError("each path may be varied only once")
+    if trajectories * (len(params) + 1) > MAX_POINTS:
+        raise UsageError(f"--trajectories {trajectories} gives "
+                         f"{trajectories * (len(params) + 1):,} points, more than the limit "
+                         f"of {MAX_POINTS:,}")
     if trajectories < 2:
         raise UsageError(f"--trajectories must be at least 2 (for an interval), got "
                          f"{trajectories}")

@@ -17,7 +17,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +29,9 @@ from ..engines.keyed import STREAM_VERSION
 from ..errors import Problem, ScenarioError, UsageError
 from ..files import atomic_write
 from ..model.scenario import Scenario
-from .execute import default_workers
+from .execute import default_workers, local_pool, stop_pool
 from .intervals import precision_half_width
+from .limits import check_work
 from .store import Store
 from .summary import compact_chunk
 from .table import results_from_store, rows_to_csv
@@ -141,6 +142,7 @@ def sweep(
     retries: int = 2,
     progress: Progress | None = None,
     min_reps: int = 200,
+    max_events: float | None = None,
     engine: str = "auto",
 ) -> SweepResult:
     """Run every point of `design` (dicts of dotted path -> value) for `reps` replications.
@@ -153,20 +155,19 @@ def sweep(
     intervals.precision_half_width (Wilson at the worse of p-hat and 1/2 within
     +-precision, clustered by replication for the stream), or `reps` is reached. Points
     then have unequal replication counts: they are paired (common random numbers) only up
-    to the shorter count. Failing chunks are retried `retries` times, then recorded as
-    failed; the rest of the sweep still finishes. engine: "auto", "fast" or "simpy".
+    to the shorter count. Failing chunks are retried `retries` times,
+    then recorded as failed; the rest of the sweep still finishes. engine: "auto",
+    "fast" or "simpy" (the same results).
+    max_events: refuse (UsageError) a sweep expected to need more engine events than this
+    (default limits.MAX_EVENTS; study/limits.py), before anything is written.
     """
     t0 = time.perf_counter()
     chunk_size = _check_sweep_args(design, reps, seed, precision, chunk_size)
     n_workers = workers if workers is not None else default_workers()
     params, design = _complete_design(scenario, design)
     scenarios = _point_scenarios(scenario, design)
-    out_dir = Path(out) if out is not None else Path("runs") / (
-        f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create output folder {out_dir}: {e}") from None
+    check_work(scenarios, reps, max_events, None if executor is not None else n_workers)
+    out_dir = _make_out_dir(scenario, out)
     store_path = Path(store) if store is not None else out_dir / "store.sqlite"
     if not isinstance(min_reps, int) or min_reps < 1:
         raise UsageError(f"min_reps must be a whole number >= 1, got {min_reps!r}")
@@ -186,6 +187,17 @@ def sweep(
     atomic_write(out_dir / "results.csv", rows_to_csv(rows, params))
     return SweepResult(out=out_dir, params=params, points=design, rows=rows, failed=failed,
                        seconds=time.perf_counter() - t0, reps_run=runner.reps_run)
+
+
+def _make_out_dir(scenario: Scenario, out: str | Path | None) -> Path:
+    """The output folder (default runs/<name>-<time>), created."""
+    out_dir = Path(out) if out is not None else Path("runs") / (
+        f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create output folder {out_dir}: {e}") from None
+    return out_dir
 
 
 def _check_sweep_args(design: list[dict[str, Any]], reps: int, seed: int,
@@ -252,6 +264,7 @@ class _Runner:
         self.workers, self.retries, self.progress = workers, retries, progress
         self.engine = "auto"
         self.reps_run = 0
+        self.pool: Any = None  # the local pool in use (rebuilt when a worker dies)
         self.done = st.done()
         self.min_reps = 200  # --precision: no point stops before this many replications
         self.tallies: dict[int, dict[str, list[float]]] = {}  # --precision: [n, k] per initiative
@@ -292,13 +305,16 @@ class _Runner:
         if self.executor is None and (self.workers == 1 or len(queue) == 1):
             self._serial(queue)
             return
-        own = self.executor is None
-        ex = self.executor or ProcessPoolExecutor(max_workers=self.workers)
+        if self.executor is not None:
+            self._parallel(self.executor, queue, own=False)
+            return
+        self.pool = local_pool(self.workers)
         try:
-            self._parallel(ex, queue, own)
-        finally:
-            if own:
-                ex.shutdown(cancel_futures=True)
+            self._parallel(self.pool, queue, own=True)
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop the workers now
+            stop_pool(self.pool)
+            raise
+        self.pool.shutdown()
 
     def _finish(self, unit: tuple[int, int, int], data: dict[str, Any]) -> list[tuple]:
         j, a, b = unit
@@ -360,8 +376,8 @@ class _Runner:
                         raise
                     # a worker died: the whole local pool is gone; start a new one and
                     # count one failure against every chunk that was in it
-                    ex.shutdown(cancel_futures=True)
-                    ex = ProcessPoolExecutor(max_workers=self.workers)
+                    stop_pool(ex)
+                    ex = self.pool = local_pool(self.workers)
                     lost = [unit, *inflight.values()]
                     inflight.clear()
                     for u in lost:
@@ -371,8 +387,6 @@ class _Runner:
                     self._retry_or_fail(unit, tries, queue, e)
                     continue
                 queue.extend(self._finish(unit, data))
-        if own:
-            ex.shutdown()
 
     def _retry_or_fail(self, unit: tuple[int, int, int], tries: dict[tuple[int, int, int], int],
                        queue: list[tuple[int, int, int]], e: BaseException) -> None:
