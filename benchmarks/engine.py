@@ -16,6 +16,10 @@ What is measured (see benchmarks/README.md):
 5. Contention and dynamics: the same district carrying 6 concurrent initiatives (staggered
    launches, different priorities) with turnover, succession and tanks on, interleaved with
    the contention-free case: reps/s of both side by side.
+7. The fast engine (numba) against the SimPy engine, side by side, one worker, identical
+   records: the contention-free 20-school district (target >= 100x), scenarios/baseline.toml
+   (>= 50x) and scenarios/overloaded.toml (>= 30x); its time per replication at 5, 20, 80
+   and 320 schools; the first-compile time (a fresh numba cache) and the cached start-up.
 6. The contention-free case on the pre-dynamics engine (git commit 9d5e697, or
    --against-commit SHA) against the current one, each in its own interpreter, in short
    alternating bursts of the same replications: the ratio current/pre (target >= 0.9).
@@ -257,6 +261,114 @@ def _load() -> list[float] | None:
         return None
 
 
+# ------------------------------------------------------------------------ 7: fast engine
+
+FAST_TARGETS = {"contention_free_20": 100.0, "baseline": 50.0, "overloaded": 30.0}
+
+
+def _fast_cases() -> dict[str, relaysim.Scenario]:
+    root = HERE.parent / "scenarios"
+    return {"contention_free_20": district(SCHOOLS),
+            "baseline": relaysim.load_scenario(root / "baseline.toml"),
+            "overloaded": relaysim.load_scenario(root / "overloaded.toml")}
+
+
+def _startup(cache_dir: str) -> float:
+    """Seconds for a fresh interpreter to get the fast engine ready (compile or load)."""
+    code = ("import time; t0 = time.perf_counter()\n"
+            "from relaysim.engines import fast; fast.kernel()\n"
+            "print(time.perf_counter() - t0)")
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, PYTHONPATH=str(HERE.parent))
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True)
+    return float(got.stdout.strip().splitlines()[-1])
+
+
+def bench_fast(plan: dict[str, Any], repeats: int, seed: int, cold: bool,
+               budget: float = math.inf) -> dict[str, Any]:
+    """Fast vs SimPy engine: interleaved repeats of the same replications on each case."""
+    from relaysim.engines import fast, simpy_engine
+
+    fast.kernel()
+    out: dict[str, Any] = {"cases": {}, "scaling": []}
+    for name, sc in _fast_cases().items():
+        n_s, n_f = plan["fast_simpy_reps"], plan["fast_reps"]
+        fast.simulate_chunk(sc, seed, 0, 2)  # parameters built, caches warm
+        times: dict[str, list[Timing]] = {"simpy": [], "fast": [], "fast_columns": []}
+        same = True
+        for r in _repeats(repeats, budget / 3, least=2):
+            for who in (("simpy", "fast", "fast_columns") if r % 2 == 0
+                        else ("fast_columns", "fast", "simpy")):
+                if who == "simpy":
+                    dt, recs = _timed(lambda sc=sc, n=n_s: [simpy_engine.simulate(sc, seed, i)
+                                                            for i in range(n)])
+                    ref = recs
+                elif who == "fast":
+                    dt, frecs = _timed(lambda sc=sc, n=n_f: fast.simulate_chunk(sc, seed, 0, n))
+                else:
+                    dt, _ = _timed(lambda sc=sc, n=n_f: fast.run_columns(sc, seed, 0, n))
+                times[who].append(dt)
+            same = same and all(a.rep == b.rep and a.initiatives[0].implemented
+                                == b.initiatives[0].implemented
+                                for a, b in zip(ref, frecs, strict=False))
+        s = {k: _summary(v, n_s if k == "simpy" else n_f) for k, v in times.items()}
+        ratio = s["fast"]["reps_per_s_best"] / s["simpy"]["reps_per_s_best"]
+        out["cases"][name] = {
+            **s, "ratio_best": ratio,
+            "ratio_median": s["fast"]["reps_per_s_median"] / s["simpy"]["reps_per_s_median"],
+            "ratio_cpu_best": (s["fast"]["reps_per_cpu_s_best"] / s["simpy"]["reps_per_cpu_s_best"]
+                               if s["fast"]["reps_per_cpu_s_best"]
+                               and s["simpy"]["reps_per_cpu_s_best"] else None),
+            "ratio_columns_best": (s["fast_columns"]["reps_per_s_best"]
+                                   / s["simpy"]["reps_per_s_best"]),
+            "target": FAST_TARGETS[name], "met": ratio >= FAST_TARGETS[name],
+            "same_outcomes": same}
+    for schools, (n_f, n_s) in plan["fast_scaling_reps"].items():
+        sc = district(schools)
+        fast.simulate_chunk(sc, seed, 0, 1)
+        tf = min(_timed(lambda sc=sc, n=n_f: fast.simulate_chunk(sc, seed, 0, n))[0][0]
+                 for _ in range(2)) / n_f
+        ts = min(_timed(lambda sc=sc, n=n_s: [simpy_engine.simulate(sc, seed, i)
+                                              for i in range(n)])[0][0]
+                 for _ in range(1)) / n_s
+        runners = sum(level_sizes(schools))
+        out["scaling"].append({"schools": schools, "runners": runners, "fast_s_per_rep": tf,
+                               "fast_us_per_runner": tf / runners * 1e6,
+                               "simpy_s_per_rep": ts, "ratio": ts / tf})
+    out["startup"] = {"cached_s": None, "first_compile_s": None}
+    with tempfile.TemporaryDirectory() as d:
+        if cold:
+            out["startup"]["first_compile_s"] = _startup(d)
+            out["startup"]["cached_s"] = _startup(d)
+    if not cold:  # the project's own cache, compiled above
+        out["startup"]["cached_s"] = _startup(os.environ.get("NUMBA_CACHE_DIR", ""))
+    return out
+
+
+def _render_fast(f: dict[str, Any]) -> list[str]:
+    lines = ["7. Fast engine (numba) vs SimPy engine, one worker, same records",
+             f"  {'case':<22}{'SimPy ms/rep':>13}{'fast ms/rep':>12}{'ratio best':>11}"
+             f"{'median':>8}{'per CPU s':>10}{'columns':>9}{'target':>8}"]
+    for name, c in f["cases"].items():
+        cpu = f"{c['ratio_cpu_best']:>9.0f}x" if c["ratio_cpu_best"] else f"{'-':>10}"
+        lines.append(f"  {name:<22}{c['simpy']['s_per_rep_best'] * 1e3:>13.2f}"
+                     f"{c['fast']['s_per_rep_best'] * 1e3:>12.3f}{c['ratio_best']:>10.0f}x"
+                     f"{c['ratio_median']:>7.0f}x{cpu}"
+                     f"{c['ratio_columns_best']:>8.0f}x{c['target']:>7.0f}x"
+                     + ("" if c["met"] else "  NOT met"))
+    lines.append(f"  {'schools':>8}{'runners':>9}{'fast ms/rep':>13}{'us/runner':>11}"
+                 f"{'SimPy ms/rep':>14}{'ratio':>8}")
+    for r in f["scaling"]:
+        lines.append(f"  {r['schools']:>8}{r['runners']:>9}{r['fast_s_per_rep'] * 1e3:>13.3f}"
+                     f"{r['fast_us_per_runner']:>11.2f}{r['simpy_s_per_rep'] * 1e3:>14.2f}"
+                     f"{r['ratio']:>7.0f}x")
+    su = f["startup"]
+    first = "not measured (--quick)" if su["first_compile_s"] is None else \
+        f"{su['first_compile_s']:.1f} s"
+    lines.append(f"  start-up: first compile {first}, cached {su['cached_s']:.2f} s")
+    return lines
+
+
 # ------------------------------------------------------------------------ 1 + 2: engine
 
 
@@ -283,7 +395,7 @@ def bench_engine(reps: int, repeats: int, seed: int, budget: float = math.inf
     need = math.ceil(THRESHOLD * n_class - 1e-9)
 
     def run_relaysim() -> list[tuple[int, int]]:
-        res = relaysim.run(sc, reps=reps, seed=seed, workers=1)
+        res = relaysim.run(sc, reps=reps, seed=seed, workers=1, engine="simpy")
         return [(o.implemented, sum(z.attempts for z in o.zones))
                 for r in res.replications for o in r.initiatives]
 
@@ -356,7 +468,8 @@ def bench_workers(reps: int, repeats: int, seed: int, budget: float = math.inf
     texts: dict[int, str] = {}
     for r in _repeats(repeats, budget):
         for w in ((1, 2) if r % 2 == 0 else (2, 1)):
-            dt, res = _timed(lambda w=w: relaysim.run(sc, reps=reps, seed=seed, workers=w))
+            dt, res = _timed(lambda w=w: relaysim.run(sc, reps=reps, seed=seed, workers=w,
+                                                               engine="simpy"))
             times[w].append(dt)
             texts.setdefault(w, res.to_json())
     one, two = _summary(times[1], reps), _summary(times[2], reps)
@@ -411,8 +524,8 @@ def bench_scaling(plan: dict[int, int], repeats: int, seed: int, budget: float =
                     dt, _ = _timed(lambda s=schools, n=reps: [
                         bare_replication(s, bare_seed(seed, i)) for i in range(n)])
                 else:
-                    dt, _ = _timed(lambda s=sc, n=reps: relaysim.run(s, reps=n, seed=seed,
-                                                                    workers=1))
+                    dt, _ = _timed(lambda s=sc, n=reps: relaysim.run(
+                        s, reps=n, seed=seed, engine="simpy", workers=1))
                 times[who].append(dt)
         rs, bare = _summary(times["relaysim"], reps), _summary(times["bare"], reps)
         rows.append({
@@ -449,7 +562,8 @@ def bench_dynamics(reps_dyn: int, reps_free: int, repeats: int, seed: int,
         got = {}
         for who in order:
             sc, n = plan[who]
-            dt, res = _timed(lambda sc=sc, n=n: relaysim.run(sc, reps=n, seed=seed, workers=1))
+            dt, res = _timed(lambda sc=sc, n=n: relaysim.run(sc, reps=n, seed=seed, workers=1,
+                                                                    engine="simpy"))
             times[who].append(dt)
             got[who] = n / dt[0]
             first.setdefault(who, res)
@@ -782,6 +896,8 @@ def render(doc: dict[str, Any]) -> str:
                      f"{r['ratio']:>7.2f}")
     lines.append("  (ratio = relaysim speed / bare speed)")
     lines += ["", *_render_dynamics(doc["dynamics"]), "", *_render_against(doc["against"])]
+    if "fast" in doc:
+        lines += ["", *_render_fast(doc["fast"])]
     return "\n".join(lines)
 
 
@@ -849,17 +965,21 @@ PLANS: dict[str, dict[str, Any]] = {
     "full": {"engine_reps": 120, "engine_repeats": 9, "pool_reps": 800, "pool_repeats": 3,
              "scaling_reps": {5: 200, 20: 50, 80: 12, 320: 3}, "scaling_repeats": 4,
              "dynamics_reps": 16, "free_reps": 100, "dynamics_repeats": 6,
-             "against_bursts": 60, "against_burst_reps": 5, "against_warmup": 5},
+             "against_bursts": 60, "against_burst_reps": 5, "against_warmup": 5,
+             "fast_reps": 2000, "fast_simpy_reps": 20, "fast_repeats": 5,
+             "fast_scaling_reps": {5: (4000, 40), 20: (1000, 10), 80: (250, 3), 320: (60, 1)}},
     "quick": {"engine_reps": 24, "engine_repeats": 2, "pool_reps": 40, "pool_repeats": 1,
               "scaling_reps": {5: 6, 20: 2, 80: 1, 320: 1}, "scaling_repeats": 1,
               "dynamics_reps": 2, "free_reps": 8, "dynamics_repeats": 1,
-              "against_bursts": 4, "against_burst_reps": 2, "against_warmup": 1},
+              "against_bursts": 4, "against_burst_reps": 2, "against_warmup": 1,
+              "fast_reps": 40, "fast_simpy_reps": 2, "fast_repeats": 1,
+              "fast_scaling_reps": {5: (20, 1), 20: (10, 1), 80: (2, 1), 320: (1, 1)}},
 }
 # seconds after which no new repeat starts, per section (engine, workers, scaling, dynamics,
 # against); about two minutes in all on a quiet 2-core machine, capped near 4 on a busy one
 BUDGETS = {"full": {"engine": 60.0, "workers": 50.0, "scaling": 40.0, "dynamics": 40.0,
-                    "against": 45.0},
-           "quick": dict.fromkeys(("engine", "workers", "scaling", "dynamics", "against"),
+                    "against": 45.0, "fast": 90.0},
+           "quick": dict.fromkeys(("engine", "workers", "scaling", "dynamics", "against", "fast"),
                                   math.inf)}
 
 
@@ -907,6 +1027,8 @@ def main(argv: list[str] | None = None) -> int:
     doc["load_after_dynamics"] = _load()
     doc["against"] = bench_against(against, plan["against_bursts"], plan["against_burst_reps"],
                                    args.seed, plan["against_warmup"], budget["against"])
+    doc["fast"] = bench_fast(plan, plan["fast_repeats"], args.seed, cold=mode == "full",
+                             budget=budget["fast"])
     doc["load_end"] = _load()
     doc["wall_seconds"] = time.perf_counter() - started
     a = doc["against"]
@@ -922,6 +1044,8 @@ def main(argv: list[str] | None = None) -> int:
         "current_over_pre_dynamics": None if a["skipped"] else a["ratio_paired_median"],
         "current_over_pre_dynamics_total": None if a["skipped"] else a["ratio_total"],
         "current_over_pre_dynamics_cpu": None if a["skipped"] else a["ratio_cpu_total"],
+        "fast_over_simpy": {k: c["ratio_best"] for k, c in doc["fast"]["cases"].items()},
+        "fast_over_simpy_cpu": {k: c["ratio_cpu_best"] for k, c in doc["fast"]["cases"].items()},
     }
     doc["sanity_passed"] = doc["engine"]["sanity"]["passed"]
 

@@ -74,7 +74,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     tick, close = _progress(args.reps, args.quiet)
     try:
         res = run(sc, reps=args.reps, seed=args.seed, workers=args.workers,
-                  chunk_size=args.chunk_size, progress=tick, max_events=args.max_events)
+                  chunk_size=args.chunk_size, progress=tick, max_events=args.max_events,
+                  engine=args.engine)
     finally:
         close()
     if args.per_rep:
@@ -143,7 +144,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     resume=args.resume, executor=executor, workers=workers,
                     chunk_size=args.chunk_size, precision=args.precision, progress=tick,
                     min_reps=args.min_reps, max_events=args.max_events,
-                    force=args.force)
+                    force=args.force, engine=args.engine)
     finally:
         close()
         if client is not None:
@@ -315,7 +316,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     a = load_scenario(args.scenario_a, _overrides(args.set))
     b = load_scenario(args.scenario_b, _overrides(args.set))
     res = compare(a, b, reps=args.reps, seed=args.seed, workers=args.workers,
-                  max_events=args.max_events)
+                  max_events=args.max_events,
+                  engine=args.engine)
     print(json.dumps(json_safe(res), indent=2) if args.json else compare_text(res))
     return 0
 
@@ -341,7 +343,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         res = sensitivity(sc, params, samples=args.samples, reps=args.reps, seed=args.seed,
                           out=out, output=args.output, initiative=args.initiative,
                           workers=workers, executor=executor, resume=args.resume,
-                          progress=tick, seeds=args.seeds, force=args.force)
+                          progress=tick, seeds=args.seeds, force=args.force,
+                          engine=args.engine)
     finally:
         close()
         if client is not None:
@@ -496,6 +499,12 @@ def _force_arg(sp: argparse.ArgumentParser, out: bool = True) -> None:
                     + "and allow --workers above 4 per core")
 
 
+def _engine_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--engine", choices=("auto", "fast", "simpy"), default="auto",
+                    help="fast (compiled), simpy (the reference model) or auto (fast, SimPy "
+                         "without numba); the results are the same")
+
+
 def _max_events(text: str) -> float:
     try:
         v = float(text)
@@ -536,6 +545,7 @@ def _parser_run(sub: Any) -> None:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     _force_arg(r, out=False)
     _max_events_arg(r)
+    _engine_arg(r)
     r.set_defaults(func=cmd_run)
 
 
@@ -585,6 +595,7 @@ def _parser_sweep(sub: Any) -> None:
     _force_arg(sw)
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     _max_events_arg(sw)
+    _engine_arg(sw)
     sw.set_defaults(func=cmd_sweep)
 
 
@@ -600,6 +611,7 @@ def _parser_compare(sub: Any) -> None:
     c.add_argument("--json", action="store_true")
     _force_arg(c, out=False)
     _max_events_arg(c)
+    _engine_arg(c)
     c.set_defaults(func=cmd_compare)
 
 
@@ -626,6 +638,7 @@ def _parser_sensitivity(sub: Any) -> None:
     se.add_argument("--resume", action="store_true")
     se.add_argument("--json", action="store_true")
     se.add_argument("--quiet", action="store_true")
+    _engine_arg(se)
     se.set_defaults(func=cmd_sensitivity)
 
 

@@ -209,14 +209,17 @@ def test_sigterm_sweep_resumes_to_the_same_bytes(capsys, tmp_path):
 # --------------------------------------------------------------------------- item 7
 
 
-def _dying_chunk(scenario: Any, seed: int, start: int, stop: int) -> Any:
+def _dying_chunk(scenario: Any, seed: int, start: int, stop: int, engine: str = "auto"
+                 ) -> Any:
     """run_chunk, except that the worker running replication 60 dies (once, or always
     when RELAYSIM_TEST_ALWAYS_DIE is set)."""
     flag = Path(os.environ["RELAYSIM_TEST_FLAG"])
     if start <= 60 < stop and (os.environ.get("RELAYSIM_TEST_ALWAYS_DIE") or not flag.exists()):
         flag.touch()
         os._exit(9)
-    return [execute_mod.simulate(scenario, seed, rep) for rep in range(start, stop)]
+    from relaysim.engines.simpy_engine import simulate  # the same records as any engine
+
+    return [simulate(scenario, seed, rep) for rep in range(start, stop)]
 
 
 def test_run_recovers_from_a_dead_worker(monkeypatch, tmp_path):

@@ -430,12 +430,12 @@ def test_chunk_failing_once_gives_the_clean_result(minimal, tmp_path):
     assert res.results_csv.read_bytes() == clean.results_csv.read_bytes()
 
 
-def always_fail_point1_chunk0(scenario, seed, start, stop):
+def always_fail_point1_chunk0(scenario, seed, start, stop, engine="auto"):
     """compact_chunk, except that chunk 0 of trust 0.6 raises (counts its calls)."""
     if scenario.get(TRUST) == 0.6 and start == 0:
         FAIL_CALLS.append(start)
         raise ValueError("boom in the worker")
-    return REAL_COMPACT_CHUNK(scenario, seed, start, stop)
+    return REAL_COMPACT_CHUNK(scenario, seed, start, stop, engine)
 
 
 FAIL_CALLS: list[int] = []
@@ -465,7 +465,7 @@ def test_failed_chunks_in_one_process_and_on_the_cli(minimal, capsys, tmp_path, 
     assert (tmp_path / "cli" / "results.csv").exists()  # the rest is still written
 
 
-def crash_once(scenario, seed, start, stop):
+def crash_once(scenario, seed, start, stop, engine="auto"):
     """compact_chunk, except that the worker process running chunk 10 of trust 0.6 dies
     the first time (a marker file remembers it across processes)."""
     if scenario.get(TRUST) == 0.6 and start == 10:
@@ -476,7 +476,7 @@ def crash_once(scenario, seed, start, stop):
             pass
         else:
             os._exit(1)
-    return REAL_COMPACT_CHUNK(scenario, seed, start, stop)
+    return REAL_COMPACT_CHUNK(scenario, seed, start, stop, engine)
 
 
 @pytest.mark.skipif(multiprocessing.get_start_method() != "fork",
@@ -521,14 +521,14 @@ FLAKY_CALLS: dict[tuple[float, int], int] = {}
 FLAKY_LOCK = threading.Lock()
 
 
-def fail_once_point1_chunk0(scenario, seed, start, stop):
+def fail_once_point1_chunk0(scenario, seed, start, stop, engine="auto"):
     """compact_chunk, except that chunk 0 of trust 0.6 raises on its first call."""
     key = (scenario.get(TRUST), start)
     with FLAKY_LOCK:
         FLAKY_CALLS[key] = n = FLAKY_CALLS.get(key, 0) + 1
     if key == (0.6, 0) and n == 1:
         raise RuntimeError("transient worker failure")
-    return REAL_COMPACT_CHUNK(scenario, seed, start, stop)
+    return REAL_COMPACT_CHUNK(scenario, seed, start, stop, engine)
 
 
 def test_dask_retry_runs_the_chunk_again(minimal, tmp_path, inproc_dask, monkeypatch):

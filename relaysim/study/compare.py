@@ -63,7 +63,8 @@ def paired_coverage(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
 
 
 def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
-            workers: int | None = None, max_events: float | None = None) -> dict[str, Any]:
+            workers: int | None = None, max_events: float | None = None,
+            engine: str = "auto") -> dict[str, Any]:
     """Run A and B with the same seed (replication i of both shares its random numbers) and
     report B - A for each named initiative they share: completion rate (Tango's score
     interval for paired proportions, with the discordant counts) and coverage at the
@@ -72,8 +73,10 @@ def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
     of both runs together (study/limits.py)."""
     if isinstance(reps, int) and reps >= 1:  # both runs' work at once (run checks the rest)
         check_work([a, b], reps, max_events)
-    ra = run(a, reps=reps, seed=seed, workers=workers, max_events=max_events)
-    rb = run(b, reps=reps, seed=seed, workers=workers, max_events=max_events)
+    ra = run(a, reps=reps, seed=seed, workers=workers, max_events=max_events,
+             engine=engine)
+    rb = run(b, reps=reps, seed=seed, workers=workers, max_events=max_events,
+             engine=engine)
     return compare_results(ra, rb)
 
 

@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from ..engines import select
 from ..engines.records import Replication
-from ..engines.simpy_engine import simulate
 from ..errors import RelaysimError
 from ..machine import default_workers
 from ..model.scenario import Scenario
@@ -44,9 +44,11 @@ class PoolDied(RelaysimError):
     """Workers kept dying (killed, or out of memory): the run gave up."""
 
 
-def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> list[Replication]:
-    """Replications start..stop-1 (the unit of work shipped to a worker)."""
-    return [simulate(scenario, seed, rep) for rep in range(start, stop)]
+def run_chunk(scenario: Scenario, seed: int, start: int, stop: int, engine: str = "auto"
+              ) -> list[Replication]:
+    """Replications start..stop-1 (the unit of work shipped to a worker) on `engine`
+    ("auto", "fast" or "simpy": the same records, see relaysim.engines.select)."""
+    return select.chunk_runner(select.resolve(engine))(scenario, seed, start, stop)
 
 
 def chunks(reps: int, chunk_size: int, start: int = 0) -> list[tuple[int, int]]:
@@ -105,16 +107,16 @@ def stop_pool(ex: ProcessPoolExecutor) -> None:
 
 
 def execute(scenario: Scenario, seed: int, parts: list[tuple[int, int]], workers: int,
-            executor: Executor | None) -> Iterator[list[Replication]]:
+            executor: Executor | None, engine: str = "auto") -> Iterator[list[Replication]]:
     """The records of each (start, stop) part, in the order of `parts`: in this process
     (one worker or one part), on `executor` if given (left open), else on a local pool of
     `workers` processes (stopped at the end, rebuilt if a worker dies)."""
     if executor is None and (workers == 1 or len(parts) == 1):
         for a, b in parts:
-            yield run_chunk(scenario, seed, a, b)
+            yield run_chunk(scenario, seed, a, b, engine)
         return
     if executor is not None:
-        futures = [executor.submit(run_chunk, scenario, seed, a, b) for a, b in parts]
+        futures = [executor.submit(run_chunk, scenario, seed, a, b, engine) for a, b in parts]
         try:
             for f in futures:
                 yield f.result()
@@ -122,11 +124,11 @@ def execute(scenario: Scenario, seed: int, parts: list[tuple[int, int]], workers
             for f in futures:
                 f.cancel()
         return
-    yield from _on_local_pool(scenario, seed, parts, workers)
+    yield from _on_local_pool(scenario, seed, parts, workers, engine)
 
 
-def _on_local_pool(scenario: Scenario, seed: int, parts: list[tuple[int, int]], workers: int
-                   ) -> Iterator[list[Replication]]:
+def _on_local_pool(scenario: Scenario, seed: int, parts: list[tuple[int, int]], workers: int,
+                   engine: str = "auto") -> Iterator[list[Replication]]:
     """execute() on pools of our own: when a worker dies the pool breaks; a new one runs
     the parts not yet returned (identical results: a replication is a pure function of
     its seed and index). Gives up after POOL_RESTARTS rebuilds."""
@@ -136,7 +138,7 @@ def _on_local_pool(scenario: Scenario, seed: int, parts: list[tuple[int, int]], 
     try:
         while todo:
             try:  # submit too: a pool may break while chunks are still being submitted
-                futures = [ex.submit(run_chunk, scenario, seed, a, b) for a, b in todo]
+                futures = [ex.submit(run_chunk, scenario, seed, a, b, engine) for a, b in todo]
                 for f in futures:
                     got = f.result()
                     todo.pop(0)

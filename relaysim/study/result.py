@@ -103,6 +103,7 @@ class RunResult:
     seed: int
     reps: int
     replications: list[Replication] = field(repr=False)
+    engine: str = "simpy"  # the engine that ran them (same records either way)
 
     @cached_property
     def summary(self) -> dict[str, Any]:
@@ -135,6 +136,7 @@ class RunResult:
             "source": sc.source,
             "seed": self.seed,
             "reps": self.reps,
+            "engine": self.engine,
             "relaysim_version": __version__,
             "stream_version": STREAM_VERSION,
             "initiatives": inits,

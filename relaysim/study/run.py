@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engines import select
 from ..engines.records import Replication
 from ..errors import UsageError
 from ..model.scenario import Scenario
@@ -51,6 +52,7 @@ def run(
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
     max_events: float | None = None,
+    engine: str = "auto",
 ) -> RunResult:
     """Run `reps` replications of `scenario` and summarise them.
 
@@ -60,9 +62,11 @@ def run(
     progress: called with the number of replications finished after each chunk.
     max_events: refuse (UsageError) a run expected to need more engine events than this
     (default limits.MAX_EVENTS; see study/limits.py), before any work is done.
-    The result does not depend on workers, chunk_size or executor.
+    engine: "auto" (fast, or SimPy without numba), "fast" or "simpy" (same results).
+    The result does not depend on workers, chunk_size, executor or engine.
     """
     _check_args(reps, seed, workers, chunk_size)
+    engine = select.resolve(engine)
     n_workers = workers if workers is not None else default_workers()
     if chunk_size is None:
         chunk_size = max(1, min(200, math.ceil(reps / (4 * max(1, n_workers)))))
@@ -70,9 +74,10 @@ def run(
                None if executor is not None else min(n_workers, math.ceil(reps / chunk_size)))
     parts = chunks(reps, chunk_size)
     records: list[Replication] = []
-    for got in execute(scenario, seed, parts, n_workers, executor):
+    for got in execute(scenario, seed, parts, n_workers, executor, engine):
         records.extend(got)
         if progress is not None:
             progress(len(got))
     records.sort(key=lambda r: r.rep)
-    return RunResult(scenario=scenario, seed=int(seed), reps=int(reps), replications=records)
+    return RunResult(scenario=scenario, seed=int(seed), reps=int(reps), replications=records,
+                     engine=engine)

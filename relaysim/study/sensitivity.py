@@ -205,7 +205,7 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
                 initiative: str | None = None, workers: int | None = None,
                 executor: Any = None, resume: bool = False, bootstrap: int = 999,
                 progress: Progress | None = None, seeds: int = SEEDS,
-                force: bool = False) -> dict[str, Any]:
+                force: bool = False, engine: str = "auto") -> dict[str, Any]:
     """First- and total-order Sobol indices (with 95% intervals) and a tornado.
 
     samples: N of the Saltelli design (power of two); the design has N*(d+2) points with
@@ -228,7 +228,7 @@ def sensitivity(scenario: Scenario, params: list[Parameter], samples: int, reps:
         _check_analysis_folder(out)
     sweep_seeds = seed_values(seed, seeds)
     kw: dict[str, Any] = {"reps": reps, "workers": workers, "executor": executor,
-                          "progress": progress, "force": force}
+                          "progress": progress, "force": force, "engine": engine}
     runs = [_sub_sweep(scenario, points, s, out / _sobol_dir(k), resume, k == 0, kw).rows
             for k, s in enumerate(sweep_seeds)]
     tres = _sub_sweep(scenario, tornado_points(params), seed, out / "tornado", resume,

@@ -60,11 +60,12 @@ def outcome_columns(records: Iterable[Replication], n_zones: int
     return cols
 
 
-def compact_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> dict[str, Any]:
+def compact_chunk(scenario: Scenario, seed: int, start: int, stop: int, engine: str = "auto"
+                  ) -> dict[str, Any]:
     """Run replications start..stop-1 and keep only their outcome columns (what a sweep
     ships back from a worker and stores)."""
     zone_names = [lv.name for lv in scenario.levels[1:]]
-    cols = outcome_columns(run_chunk(scenario, seed, start, stop), len(zone_names))
+    cols = outcome_columns(run_chunk(scenario, seed, start, stop, engine), len(zone_names))
     return {"start": start, "stop": stop, "zones": zone_names, "initiatives": cols}
 
 

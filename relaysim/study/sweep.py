@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..engines import select
 from ..engines.keyed import STREAM_VERSION
 from ..errors import Problem, ScenarioError, UsageError
 from ..files import LOCK_NAME, FolderLock, atomic_write, safe_name
@@ -145,6 +146,7 @@ def sweep(
     min_reps: int = 200,
     max_events: float | None = None,
     force: bool = False,
+    engine: str = "auto",
 ) -> SweepResult:
     """Run every point of `design` (dicts of dotted path -> value) for `reps` replications.
 
@@ -157,7 +159,8 @@ def sweep(
     +-precision, clustered by replication for the stream), or `reps` is reached. Points
     then have unequal replication counts: they are paired (common random numbers) only up
     to the shorter count. Failing chunks are retried `retries` times,
-    then recorded as failed; the rest of the sweep still finishes.
+    then recorded as failed; the rest of the sweep still finishes. engine: "auto",
+    "fast" or "simpy" (the same results).
     max_events: refuse (UsageError) a sweep expected to need more engine events than this
     (default limits.MAX_EVENTS; study/limits.py), before anything is written.
     The folder is locked while it runs; a non-empty folder not its own needs `force`.
@@ -181,7 +184,7 @@ def sweep(
             _write_manifest(out_dir, scenario, design, identity, store_path)
             runner = _Runner(st, scenarios, seed, reps, chunk_size, precision, executor,
                              n_workers, retries, progress)
-            runner.min_reps = min_reps
+            runner.min_reps, runner.engine = min_reps, select.resolve(engine)  # same results
             runner.go()
             rows = results_from_store(st, design)
             failed = st.failed()
@@ -353,6 +356,7 @@ class _Runner:
         self.st, self.scenarios, self.seed, self.reps = st, scenarios, seed, reps
         self.cs, self.precision, self.executor = chunk_size, precision, executor
         self.workers, self.retries, self.progress = workers, retries, progress
+        self.engine = "auto"
         self.reps_run = 0
         self.pool: Any = None  # the local pool in use (rebuilt when a worker dies)
         self.done = st.done()
@@ -434,7 +438,7 @@ class _Runner:
             j, a, b = unit
             for attempt in range(self.retries + 1):
                 try:
-                    data = compact_chunk(self.scenarios[j], self.seed, a, b)
+                    data = compact_chunk(self.scenarios[j], self.seed, a, b, self.engine)
                 except Exception as e:  # recorded; the sweep goes on
                     if attempt == self.retries:
                         self.st.put_failed(j, a, b, _describe(e))
@@ -455,7 +459,7 @@ class _Runner:
                 # the attempt number makes a retry a new task for executors that cache
                 # results by arguments (Dask's pure tasks)
                 inflight[ex.submit(_attempt_chunk, self.scenarios[j], self.seed, a, b,
-                                   tries.get(unit, 0))] = unit
+                                   tries.get(unit, 0), self.engine)] = unit
             finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             for f in finished:
                 unit = inflight.pop(f)
@@ -487,10 +491,10 @@ class _Runner:
             self.st.put_failed(*unit, _describe(e))
 
 
-def _attempt_chunk(scenario: Scenario, seed: int, start: int, stop: int, attempt: int
-                   ) -> dict[str, Any]:
+def _attempt_chunk(scenario: Scenario, seed: int, start: int, stop: int, attempt: int,
+                   engine: str = "auto") -> dict[str, Any]:
     """compact_chunk, with the attempt number as an argument (ignored by the work)."""
-    return compact_chunk(scenario, seed, start, stop)
+    return compact_chunk(scenario, seed, start, stop, engine)
 
 
 def _describe(e: BaseException) -> str:

@@ -1,0 +1,1066 @@
+"""The compiled relay (numba): SimPy's event loop, replayed as explicit state machines.
+
+Imported only by relaysim.engines.fast, and only when the fast engine is used. Every
+model formula is the very function in relaysim.model.formulas, compiled with numba.njit
+(`_jit_formulas`); nothing of the model is re-typed here.
+
+How it mirrors relaysim.engines.simpy_engine (read that first):
+
+- The event queue is a heap of (time, priority, eid, event) exactly as SimPy's
+  (URGENT 0 before NORMAL 1, eid counting every schedule). Timeouts schedule at
+  now + delay when created, `succeed()` at now, a new process's first step (SimPy's
+  Initialize) URGENT at now, an interrupt URGENT at now. Process ends are not
+  scheduled: nobody waits on them, and eids only order events relative to each other.
+- Each SimPy process (a baton copy's `carry`, `_launch`, `_arrivals`, `_reviews`) is a
+  row of the process table with a program counter (PC_*) standing for the `yield` it is
+  suspended at. An event's callbacks are a FIFO list of waiting processes linked through
+  the table (or one of the callback kinds DISPATCH, DEPART, FILL, INTERRUPT).
+- A runner's capacity queue is a sorted list by (priority, seq, tick), which pops in the
+  same order as the reference's heapq; an interrupted waiter leaves its event in the
+  queue with no callbacks, as in SimPy.
+- Pools (events, processes, heap, queue nodes, tracks, dropped batons) have fixed sizes
+  per call; when one is full the replication stops with a status and the caller reruns
+  it with that pool doubled (the kernel is deterministic, so the result is the same).
+"""
+
+from __future__ import annotations
+
+import types
+
+import llvmlite.binding as llvm
+import numpy as np
+from numba import njit
+from numba.core import types as nbt
+from numba.extending import get_cython_function_address
+
+from ..model import distributions as _D
+from ..model import formulas as _F
+from . import keyed
+from .nbspecial import cython_name
+
+# -- the model's formulas, compiled from the very functions in model/formulas.py ----------
+
+
+def _jit_copy(f: types.FunctionType, g: dict[str, object]) -> types.FunctionType:
+    """`f` itself (same code object) bound to globals `g`, ready for numba.njit."""
+    copy = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
+    copy.__qualname__ = f.__qualname__
+    copy.__module__ = f.__module__
+    return copy
+
+
+def _jit_formulas() -> types.SimpleNamespace:
+    """njit every function of model.formulas; calls between them resolve to the compiled
+    versions (numba cannot call plain Python functions)."""
+    g = dict(vars(_F))
+    out = {}
+    for name in _F.__all__:
+        f = g[name]
+        if isinstance(f, types.FunctionType):
+            out[name] = njit(cache=True)(_jit_copy(f, g))
+    g.update(out)
+    return types.SimpleNamespace(**out)
+
+
+F = _jit_formulas()
+fumble_odds = F.fumble_odds
+probability = F.probability
+implements = F.implements
+tank_rate = F.tank_rate
+tank_level = F.tank_level
+tank_slowed = F.tank_slowed
+window_next_open = F.window_next_open
+exponential_gap = F.exponential_gap
+departure_gap = F.departure_gap
+
+# -- scipy's special functions, for the inverse CDFs ---------------------------------------
+# The C functions scipy.special.cython_special exports (the same code as scipy.special's
+# ufuncs, see nbspecial.py), bound by symbol name rather than by address: numba can then
+# cache the kernel on disk (relaysim.engines.nbspecial's ctypes binding cannot be cached).
+for _name, _n in (("gammaincinv", 2), ("ndtri", 1)):
+    llvm.add_symbol("relaysim_" + _name, get_cython_function_address(
+        "scipy.special.cython_special", cython_name(_name, _n)))
+_gammaincinv_c = nbt.ExternalFunction(
+    "relaysim_gammaincinv", nbt.float64(nbt.float64, nbt.float64, nbt.intc))
+_ndtri_c = nbt.ExternalFunction("relaysim_ndtri", nbt.float64(nbt.float64, nbt.intc))
+
+
+@njit(cache=True)
+def _gammaincinv(a, y):
+    return _gammaincinv_c(a, y, 0)
+
+
+@njit(cache=True)
+def _ndtri(y):
+    return _ndtri_c(y, 0)
+
+
+#: model.distributions.ppf_scalar itself, its gammaincinv and ndtri the functions above
+ppf_scalar = njit(cache=True, inline="always")(
+    _jit_copy(_D.ppf_scalar, {**vars(_D), "gammaincinv": _gammaincinv, "ndtri": _ndtri}))
+#: the keyed uniform of random streams v2 (engines/keyed.py), compiled
+uniform = keyed.uniform_nb()
+
+
+# -- layout of the parameter and state arrays (fast.py fills the parameters) -------------
+# level ints
+LV_SIZE, LV_COUNT, LV_LEAVES, LV_OFF, LV_TURN, LV_TANK, LV_EXTRA, LV_N = range(8)
+# bundle ints
+B_CAP, B_ZONE, B_MAXATT, B_SLOTS, B_CP, B_WIN, B_N = range(7)
+# bundle floats
+(BF_RET, BF_RECOVER, BF_PERIOD, BF_OPEN, BF_CLOSE, BF_ODDS0, BF_ODDSNEW, BF_TURN, BF_LOSS,
+ BF_DRAIN, BF_RECOVERY, BF_FLOOR, BF_CHECK, BF_N) = range(14)
+# global floats
+(G_HORIZON, G_LOAD, G_TANKEFF, G_CPTIME, G_SRATE, G_SSTART, G_SSTOP, G_SMEANGAP, G_SDEADAFTER,
+ G_SCLAR, G_SMINFID, G_FBINT, G_FBDETECT, G_N) = range(14)
+# global ints
+GI_CONTENDED, GI_NLEV, GI_SPRIO, GI_SNEED, GI_NCLASS, GI_NINI, GI_N = range(7)
+# dist slots per bundle
+DS_WORK, DS_DUR, DS_REWORK, DS_VAC = 0, 1, 2, 3
+# purposes (streams.py numbers)
+WORK, DURATION, FUMBLE, RECOVER, REWORK = 0, 1, 2, 3, 4
+TURNOVER, VACANCY, LOSS, REVIEW, STREAM = 5, 6, 7, 8, 9
+MERGED_WORK = 20
+# output track ints / floats
+(TI_REP, TI_NAME, TI_IMPL, TI_IMPLBD, TI_BELOW, TI_DROPPED, TI_LOST, TI_INFLIGHT, TI_REACHBD,
+ TI_PRIO, TI_NEED, TI_N) = range(12)
+TF_LAUNCH, TF_DEADLINE, TF_FIDSUM, TF_DONE, TF_CLAR, TF_MINFID, TF_N = range(7)
+# capacities / status codes
+CAP_EV, CAP_PROC, CAP_HEAP, CAP_QN, CAP_TR, CAP_DROP, CAP_N = range(7)
+# state counters
+(ST_EVHW, ST_EVFREE, ST_HEAP, ST_EID, ST_NPROC, ST_QNHW, ST_QNFREE, ST_SEQ, ST_TICK, ST_OVF,
+ ST_NTR, ST_NDROP, ST_UH, ST_UT, ST_NH, ST_NT, ST_N) = range(17)
+# event ints
+E_KIND, E_A, E_B, E_HEAD, E_TAIL, E_NCB, E_N = range(7)
+EK_RESUME, EK_DISPATCH, EK_DEPART, EK_FILL, EK_INTR = range(5)
+# process ints / floats
+(P_PC, P_TR, P_P, P_I, P_SEQ, P_ATT, P_BEGAN, P_TARGET, P_WNEXT, P_HPREV, P_HNEXT, P_ALIVE,
+ P_OK, P_N) = range(14)
+PF_FID, PF_ARRIVED, PF_WORK, PF_STARTED, PF_PF, PF_N = range(6)
+# queue nodes: prio, seq, tick, event, next
+Q_PRIO, Q_SEQ, Q_TICK, Q_EV, Q_NEXT, Q_N = range(6)
+# program counters
+(PC_LAUNCH, PC_CARRY, PC_X_SLOT, PC_X_CP, PC_TANK, PC_ATT_INIT, PC_ATT_TOP, PC_VAC, PC_WIN,
+ PC_AFTER_WIN, PC_AFTER_DUR, PC_X_END, PC_LEG, PC_LEG_LOOP, PC_STARTED, PC_WORKED,
+ PC_ARRIVALS, PC_ARR_LOOP, PC_ARR_WAKE, PC_REVIEWS, PC_REV_WAKE, PC_INTR) = range(22)
+LOST, STAY = 0, 1
+URGENT, NORMAL = 0, 1
+DONE = -1  # program counter of a finished process
+
+
+# -- small pool helpers -------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _new_event(ev, evfree, st, cap, kind, a, b):
+    if st[ST_EVFREE] > 0:
+        st[ST_EVFREE] -= 1
+        e = evfree[st[ST_EVFREE]]
+    elif st[ST_EVHW] < cap:
+        e = st[ST_EVHW]
+        st[ST_EVHW] += 1
+    else:
+        st[ST_OVF] = CAP_EV + 1
+        e = cap  # the spare row: garbage, the replication is rerun
+    ev[e, E_KIND] = kind
+    ev[e, E_A] = a
+    ev[e, E_B] = b
+    ev[e, E_HEAD] = -1
+    ev[e, E_TAIL] = -1
+    ev[e, E_NCB] = 0
+    return e
+
+
+@njit(cache=True, inline="always")
+def _free_event(evfree, st, e):
+    evfree[st[ST_EVFREE]] = e
+    st[ST_EVFREE] += 1
+
+
+_EBITS = 24  # an event's pool index lives in the low bits of its heap key
+_EMASK = (1 << _EBITS) - 1
+_PRIO = 1 << 62
+
+
+@njit(cache=True, inline="always")
+def _schedule(ht, hk, fq, now, st, cap, t, prio, e):
+    """SimPy's heappush((t, prio, eid, e)).
+
+    An event for now goes to one of two FIFOs (URGENT, NORMAL), which is the order the heap
+    would give it: everything scheduled now has a larger eid than every heap entry for now
+    (those were scheduled earlier), URGENT events are only ever scheduled for now, and the
+    FIFOs are emptied before time moves on. Later events go to a 4-ary heap of times ht
+    and keys hk = prio * 2**62 + eid * 2**24 + e ((t, key) orders as (t, prio, eid))."""
+    if t == now:
+        if prio == URGENT:
+            k = st[ST_UT]
+            if k >= cap:
+                st[ST_OVF] = CAP_HEAP + 1
+                return
+            fq[k] = e
+            st[ST_UT] = k + 1
+        else:
+            k = st[ST_NT]
+            if k >= cap:
+                st[ST_OVF] = CAP_HEAP + 1
+                return
+            fq[cap + 1 + k] = e
+            st[ST_NT] = k + 1
+        st[ST_EID] += 1
+        return
+    n = st[ST_HEAP]
+    if n >= cap:
+        st[ST_OVF] = CAP_HEAP + 1
+        return
+    key = prio * _PRIO + (st[ST_EID] << _EBITS) + e
+    st[ST_EID] += 1
+    st[ST_HEAP] = n + 1
+    j = n
+    while j > 0:
+        parent = (j - 1) >> 2
+        pt = ht[parent]
+        if pt < t or (pt == t and hk[parent] < key):
+            break
+        ht[j] = pt
+        hk[j] = hk[parent]
+        j = parent
+    ht[j] = t
+    hk[j] = key
+
+
+@njit(cache=True, inline="always")
+def _pop(ht, hk, st):
+    """heappop: (t, e) of the earliest entry."""
+    t0 = ht[0]
+    e0 = hk[0] & _EMASK
+    n = st[ST_HEAP] - 1
+    st[ST_HEAP] = n
+    if n > 0:
+        t = ht[n]
+        key = hk[n]
+        j = 0
+        while True:
+            c = 4 * j + 1
+            if c >= n:
+                break
+            # the smallest of up to four children
+            m = c
+            mt = ht[c]
+            mk = hk[c]
+            end = c + 4
+            if end > n:
+                end = n
+            for x in range(c + 1, end):
+                xt = ht[x]
+                if xt < mt or (xt == mt and hk[x] < mk):
+                    m = x
+                    mt = xt
+                    mk = hk[x]
+            if t < mt or (t == mt and key < mk):
+                break
+            ht[j] = mt
+            hk[j] = mk
+            j = m
+        ht[j] = t
+        hk[j] = key
+    return t0, e0
+
+
+@njit(cache=True, inline="always")
+def _wait(ev, pi, w, e):
+    """Process w yields event e: append w to e's callbacks."""
+    pi[w, P_TARGET] = e
+    pi[w, P_WNEXT] = -1
+    if ev[e, E_TAIL] < 0:
+        ev[e, E_HEAD] = w
+    else:
+        pi[ev[e, E_TAIL], P_WNEXT] = w
+    ev[e, E_TAIL] = w
+    ev[e, E_NCB] += 1
+
+
+@njit(cache=True, inline="always")
+def _detach(ev, pi, w):
+    """Remove process w from the callbacks of the event it waits on (an interrupt)."""
+    e = pi[w, P_TARGET]
+    prev = -1
+    x = ev[e, E_HEAD]
+    while x >= 0 and x != w:
+        prev = x
+        x = pi[x, P_WNEXT]
+    if x < 0:
+        return
+    nxt = pi[w, P_WNEXT]
+    if prev < 0:
+        ev[e, E_HEAD] = nxt
+    else:
+        pi[prev, P_WNEXT] = nxt
+    if ev[e, E_TAIL] == w:
+        ev[e, E_TAIL] = prev
+    ev[e, E_NCB] -= 1
+
+
+@njit(cache=True, inline="always")
+def _q_push(qn, qhead, qlen, qfree, st, cap, r, prio, seq, tick, e):
+    if st[ST_QNFREE] > 0:
+        st[ST_QNFREE] -= 1
+        node = qfree[st[ST_QNFREE]]
+    elif st[ST_QNHW] < cap:
+        node = st[ST_QNHW]
+        st[ST_QNHW] += 1
+    else:
+        st[ST_OVF] = CAP_QN + 1
+        return
+    qn[node, Q_PRIO] = prio
+    qn[node, Q_SEQ] = seq
+    qn[node, Q_TICK] = tick
+    qn[node, Q_EV] = e
+    prev = -1
+    x = qhead[r]
+    while x >= 0:
+        if (qn[x, Q_PRIO] > prio or (qn[x, Q_PRIO] == prio and (
+                qn[x, Q_SEQ] > seq or (qn[x, Q_SEQ] == seq and qn[x, Q_TICK] > tick)))):
+            break
+        prev = x
+        x = qn[x, Q_NEXT]
+    qn[node, Q_NEXT] = x
+    if prev < 0:
+        qhead[r] = node
+    else:
+        qn[prev, Q_NEXT] = node
+    qlen[r] += 1
+
+
+@njit(cache=True, inline="always")
+def _q_pop(qn, qhead, qlen, qfree, st, r):
+    node = qhead[r]
+    qhead[r] = qn[node, Q_NEXT]
+    qlen[r] -= 1
+    qfree[st[ST_QNFREE]] = node
+    st[ST_QNFREE] += 1
+    return qn[node, Q_EV]
+
+
+@njit(cache=True, inline="always")
+def _draw(seedk, rep, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar):
+    """Runner (p, i)'s next draw for purpose index pidx (streams.py's purpose, merged legs
+    after 9): its keyed uniform, through its bundle's inverse CDF in slot dslot."""
+    n = cnt[pidx, r]
+    cnt[pidx, r] = n + 1
+    purpose = pidx if pidx < 10 else MERGED_WORK + pidx - 9
+    u = uniform(seedk, rep, purpose, p, i, n)
+    if dslot < 0:
+        return u
+    return ppf_scalar(dcode[b, dslot], dpar[b, dslot, :dn[b, dslot]], u)
+
+
+# per-runner state columns (ri: ints, rf: floats)
+(R_BUSY, R_HELD, R_VAC, R_SLOTS, R_SHEAD, R_STAIL, R_DISP, R_FILL, R_TANKEV, R_QHEAD, R_QLEN,
+ R_HHEAD, R_HTAIL, R_LEVEL, R_N) = range(15)
+RF_ODDS, RF_TANK, RF_TANKT, RF_N = range(4)
+
+
+@njit(cache=True, _nrt=False)
+def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i,
+              caps, out_lf, out_li, o_ti, o_tf, o_tz, ev, evfree, pi, pf, runlist, ht, hk,
+              qn, qfree, drop_i, drop_f, st, cnt, ri, rf, fq):
+    """Replications rep0..rep1-1. Returns (status, reps done, track rows written); status 0
+    is success, k > 0 means pool k-1 (CAP_*) overflowed in replication rep0 + reps done.
+
+    Compiled without numba's reference counting (_nrt=False): every array is allocated by
+    the caller (relaysim.engines.fast), so the event loop never touches a refcount."""
+    nlev = gi[GI_NLEV]
+    R = lv[nlev - 1, LV_OFF] + lv[nlev - 1, LV_SIZE]
+    rows = 0
+    for rep in range(rep0, rep1):
+        status = _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i,
+                      caps, out_lf[rep - rep0], out_li[rep - rep0], o_ti, o_tf, o_tz, rows,
+                      ev, evfree, pi, pf, runlist, ht, hk, qn, qfree, drop_i, drop_f, st,
+                      cnt, R, ri, rf, fq)
+        if status != 0:
+            return status, rep - rep0, rows
+        rows += st[ST_NTR]
+    return 0, rep1 - rep0, rows
+
+
+@njit(cache=True, _nrt=False)
+def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
+         lf, li, o_ti, o_tf, o_tz, row0, ev, evfree, pi, pf, runlist, ht, hk, qn, qfree,
+         drop_i, drop_f, st, cnt, R, ri, rf, fq):
+    # long on purpose: SimPy's event loop and every process's state machine share these
+    # locals; helpers in the hot loop would cost calls, and splitting it would scatter the
+    # one-to-one correspondence with simpy_engine.py (each PC_* branch is one of its yields)
+    nlev = gi[GI_NLEV]
+    last = nlev - 1
+    horizon = gf[G_HORIZON]
+    load = gf[G_LOAD]
+    tank_eff = gf[G_TANKEFF]
+    cp_time = gf[G_CPTIME]
+    contended = gi[GI_CONTENDED] != 0
+    has_stream = gf[G_SRATE] > 0
+    detect = gf[G_FBDETECT]
+    has_feedback = detect > 0
+    cap_ev, cap_proc, cap_heap = caps[CAP_EV], caps[CAP_PROC], caps[CAP_HEAP]
+    cap_qn, cap_tr, cap_drop = caps[CAP_QN], caps[CAP_TR], caps[CAP_DROP]
+    tr_room = o_ti.shape[0] - row0
+    if cap_tr < tr_room:
+        tr_room = cap_tr
+
+    st[:] = 0
+    cnt[:, :] = 0
+    seedk = seed
+    # per-runner state (views of the caller's arrays)
+    busy = ri[:, R_BUSY]
+    held = ri[:, R_HELD]
+    vacant = ri[:, R_VAC]
+    slots_used = ri[:, R_SLOTS]
+    slot_head = ri[:, R_SHEAD]  # slot waiters: FIFO of events through queue nodes
+    slot_tail = ri[:, R_STAIL]
+    dispatching = ri[:, R_DISP]
+    fill_ev = ri[:, R_FILL]
+    tank_ev = ri[:, R_TANKEV]
+    qhead = ri[:, R_QHEAD]
+    qlen = ri[:, R_QLEN]
+    hhead = ri[:, R_HHEAD]
+    htail = ri[:, R_HTAIL]
+    level_of = ri[:, R_LEVEL]
+    odds = rf[:, RF_ODDS]
+    tank = rf[:, RF_TANK]
+    tank_t = rf[:, RF_TANKT]
+    for p in range(nlev):
+        for i in range(lv[p, LV_SIZE]):
+            r = lv[p, LV_OFF] + i
+            for c in range(R_N):
+                ri[r, c] = 0
+            slot_head[r] = -1
+            slot_tail[r] = -1
+            fill_ev[r] = -1
+            tank_ev[r] = -1
+            qhead[r] = -1
+            hhead[r] = -1
+            htail[r] = -1
+            level_of[r] = p
+            odds[r] = bf[rb[r], BF_ODDS0]
+            tank[r] = 1.0
+            tank_t[r] = 0.0
+    wait_total = lf[:, 0]
+    busy_time = lf[:, 1]
+    waits = li[:, 0]
+    departures = li[:, 1]
+    for p in range(nlev):
+        wait_total[p] = 0.0
+        busy_time[p] = 0.0
+        waits[p] = 0
+        departures[p] = 0
+
+    # the tracks: rows row0.. of the outputs
+    nini = gi[GI_NINI]
+    if nini > tr_room:
+        return CAP_TR + 1
+    for k in range(nini):
+        t = row0 + k
+        o_ti[t, :] = 0
+        o_ti[t, TI_REP] = rep
+        o_ti[t, TI_NAME] = k
+        o_ti[t, TI_PRIO] = ini_i[k, 0]
+        o_ti[t, TI_NEED] = ini_i[k, 1]
+        o_tf[t, TF_LAUNCH] = ini_f[k, 0]
+        o_tf[t, TF_DEADLINE] = ini_f[k, 1]
+        o_tf[t, TF_CLAR] = ini_f[k, 2]
+        o_tf[t, TF_MINFID] = ini_f[k, 3]
+        o_tf[t, TF_FIDSUM] = 0.0
+        o_tf[t, TF_DONE] = np.nan
+        o_tz[t, :, :] = 0
+    ntr = nini
+    arr_t = 0.0
+    now = 0.0
+
+    # env.process(...) for each initiative's _launch, the stream, the reviews
+    for k in range(nini + (1 if has_stream else 0) + (1 if has_feedback else 0)):
+        w = st[ST_NPROC]
+        st[ST_NPROC] += 1
+        pi[w, :] = -1
+        pi[w, P_ALIVE] = 1
+        if k < nini:
+            pi[w, P_PC] = PC_LAUNCH
+            pi[w, P_TR] = row0 + k
+            pi[w, P_P] = 0
+            pi[w, P_I] = 0
+            pf[w, PF_FID] = 1.0
+        elif k == nini and has_stream:
+            pi[w, P_PC] = PC_ARRIVALS
+        else:
+            pi[w, P_PC] = PC_REVIEWS
+        e = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+        _wait(ev, pi, w, e)
+        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e)
+    # departures
+    for p in range(nlev):
+        if lv[p, LV_TURN]:
+            for i in range(lv[p, LV_SIZE]):
+                r = lv[p, LV_OFF] + i
+                b = rb[r]
+                rate = bf[b, BF_TURN]
+                if rate <= 0:
+                    continue
+                gap = departure_gap(_draw(seedk, rep, TURNOVER, p, i, r, cnt, -1, b,
+                                          dcode, dn, dpar), rate)
+                if now + gap < horizon:
+                    e = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e)
+
+    while True:
+        if st[ST_OVF]:
+            return st[ST_OVF]
+        # the next event in SimPy's order: URGENT ones for now, then the heap's for now
+        # (scheduled earlier: smaller eids), then NORMAL ones scheduled now, then later ones
+        if st[ST_UH] < st[ST_UT]:
+            e = fq[st[ST_UH]]
+            st[ST_UH] += 1
+            if st[ST_UH] == st[ST_UT]:
+                st[ST_UH] = 0
+                st[ST_UT] = 0
+        elif st[ST_HEAP] > 0 and ht[0] == now:
+            now, e = _pop(ht, hk, st)
+        elif st[ST_NH] < st[ST_NT]:
+            e = fq[cap_heap + 1 + st[ST_NH]]
+            st[ST_NH] += 1
+            if st[ST_NH] == st[ST_NT]:
+                st[ST_NH] = 0
+                st[ST_NT] = 0
+        elif st[ST_HEAP] > 0:
+            if ht[0] >= horizon:
+                break
+            now, e = _pop(ht, hk, st)
+        else:
+            break
+        kind = ev[e, E_KIND]
+        nrun = 0
+        cause = -1
+        if kind == EK_RESUME:
+            x = ev[e, E_HEAD]
+            while x >= 0 and nrun <= cap_proc:
+                runlist[nrun] = x
+                nrun += 1
+                x = pi[x, P_WNEXT]
+        elif kind == EK_INTR:
+            w = ev[e, E_A]
+            if pi[w, P_ALIVE] == 1:
+                _detach(ev, pi, w)
+                runlist[0] = w
+                nrun = 1
+                cause = ev[e, E_B]
+                pi[w, P_PC] = PC_INTR
+        elif kind == EK_DISPATCH:
+            r = ev[e, E_A]
+            p = level_of[r]
+            b = rb[r]
+            dispatching[r] = 0
+            cap = bi[b, B_CAP]
+            while qlen[r] > 0 and busy[r] < cap and not (lv[p, LV_TURN] and vacant[r]):
+                q = _q_pop(qn, qhead, qlen, qfree, st, r)
+                if ev[q, E_NCB] > 0:
+                    if lv[p, LV_TANK]:
+                        tank[r] = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN],
+                                             bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
+                        tank_t[r] = now
+                    busy[r] += 1
+                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, q)
+                else:
+                    _free_event(evfree, st, q)
+        elif kind == EK_DEPART:
+            r = ev[e, E_A]
+            p = level_of[r]
+            b = rb[r]
+            i = r - lv[p, LV_OFF]
+            departures[p] += 1
+            vacant[r] = 1
+            x = hhead[r]
+            while x >= 0:
+                u = _draw(seedk, rep, LOSS, p, i, r, cnt, -1, b, dcode, dn, dpar)
+                e2 = _new_event(ev, evfree, st, cap_ev, EK_INTR, x,
+                                LOST if u < bf[b, BF_LOSS] else STAY)
+                _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                x = pi[x, P_HNEXT]
+            if lv[p, LV_TANK]:
+                tank[r] = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN], bf[b, BF_RECOVERY],
+                                                        busy[r]), now - tank_t[r])
+                tank_t[r] = now
+            busy[r] = 0
+            gap = _draw(seedk, rep, VACANCY, p, i, r, cnt, DS_VAC, b, dcode, dn, dpar)
+            e2 = _new_event(ev, evfree, st, cap_ev, EK_FILL, r, 0)
+            _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
+        elif kind == EK_FILL:
+            r = ev[e, E_A]
+            p = level_of[r]
+            b = rb[r]
+            i = r - lv[p, LV_OFF]
+            vacant[r] = 0
+            odds[r] = bf[b, BF_ODDSNEW]
+            if lv[p, LV_TANK]:
+                tank[r] = 1.0
+                tank_t[r] = now
+                e2 = tank_ev[r]
+                if e2 >= 0:
+                    tank_ev[r] = -1
+                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e2)
+            e2 = fill_ev[r]
+            if e2 >= 0:
+                fill_ev[r] = -1
+                _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e2)
+            cap = bi[b, B_CAP]
+            while qlen[r] > 0 and busy[r] < cap:
+                q = _q_pop(qn, qhead, qlen, qfree, st, r)
+                if ev[q, E_NCB] > 0:
+                    busy[r] += 1
+                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, q)
+                else:
+                    _free_event(evfree, st, q)
+            rate = bf[b, BF_TURN]
+            if rate > 0:
+                gap = departure_gap(_draw(seedk, rep, TURNOVER, p, i, r, cnt, -1, b,
+                                          dcode, dn, dpar), rate)
+                if now + gap < horizon:
+                    e2 = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
+        _free_event(evfree, st, e)
+
+        # run the resumed processes in callback order, each up to its next yield
+        for k in range(nrun):
+            w = runlist[k]
+            pc = pi[w, P_PC]
+            tr = pi[w, P_TR]
+            p = pi[w, P_P]
+            i = pi[w, P_I]
+            if p >= 0:
+                r = lv[p, LV_OFF] + i
+                b = rb[r]
+                leaves = lv[p, LV_LEAVES]
+            else:
+                r = 0
+                b = 0
+                leaves = 0
+            while True:
+                if st[ST_OVF]:
+                    return st[ST_OVF]
+                if pc == PC_LAUNCH:
+                    launch = o_tf[tr, TF_LAUNCH]
+                    pc = PC_CARRY
+                    if launch > now:
+                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now + (launch - now), NORMAL, e2)
+                        _wait(ev, pi, w, e2)
+                        break
+                elif pc == PC_CARRY:
+                    o_ti[tr, TI_INFLIGHT] += leaves
+                    if bi[b, B_ZONE]:
+                        if bi[b, B_SLOTS] >= 0:
+                            g = lv[p - 1, LV_OFF] + i // lv[p, LV_COUNT]
+                            if slots_used[g] < bi[b, B_SLOTS]:
+                                slots_used[g] += 1
+                            else:
+                                e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                                # FIFO of slot waiters, linked through queue nodes
+                                if st[ST_QNFREE] > 0:
+                                    st[ST_QNFREE] -= 1
+                                    node = qfree[st[ST_QNFREE]]
+                                elif st[ST_QNHW] < cap_qn:
+                                    node = st[ST_QNHW]
+                                    st[ST_QNHW] += 1
+                                else:
+                                    st[ST_OVF] = CAP_QN + 1
+                                    node = cap_qn
+                                qn[node, Q_EV] = e2
+                                qn[node, Q_NEXT] = -1
+                                if slot_tail[g] < 0:
+                                    slot_head[g] = node
+                                else:
+                                    qn[slot_tail[g], Q_NEXT] = node
+                                slot_tail[g] = node
+                                _wait(ev, pi, w, e2)
+                                pc = PC_X_SLOT
+                                break
+                        pc = PC_X_SLOT
+                    else:
+                        pc = PC_LEG
+                elif pc == PC_X_SLOT:
+                    pc = PC_X_CP
+                    if bi[b, B_CP] and cp_time > 0:
+                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now + cp_time, NORMAL, e2)
+                        _wait(ev, pi, w, e2)
+                        break
+                elif pc == PC_X_CP:
+                    if lv[p, LV_TANK] and bf[b, BF_CHECK] > 0:
+                        pc = PC_TANK
+                    else:
+                        pc = PC_ATT_INIT
+                elif pc == PC_TANK:
+                    need = bf[b, BF_CHECK]
+                    rate = tank_rate(bf[b, BF_DRAIN], bf[b, BF_RECOVERY], busy[r])
+                    level = tank_level(tank[r], rate, now - tank_t[r])
+                    if level >= need - 1e-12:
+                        pc = PC_ATT_INIT
+                    else:
+                        if rate > 0:
+                            e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                            _schedule(ht, hk, fq, now, st, cap_heap, now + (need - level) / rate,
+                                      NORMAL, e2)
+                        else:
+                            e2 = tank_ev[r]
+                            if e2 < 0:
+                                e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                                tank_ev[r] = e2
+                        _wait(ev, pi, w, e2)
+                        break
+                elif pc == PC_ATT_INIT:
+                    pi[w, P_ATT] = 0
+                    pc = PC_ATT_TOP
+                elif pc == PC_ATT_TOP:
+                    pi[w, P_ATT] += 1
+                    pc = PC_VAC
+                elif pc == PC_VAC:
+                    if lv[p, LV_TURN] and vacant[r]:
+                        e2 = fill_ev[r]
+                        if e2 < 0:
+                            e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                            fill_ev[r] = e2
+                        _wait(ev, pi, w, e2)
+                        break
+                    pc = PC_WIN
+                elif pc == PC_WIN:
+                    pc = PC_AFTER_WIN
+                    if bi[b, B_WIN]:
+                        start = window_next_open(now, bf[b, BF_PERIOD], bf[b, BF_OPEN],
+                                                 bf[b, BF_CLOSE])
+                        if start > now:
+                            e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                            _schedule(ht, hk, fq, now, st, cap_heap, now + (start - now),
+                                      NORMAL, e2)
+                            _wait(ev, pi, w, e2)
+                            break
+                elif pc == PC_AFTER_WIN:
+                    has_tank = lv[p, LV_TANK] != 0
+                    level = 1.0
+                    if has_tank:
+                        level = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN],
+                                           bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
+                    pf[w, PF_PF] = probability(fumble_odds(
+                        odds[r], o_tf[tr, TF_CLAR], held[r], load, has_tank, level, tank_eff))
+                    dur = _draw(seedk, rep, DURATION, p, i, r, cnt, DS_DUR, b,
+                                dcode, dn, dpar)
+                    pc = PC_AFTER_DUR
+                    if dur > 0:
+                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now + dur, NORMAL, e2)
+                        _wait(ev, pi, w, e2)
+                        break
+                elif pc == PC_AFTER_DUR:
+                    o_tz[tr, p, 0] += 1
+                    if _draw(seedk, rep, FUMBLE, p, i, r, cnt, -1, b, dcode, dn,
+                             dpar) >= pf[w, PF_PF]:
+                        pi[w, P_OK] = 1
+                        pc = PC_X_END
+                        continue
+                    o_tz[tr, p, 1] += 1
+                    caught = _draw(seedk, rep, RECOVER, p, i, r, cnt, -1, b, dcode,
+                                   dn, dpar) < bf[b, BF_RECOVER]
+                    maxatt = bi[b, B_MAXATT]
+                    if not caught or (maxatt > 0 and pi[w, P_ATT] >= maxatt):
+                        o_tz[tr, p, 3] += 1
+                        pi[w, P_OK] = 0
+                        pc = PC_X_END
+                        continue
+                    o_tz[tr, p, 2] += 1
+                    rework = _draw(seedk, rep, REWORK, p, i, r, cnt, DS_REWORK, b,
+                                   dcode, dn, dpar)
+                    pc = PC_ATT_TOP
+                    if rework > 0:
+                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now + rework, NORMAL, e2)
+                        _wait(ev, pi, w, e2)
+                        break
+                elif pc == PC_X_END:
+                    if bi[b, B_SLOTS] >= 0:
+                        g = lv[p - 1, LV_OFF] + i // lv[p, LV_COUNT]
+                        node = slot_head[g]
+                        if node >= 0:
+                            slot_head[g] = qn[node, Q_NEXT]
+                            if slot_head[g] < 0:
+                                slot_tail[g] = -1
+                            qfree[st[ST_QNFREE]] = node
+                            st[ST_QNFREE] += 1
+                            _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, qn[node, Q_EV])
+                        else:
+                            slots_used[g] -= 1
+                    if pi[w, P_OK] == 0:
+                        o_ti[tr, TI_INFLIGHT] -= leaves
+                        o_ti[tr, TI_DROPPED] += leaves
+                        if has_feedback:
+                            nd = st[ST_NDROP]
+                            if nd >= cap_drop:
+                                st[ST_OVF] = CAP_DROP + 1
+                                nd = cap_drop
+                            else:
+                                st[ST_NDROP] = nd + 1
+                            drop_i[nd, 0] = tr
+                            drop_i[nd, 1] = p
+                            drop_i[nd, 2] = i
+                            drop_f[nd] = pf[w, PF_FID]
+                        pc = DONE
+                        break
+                    pf[w, PF_FID] *= bf[b, BF_RET]
+                    pc = PC_LEG
+                elif pc == PC_LEG:
+                    pf[w, PF_ARRIVED] = now
+                    pi[w, P_SEQ] = st[ST_SEQ]
+                    st[ST_SEQ] += 1
+                    pc = PC_LEG_LOOP
+                elif pc == PC_LEG_LOOP:
+                    held[r] += 1
+                    turnover = lv[p, LV_TURN] != 0
+                    if turnover:  # holding[(p, i)][me] = None: append
+                        pi[w, P_HNEXT] = -1
+                        pi[w, P_HPREV] = htail[r]
+                        if htail[r] < 0:
+                            hhead[r] = w
+                        else:
+                            pi[htail[r], P_HNEXT] = w
+                        htail[r] = w
+                    pf[w, PF_WORK] = 0.0
+                    pi[w, P_BEGAN] = 0
+                    free = busy[r] < bi[b, B_CAP] and not (turnover and vacant[r])
+                    if free and not contended:
+                        if lv[p, LV_TANK]:
+                            tank[r] = tank_level(tank[r], tank_rate(
+                                bf[b, BF_DRAIN], bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
+                            tank_t[r] = now
+                        busy[r] += 1
+                        pc = PC_STARTED
+                    else:
+                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                        _q_push(qn, qhead, qlen, qfree, st, cap_qn, r, o_ti[tr, TI_PRIO],
+                                pi[w, P_SEQ], st[ST_TICK], e2)
+                        st[ST_TICK] += 1
+                        if free and not dispatching[r]:
+                            dispatching[r] = 1
+                            e3 = _new_event(ev, evfree, st, cap_ev, EK_DISPATCH, r, 0)
+                            _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e3)
+                        _wait(ev, pi, w, e2)
+                        pc = PC_STARTED
+                        break
+                elif pc == PC_STARTED:
+                    started = now
+                    pf[w, PF_STARTED] = started
+                    wait_total[p] += started - pf[w, PF_ARRIVED]
+                    waits[p] += 1
+                    pi[w, P_BEGAN] = 1
+                    work = _draw(seedk, rep, WORK, p, i, r, cnt, DS_WORK, b, dcode, dn,
+                                 dpar)
+                    for j in range(1, lv[p, LV_EXTRA] + 1):
+                        work += _draw(seedk, rep, 9 + j, p, i, r, cnt,
+                                      DS_VAC + j, b, dcode, dn, dpar)
+                    if lv[p, LV_TANK]:
+                        level = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN],
+                                           bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
+                        work = tank_slowed(work, level, bf[b, BF_FLOOR])
+                    pf[w, PF_WORK] = work
+                    busy_time[p] += min(work, horizon - started)
+                    pc = PC_WORKED
+                    if work > 0:
+                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now + work, NORMAL, e2)
+                        _wait(ev, pi, w, e2)
+                        break
+                elif pc == PC_WORKED:
+                    if qlen[r] > 0 or lv[p, LV_TANK]:
+                        # _release
+                        handed = False
+                        while qlen[r] > 0:
+                            q = _q_pop(qn, qhead, qlen, qfree, st, r)
+                            if ev[q, E_NCB] > 0:
+                                _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, q)
+                                handed = True
+                                break
+                            _free_event(evfree, st, q)
+                        if not handed:
+                            if lv[p, LV_TANK]:
+                                tank[r] = tank_level(tank[r], tank_rate(
+                                    bf[b, BF_DRAIN], bf[b, BF_RECOVERY], busy[r]),
+                                    now - tank_t[r])
+                                tank_t[r] = now
+                            busy[r] -= 1
+                            if lv[p, LV_TANK]:
+                                e2 = tank_ev[r]
+                                if e2 >= 0:
+                                    tank_ev[r] = -1
+                                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e2)
+                    else:
+                        busy[r] -= 1
+                    held[r] -= 1
+                    if lv[p, LV_TURN]:
+                        _unhold(pi, hhead, htail, r, w)
+                    o_ti[tr, TI_INFLIGHT] -= leaves
+                    if p == last:
+                        _reached(o_ti, o_tf, tr, now, pf[w, PF_FID])
+                        pc = DONE
+                        break
+                    c = lv[p + 1, LV_COUNT]
+                    for j in range(i * c, (i + 1) * c):
+                        w2 = st[ST_NPROC]
+                        if w2 >= cap_proc:
+                            st[ST_OVF] = CAP_PROC + 1
+                            w2 = cap_proc
+                        else:
+                            st[ST_NPROC] = w2 + 1
+                        pi[w2, P_PC] = PC_CARRY
+                        pi[w2, P_TR] = tr
+                        pi[w2, P_P] = p + 1
+                        pi[w2, P_I] = j
+                        pi[w2, P_ALIVE] = 1
+                        pf[w2, PF_FID] = pf[w, PF_FID]
+                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                        _wait(ev, pi, w2, e2)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                    pc = DONE
+                    break
+                elif pc == PC_INTR:
+                    held[r] -= 1
+                    _unhold(pi, hhead, htail, r, w)
+                    work = pf[w, PF_WORK]
+                    if work > 0:
+                        busy_time[p] -= max(0.0, min(pf[w, PF_STARTED] + work, horizon) - now)
+                    if cause == LOST:
+                        o_ti[tr, TI_INFLIGHT] -= leaves
+                        o_ti[tr, TI_LOST] += leaves
+                        pc = DONE
+                        break
+                    if pi[w, P_BEGAN]:
+                        pf[w, PF_ARRIVED] = now
+                    pc = PC_LEG_LOOP
+                elif pc == PC_ARRIVALS:
+                    arr_t = gf[G_SSTART]
+                    pc = PC_ARR_LOOP
+                elif pc == PC_ARR_LOOP:
+                    u = _draw(seedk, rep, STREAM, 0, 0, 0, cnt, -1, 0, dcode, dn, dpar)
+                    arr_t += exponential_gap(u, gf[G_SMEANGAP])
+                    if arr_t >= gf[G_SSTOP] or arr_t >= horizon:
+                        pc = DONE
+                        break
+                    e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now + (arr_t - now), NORMAL, e2)
+                    _wait(ev, pi, w, e2)
+                    pc = PC_ARR_WAKE
+                    break
+                elif pc == PC_ARR_WAKE:
+                    if ntr >= tr_room:
+                        st[ST_OVF] = CAP_TR + 1
+                        return st[ST_OVF]
+                    t = row0 + ntr
+                    ntr += 1
+                    o_ti[t, :] = 0
+                    o_ti[t, TI_REP] = rep
+                    o_ti[t, TI_NAME] = -1
+                    o_ti[t, TI_PRIO] = gi[GI_SPRIO]
+                    o_ti[t, TI_NEED] = gi[GI_SNEED]
+                    o_tf[t, TF_LAUNCH] = arr_t
+                    o_tf[t, TF_DEADLINE] = arr_t + gf[G_SDEADAFTER]
+                    o_tf[t, TF_CLAR] = gf[G_SCLAR]
+                    o_tf[t, TF_MINFID] = gf[G_SMINFID]
+                    o_tf[t, TF_FIDSUM] = 0.0
+                    o_tf[t, TF_DONE] = np.nan
+                    o_tz[t, :, :] = 0
+                    w2 = st[ST_NPROC]
+                    if w2 >= cap_proc:
+                        st[ST_OVF] = CAP_PROC + 1
+                        return st[ST_OVF]
+                    st[ST_NPROC] = w2 + 1
+                    pi[w2, :] = -1
+                    pi[w2, P_PC] = PC_LAUNCH
+                    pi[w2, P_TR] = t
+                    pi[w2, P_P] = 0
+                    pi[w2, P_I] = 0
+                    pi[w2, P_ALIVE] = 1
+                    pf[w2, PF_FID] = 1.0
+                    e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                    _wait(ev, pi, w2, e2)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                    pc = PC_ARR_LOOP
+                elif pc == PC_REVIEWS:
+                    e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                    _schedule(ht, hk, fq, now, st, cap_heap, now + gf[G_FBINT], NORMAL, e2)
+                    _wait(ev, pi, w, e2)
+                    pc = PC_REV_WAKE
+                    break
+                elif pc == PC_REV_WAKE:
+                    nd = st[ST_NDROP]
+                    kept = 0
+                    for d in range(nd):
+                        dtr = drop_i[d, 0]
+                        dp = drop_i[d, 1]
+                        di = drop_i[d, 2]
+                        dr = lv[dp, LV_OFF] + di
+                        u = _draw(seedk, rep, REVIEW, dp, di, dr, cnt, -1, 0, dcode, dn,
+                                  dpar)
+                        if u < detect:
+                            o_ti[dtr, TI_DROPPED] -= lv[dp, LV_LEAVES]
+                            o_tz[dtr, dp, 4] += 1
+                            w2 = st[ST_NPROC]
+                            if w2 >= cap_proc:
+                                st[ST_OVF] = CAP_PROC + 1
+                                return st[ST_OVF]
+                            st[ST_NPROC] = w2 + 1
+                            pi[w2, P_PC] = PC_CARRY
+                            pi[w2, P_TR] = dtr
+                            pi[w2, P_P] = dp
+                            pi[w2, P_I] = di
+                            pi[w2, P_ALIVE] = 1
+                            pf[w2, PF_FID] = drop_f[d]
+                            e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                            _wait(ev, pi, w2, e2)
+                            _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                        else:
+                            drop_i[kept, 0] = dtr
+                            drop_i[kept, 1] = dp
+                            drop_i[kept, 2] = di
+                            drop_f[kept] = drop_f[d]
+                            kept += 1
+                    st[ST_NDROP] = kept
+                    pc = PC_REVIEWS
+                else:  # pragma: no cover
+                    return 99
+            pi[w, P_PC] = pc
+            if pc == DONE:
+                pi[w, P_ALIVE] = 0
+    if st[ST_OVF]:
+        return st[ST_OVF]
+    st[ST_NTR] = ntr
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _unhold(pi, hhead, htail, r, w):
+    prev = pi[w, P_HPREV]
+    nxt = pi[w, P_HNEXT]
+    if prev < 0:
+        hhead[r] = nxt
+    else:
+        pi[prev, P_HNEXT] = nxt
+    if nxt < 0:
+        htail[r] = prev
+    else:
+        pi[nxt, P_HPREV] = prev
+
+
+@njit(cache=True, inline="always")
+def _reached(o_ti, o_tf, tr, now, fidelity):
+    by_deadline = now <= o_tf[tr, TF_DEADLINE]
+    if by_deadline:
+        o_ti[tr, TI_REACHBD] += 1
+        o_tf[tr, TF_FIDSUM] += fidelity
+    if implements(fidelity, o_tf[tr, TF_MINFID]):
+        o_ti[tr, TI_IMPL] += 1
+        if by_deadline:
+            o_ti[tr, TI_IMPLBD] += 1
+        if o_ti[tr, TI_IMPL] == o_ti[tr, TI_NEED] and np.isnan(o_tf[tr, TF_DONE]):
+            o_tf[tr, TF_DONE] = now
+    else:
+        o_ti[tr, TI_BELOW] += 1

@@ -1,0 +1,370 @@
+"""The fast engine: the relay of simpy_engine.py compiled with numba, same records.
+
+`simulate_chunk(scenario, seed, start, stop)` runs replications start..stop-1 in one call
+of the compiled kernel (relaysim/engines/_fastkernel.py) and returns the same
+`Replication` records as the SimPy engine (counts equal, times within rounding); the
+columns behind them come from `run_columns`. numba is imported only here, and only when
+the fast engine is used (`available()` tells whether it can be).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model import formulas as F
+from ..model.distributions import ZERO
+from ..model.plan import Plan, plan_for
+from ..model.scenario import Scenario
+from .keyed import seed_key
+from .records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
+
+__all__ = ["available", "simulate", "simulate_chunk", "run_columns", "kernel"]
+
+_KERNEL: Any = None
+_IMPORT_ERROR: str | None = None
+
+
+def available() -> bool:
+    """True when numba can be imported (the fast engine can run)."""
+    global _IMPORT_ERROR
+    if _KERNEL is not None:
+        return True
+    try:
+        import numba  # noqa: F401
+    except Exception as e:  # ImportError, or numba hidden (sys.modules['numba'] = None)
+        _IMPORT_ERROR = f"{type(e).__name__}: {e}"
+        return False
+    return True
+
+
+def import_error() -> str | None:
+    return _IMPORT_ERROR
+
+
+def kernel() -> Any:
+    """The compiled kernel module, compiled (or loaded from numba's cache) on first use."""
+    global _KERNEL
+    if _KERNEL is None:
+        t0 = time.perf_counter()
+        _invalidate_stale_cache()
+        from . import _fastkernel as K  # compiles nothing yet: numba compiles on first call
+        cold = not _cached(K)
+        if cold:
+            print("relaysim: compiling the fast engine once (about a minute); later runs "
+                  "load it from the cache", file=sys.stderr, flush=True)
+        _KERNEL = K
+        _warm(K)
+        _KERNEL_TIMES["load"] = time.perf_counter() - t0
+        _KERNEL_TIMES["cold"] = float(cold)
+    return _KERNEL
+
+
+_KERNEL_TIMES: dict[str, float] = {}
+
+
+#: sources compiled into the kernel besides _fastkernel.py itself
+_DEPENDENCIES = ("model/formulas.py", "model/distributions.py", "engines/keyed.py",
+                 "engines/nbspecial.py")
+
+
+def _invalidate_stale_cache() -> None:
+    """numba's cache checks only the kernel's own file, not the formulas, distributions and
+    generator compiled into it: when one of those changed since the cache was written,
+    touch _fastkernel.py so that numba recompiles (nothing happens on a read-only install)."""
+    pkg = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(b"".join((pkg / d).read_bytes() for d in _DEPENDENCIES))
+    stamp = pkg / "engines" / "__pycache__" / "_fastkernel.dependencies"
+    try:
+        old = stamp.read_text() if stamp.exists() else None
+        if old != digest.hexdigest():
+            if old is not None:
+                os.utime(pkg / "engines" / "_fastkernel.py")
+            stamp.parent.mkdir(exist_ok=True)
+            stamp.write_text(digest.hexdigest())
+    except OSError:
+        pass
+
+
+def _cached(K: Any) -> bool:
+    """Whether numba's on-disk cache holds the kernel for the current source."""
+    try:
+        return bool(K.run_chunk._cache._cache_file._load_index())
+    except Exception:  # numba internals moved: assume cached, say nothing
+        return True
+
+
+def _warm(K: Any) -> None:
+    """Compile (or load) the kernel for its one signature with a tiny replication."""
+    from ..model.scenario import scenario_from_dict
+    sc = scenario_from_dict({
+        "scenario": {"name": "warm", "horizon": 10},
+        "levels": [{"name": "a", "work": {"dist": "fixed", "value": 1}},
+                   {"name": "b", "count": 1, "work": {"dist": "fixed", "value": 1}}],
+        "zones": [{"to": "b"}],
+        "initiatives": [{"name": "x", "launch": 0, "deadline": 10}],
+    })
+    run_columns(sc, 0, 0, 1, _kernel=K)
+
+
+@dataclass
+class _Params:
+    plan: Plan
+    args: tuple[Any, ...]
+    n_ini: int
+    exp_tracks: int
+    caps: np.ndarray
+
+
+_PARAMS: dict[int, _Params] = {}
+
+
+def _params(sc: Scenario) -> _Params:
+    # long on purpose: one flat table of the kernel's parameters, field by field in the
+    # layout _fastkernel reads (LV_*, B_*, BF_*, G_*, GI_* columns)
+    plan = plan_for(sc)
+    got = _PARAMS.get(id(sc))
+    if got is not None and got.plan is plan:
+        return got
+    if len(_PARAMS) > 64:
+        _PARAMS.clear()
+    eff = sc.effects
+    nlev = len(plan.sizes)
+    lv = np.zeros((nlev, 7), np.int64)
+    off = 0
+    boff = 0
+    rb_parts, bundles = [], []
+    for p in range(nlev):
+        lv[p] = (plan.sizes[p], plan.counts[p], plan.leaves[p], off, plan.has_turnover[p],
+                 plan.has_tank[p], len(plan.legs[p]) - 1)
+        idx = plan.bundle_index[p]
+        rb_parts.append((np.zeros(plan.sizes[p], np.int64) if idx is None
+                         else np.asarray(idx, np.int64)) + boff)
+        bundles.extend(plan.bundles[p])
+        boff += len(plan.bundles[p])
+        off += plan.sizes[p]
+    rb = np.concatenate(rb_parts)
+    nb = len(bundles)
+    bi = np.zeros((nb, 7), np.int64)
+    bf = np.zeros((nb, 14), np.float64)
+    n_slots = 4 + max(int(lv[:, 6].max()), 0)
+    dists: list[list[tuple[int, np.ndarray]]] = []
+    for k, b in enumerate(bundles):
+        z = b.zone
+        bi[k] = (b.capacity, z is not None,
+                 (z.max_attempts or 0) if z is not None else 0,
+                 (z.slots if z.slots is not None else -1) if z is not None else -1,
+                 bool(z.checkpoint) if z is not None else 0,
+                 (z.window is not None) if z is not None else 0, 0)
+        w = z.window if z is not None else None
+        bf[k] = (z.retention if z else 1.0, z.recover if z else 0.0,
+                 w.period if w else 0.0, w.open if w else 0.0, w.close if w else 0.0,
+                 b.zone_odds * F.trust_factor(b.trust, eff.trust),
+                 b.zone_odds * F.trust_factor(b.new_trust, eff.trust),
+                 b.turnover, b.loss, b.tank.drain, b.tank.recovery, b.tank.floor,
+                 b.tank.check_tank, 0.0)
+        zero = ZERO.packed()
+        row = [b.work.packed(),
+               z.duration.packed() if z is not None else zero,
+               z.rework.packed() if z is not None else zero,
+               b.vacancy.packed()]
+        row += [d.packed() for d in b.extra_work]
+        row += [zero] * (n_slots - len(row))
+        dists.append(row)
+    mp = max(len(par) for row in dists for _, par in row)
+    dcode = np.zeros((nb, n_slots), np.int64)
+    dn = np.zeros((nb, n_slots), np.int64)
+    dpar = np.zeros((nb, n_slots, mp), np.float64)
+    for k, row in enumerate(dists):
+        for s, (code, par) in enumerate(row):
+            dcode[k, s] = code
+            dn[k, s] = len(par)
+            dpar[k, s, :len(par)] = par
+    s = sc.stream
+    fb = sc.feedback
+    n_class = plan.sizes[-1]
+    gf = np.array([sc.horizon, eff.load, eff.tank, eff.checkpoint_time, s.rate, s.start,
+                   s.stop, sc.year_length / s.rate if s.rate > 0 else 0.0, s.deadline_after,
+                   F.clarity_factor(s.clarity, eff.clarity), s.min_fidelity, fb.interval,
+                   fb.detect, 0.0], np.float64)
+    contended = len(sc.initiatives) > 1 or s.rate > 0
+    gi = np.array([contended, nlev, s.priority, F.classrooms_needed(s.success_threshold,
+                                                                       n_class),
+                   n_class, len(sc.initiatives), 0], np.int64)
+    ini_f = np.array([[i.launch, i.deadline, F.clarity_factor(i.clarity, eff.clarity),
+                       i.min_fidelity] for i in sc.initiatives], np.float64).reshape(-1, 4)
+    ini_i = np.array([[i.priority, F.classrooms_needed(i.success_threshold, n_class)]
+                      for i in sc.initiatives], np.int64).reshape(-1, 2)
+    arrivals = 0.0
+    if s.rate > 0:
+        arrivals = max(0.0, min(s.stop, sc.horizon) - s.start) / gf[7]
+    exp_tracks = len(sc.initiatives) + int(2 * arrivals + 4 * math.sqrt(arrivals) + 4)
+    R = int(lv[-1, 3] + lv[-1, 0])
+    procs = 2 * R * (exp_tracks + 1) + 64
+    caps = np.array([2 * procs, procs, procs, 4 * R + 64, 0, R + 64, 0], np.int64)
+    par = _Params(plan, (lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i),
+                  len(sc.initiatives), exp_tracks, caps)
+    _PARAMS[id(sc)] = par
+    return par
+
+
+@dataclass
+class Columns:
+    """One chunk's outcomes as arrays (see _fastkernel's TI_*/TF_* column layout)."""
+
+    start: int
+    stop: int
+    level_f: np.ndarray  # (reps, physical levels, [wait_total, busy_time])
+    level_i: np.ndarray  # (reps, physical levels, [waits, departures])
+    track_i: np.ndarray  # (tracks, TI_N), in replication then creation order
+    track_f: np.ndarray  # (tracks, TF_N)
+    track_z: np.ndarray  # (tracks, physical levels, 5)
+
+
+def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = None
+                ) -> Columns:
+    """Replications start..stop-1 as columns (one kernel call, reruns when a pool fills)."""
+    K = _kernel if _kernel is not None else kernel()
+    par = _params(sc)
+    nlev = len(par.plan.sizes)
+    n = stop - start
+    lf = np.zeros((n, nlev, 2), np.float64)
+    li = np.zeros((n, nlev, 2), np.int64)
+    rows = max(16, n * par.exp_tracks)
+    parts_i, parts_f, parts_z = [], [], []
+    done = 0
+    lvl = par.args[0]
+    n_runners = int(lvl[-1, 3] + lvl[-1, 0])
+    n_purposes = 10 + max(1, int(lvl[:, 6].max()))
+    while done < n:
+        caps = par.caps
+        o_ti = np.zeros((rows, K.TI_N), np.int64)
+        o_tf = np.zeros((rows, K.TF_N), np.float64)
+        o_tz = np.zeros((rows, nlev, 5), np.int64)
+        caps[K.CAP_TR] = rows
+        c_ev, c_proc, c_heap = int(caps[K.CAP_EV]), int(caps[K.CAP_PROC]), int(caps[K.CAP_HEAP])
+        c_qn, c_drop = int(caps[K.CAP_QN]), int(caps[K.CAP_DROP])
+        # every array the kernel uses (it allocates none: no reference counting inside)
+        scratch = (np.empty((c_ev + 1, K.E_N), np.int64), np.empty(c_ev + 1, np.int64),
+                   np.empty((c_proc + 1, K.P_N), np.int64),
+                   np.empty((c_proc + 1, K.PF_N), np.float64), np.empty(c_proc + 1, np.int64),
+                   np.empty(c_heap + 1, np.float64), np.empty(c_heap + 1, np.int64),
+                   np.empty((c_qn + 1, K.Q_N), np.int64), np.empty(c_qn + 1, np.int64),
+                   np.empty((c_drop + 1, 3), np.int64), np.empty(c_drop + 1, np.float64),
+                   np.zeros(K.ST_N, np.int64), np.zeros((n_purposes, n_runners), np.int64),
+                   np.zeros((n_runners, K.R_N), np.int64),
+                   np.zeros((n_runners, K.RF_N), np.float64),
+                   np.empty(2 * (c_heap + 1), np.int64))
+        status, reps_done, nrows = K.run_chunk(
+            seed_key(seed), start + done, stop, *par.args, caps, lf[done:], li[done:], o_ti, o_tf,
+            o_tz, *scratch)
+        parts_i.append(o_ti[:nrows])
+        parts_f.append(o_tf[:nrows])
+        parts_z.append(o_tz[:nrows])
+        done += reps_done
+        if status:
+            which = status - 1
+            if which == K.CAP_TR:
+                rows *= 2
+            else:
+                caps[which] *= 2
+                if caps[K.CAP_EV] >= 1 << K._EBITS:
+                    raise RuntimeError("fast engine: more than 2**24 live events in one "
+                                       "replication; use engine='simpy'")
+                if which == K.CAP_PROC:  # events and heap follow the processes
+                    caps[K.CAP_EV] = max(caps[K.CAP_EV], 2 * caps[K.CAP_PROC])
+                    caps[K.CAP_HEAP] = max(caps[K.CAP_HEAP], caps[K.CAP_PROC])
+    return Columns(start, stop, lf, li, np.concatenate(parts_i), np.concatenate(parts_f),
+                   np.concatenate(parts_z))
+
+
+def records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
+    """The `Replication` records of a chunk's columns (as the SimPy engine builds them)."""
+    enabled = gc.isenabled()
+    gc.disable()  # many small frozen objects, no cycles: collecting them is wasted time
+    try:
+        return _records(sc, seed, cols)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
+    par = _params(sc)
+    plan = par.plan
+    K = _KERNEL
+    n_logical = len(sc.levels)
+    n = plan.sizes[-1]
+    horizon = sc.horizon
+    names = [i.name for i in sc.initiatives]
+    caps = [sum(b.capacity for b in plan.runner_bundles(p)) * horizon
+            for p in range(len(plan.sizes))]
+    logical = plan.logical
+    ti = cols.track_i.tolist()
+    tf = cols.track_f.tolist()
+    tz = cols.track_z.tolist()
+    lf = cols.level_f.tolist()
+    li = cols.level_i.tolist()
+    out = []
+    t = 0
+    nt = len(ti)
+    empty = ZoneCounts()
+    for k, rep in enumerate(range(cols.start, cols.stop)):
+        inits = []
+        while t < nt and ti[t][K.TI_REP] == rep:
+            a, f = ti[t], tf[t]
+            launch, deadline, done = f[K.TF_LAUNCH], f[K.TF_DEADLINE], f[K.TF_DONE]
+            zones = [empty] * n_logical
+            for p, lk in enumerate(logical):
+                zones[lk] = ZoneCounts(*tz[t][p])
+            reached = a[K.TI_REACHBD]
+            undone = math.isnan(done)
+            inits.append(InitiativeOutcome(
+                name=names[a[K.TI_NAME]] if a[K.TI_NAME] >= 0 else "stream",
+                launch=launch,
+                deadline=deadline,
+                completed=not undone and done <= deadline,
+                completion_time=None if undone else done - launch,
+                follow_up=horizon - launch,
+                coverage=a[K.TI_IMPLBD] / n,
+                fidelity=f[K.TF_FIDSUM] / reached if reached else math.nan,
+                n_classrooms=n,
+                implemented=a[K.TI_IMPLBD],
+                implemented_total=a[K.TI_IMPL],
+                below_fidelity=a[K.TI_BELOW],
+                dropped=a[K.TI_DROPPED],
+                lost=a[K.TI_LOST],
+                in_flight=a[K.TI_INFLIGHT],
+                zones=tuple(zones),
+                observed=deadline <= horizon,
+            ))
+            t += 1
+        levels = []
+        for lk in range(n_logical):
+            p = plan.phys_of[lk]
+            levels.append(LevelOutcome(
+                wait_total=lf[k][p][0], waits=li[k][p][0], busy_time=lf[k][p][1],
+                capacity_time=caps[p],
+                departures=li[k][p][1] if logical[p] == lk else 0))
+        out.append(Replication(rep=rep, seed=seed, initiatives=tuple(inits),
+                               levels=tuple(levels)))
+    return out
+
+
+def simulate_chunk(sc: Scenario, seed: int, start: int, stop: int) -> list[Replication]:
+    """Replications start..stop-1 of `sc` as `Replication` records."""
+    return records(sc, seed, run_columns(sc, seed, start, stop))
+
+
+def simulate(sc: Scenario, seed: int, rep: int) -> Replication:
+    """One replication (as simpy_engine.simulate)."""
+    return simulate_chunk(sc, seed, rep, rep + 1)[0]
