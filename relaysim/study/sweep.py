@@ -158,13 +158,11 @@ def sweep(
     intervals.precision_half_width (Wilson at the worse of p-hat and 1/2 within
     +-precision, clustered by replication for the stream), or `reps` is reached. Points
     then have unequal replication counts: they are paired (common random numbers) only up
-    to the shorter count. Failing chunks are retried `retries` times,
-    then recorded as failed; the rest of the sweep still finishes. engine: "auto",
-    "fast" or "simpy" (the same results).
+    to the shorter count. Failing chunks are retried `retries` times, then recorded as
+    failed; the rest of the sweep still finishes. engine: "auto", "fast" or "simpy".
     max_events: refuse (UsageError) a sweep expected to need more engine events than this
-    (default limits.MAX_EVENTS; study/limits.py), before anything is written.
-    The folder is locked while it runs; a non-empty folder not its own needs `force`.
-    """
+    (default limits.MAX_EVENTS), before anything is written. The folder is locked while it
+    runs; a non-empty folder not its own needs `force`."""
     t0 = time.perf_counter()
     chunk_size = _check_sweep_args(design, reps, seed, precision, chunk_size, min_reps)
     n_workers = workers if workers is not None else default_workers()
