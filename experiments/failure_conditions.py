@@ -14,8 +14,8 @@ Design: the baseline district. A Latin hypercube over the levers and conditions 
 (relaysim.sweep: one sweep, common random numbers at every point), then PRIM from the EMA
 Workbench (relaysim.study.discover) on the points whose completion rate is below 50%, with
 its coverage, density and quasi-p-values, and extra-trees feature scores. The full run
-(at least 1,000 points) is meant for the fast engine (--engine, when the installed
-relaysim has it); --quick runs 24 points with the SimPy engine.
+(at least 1,000 points) uses the fast engine (relaysim's default, engine "auto"; --engine
+NAME to choose); --quick runs 24 points.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import sys
 
 from _common import Experiment, cli, pct
 
+from relaysim.engines import select
 from relaysim.errors import UsageError
 from relaysim.present import plot as P
 from relaysim.present.results import open_results
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
 
     box = d["boxes"][0]
     ex.say(f"{points} points of a Latin hypercube over {len(params)} levers and conditions, "
-           f"{reps} replications each (engine {engine or 'simpy'}).")
+           f"{reps} replications each (engine {select.resolve(engine or 'auto')}).")
     ex.say(f"Points where the initiative is implemented in fewer than half of the runs: "
            f"{d['cases_meeting']} of {d['cases']} ({pct(d['share_meeting'])}).")
     ex.say("")
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     ex.finish(f"{box_phrase(d, box)} The condition that matters most to failure (extra-trees "
               f"feature score) is {top}. "
               + ("(Quick run: 24 points; the full run with at least 1,000 points is for the "
-                 "fast engine.)" if ex.quick else ""))
+                 "full run.)" if ex.quick else ""))
 
 
 if __name__ == "__main__":
