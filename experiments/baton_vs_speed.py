@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 def main(argv: list[str] | None = None) -> None:
     ex = Experiment.from_args("baton_vs_speed", __doc__, argv)
-    reps = ex.reps(quick=150, full=3000)
+    reps = ex.reps(quick=150, full=12000)
     base = ex.scenario("baseline.toml")
     shares = [0.0, 0.25, 0.5, 0.75, 1.0]
     budget = 0.3

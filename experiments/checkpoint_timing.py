@@ -33,7 +33,7 @@ DETECT = 0.5  # chance a review finds a given dropped baton (ASSUMPTION)
 
 def main(argv: list[str] | None = None) -> None:
     ex = Experiment.from_args("checkpoint_timing", __doc__, argv)
-    reps = ex.reps(quick=150, full=3000)
+    reps = ex.reps(quick=150, full=12000)
     base = ex.scenario("baseline.toml")
     zones = [z.to for z in base.zones if z is not None]
     sizes = dict(zip([lv.name for lv in base.levels], base.level_sizes, strict=True))

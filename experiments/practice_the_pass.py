@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 def main(argv: list[str] | None = None) -> None:
     ex = Experiment.from_args("practice_the_pass", __doc__, argv)
-    reps = ex.reps(quick=150, full=3000)
+    reps = ex.reps(quick=150, full=12000)
     base = ex.scenario("baseline.toml", **{"effects.rehearsal": 0.5})
     zones = [z.to for z in base.zones if z is not None]
     none = base.with_values({f"zones.{z}.rehearsed": False for z in zones})
