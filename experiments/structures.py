@@ -74,7 +74,7 @@ def cut_off(res: relaysim.RunResult) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     ex = Experiment.from_args("structures", __doc__, argv)
-    reps = ex.reps(quick=70, full=8000)
+    reps = ex.reps(quick=70, full=2000)
     res: dict[str, relaysim.RunResult] = {}
     names: dict[str, str] = {}
     for key in STRUCTURES:

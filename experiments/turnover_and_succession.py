@@ -29,7 +29,7 @@ SUPERINTENDENT = 0.15  # per year (White 2023, 14.2-17.1%)
 
 def main(argv: list[str] | None = None) -> None:
     ex = Experiment.from_args("turnover_and_succession", __doc__, argv)
-    reps = ex.reps(quick=100, full=8000)
+    reps = ex.reps(quick=100, full=2000)
     base = ex.scenario("baseline.toml")
     top, principal = base.levels[0].name, base.levels[1].name
     rates = [0.0, 0.1, 0.18, 0.25, 0.35]
