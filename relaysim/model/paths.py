@@ -6,14 +6,25 @@ from __future__ import annotations
 
 import copy
 import difflib
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..errors import Problem, ScenarioError
 from . import distributions as D
 from .schema import ENTITY_KEY, MERGED_FORBIDDEN, SECTION_SPEC, WINDOW_SPEC, ZONE_SPEC
 
-if TYPE_CHECKING:
-    from .scenario import Scenario
+
+class Scenario(Protocol):
+    """What dotted paths need of a scenario (relaysim.model.scenario.Scenario has it; this
+    module sits below that one, so it names the shape rather than the class)."""
+
+    normalized: dict[str, Any]
+    source: str | None
+    levels: Any
+    zones: Any
+
+    def paths(self) -> dict[str, Any]: ...
+
+    def level_index(self, name: str) -> int: ...
 
 __all__ = ["flatten_normalized", "candidate_paths", "check_path", "get_value", "set_raw",
            "flatten_set", "zone_default_value"]
