@@ -49,3 +49,14 @@ def build_scenario(**kwargs: Any) -> Scenario:
 def make_scenario():
     """The `build_scenario` function (session-scoped, so usable with hypothesis)."""
     return build_scenario
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_engine_compiled() -> None:
+    """Compile (or load) the fast engine once, in this process, before any test: on a
+    fresh checkout numba's cache is empty, and tests that start relaysim in a subprocess
+    (with time limits) should load the compiled engine rather than each compile it."""
+    from relaysim.engines import fast
+
+    if fast.available():
+        fast.kernel()

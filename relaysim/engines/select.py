@@ -36,6 +36,16 @@ def resolve(engine: str = "auto") -> str:
     return "simpy"
 
 
+def prepare(engine: str) -> None:
+    """Before starting a local pool: load the fast engine in this process, so that a cold
+    cache is compiled once, here, and the workers load it from the cache instead of each
+    compiling it (with two workers that halves a first run's time)."""
+    if resolve(engine) == "fast":
+        from . import fast
+
+        fast.kernel()
+
+
 def chunk_runner(engine: str) -> Callable[..., list[Replication]]:
     """simulate_chunk(scenario, seed, start, stop) of a resolved engine."""
     if engine == "fast":

@@ -132,6 +132,7 @@ def _on_local_pool(scenario: Scenario, seed: int, parts: list[tuple[int, int]], 
     """execute() on pools of our own: when a worker dies the pool breaks; a new one runs
     the parts not yet returned (identical results: a replication is a pure function of
     its seed and index). Gives up after POOL_RESTARTS rebuilds."""
+    select.prepare(engine)
     todo = list(parts)
     restarts = 0
     ex = local_pool(workers)

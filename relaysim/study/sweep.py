@@ -400,6 +400,7 @@ class _Runner:
         if self.executor is not None:
             self._parallel(self.executor, queue, own=False)
             return
+        select.prepare(self.engine)  # a cold fast engine compiles once here, not per worker
         self.pool = local_pool(self.workers)
         try:
             self._parallel(self.pool, queue, own=True)
