@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
 
     params = [Parameter(f"zones.{z.to}.fumble", "float", z.fumble * 0.5,
                         min(z.fumble * 1.5, 0.99), 2) for z in zones]
-    sens = sensitivity(base, params, samples=4 if ex.quick else 64,
+    sens = sensitivity(base, params, samples=4 if ex.quick else 256,
                        reps=ex.reps(quick=30, full=400), seed=ex.seed,
                        out=ex.out / "sensitivity", workers=ex.workers,
                        resume=(ex.out / "sensitivity" / "sobol" / "store.sqlite").exists(),
