@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..engines import select
-from ..engines.records import Replication
 from ..errors import UsageError
 from ..model.scenario import Scenario
+from .columns import ColumnBuilder
 from .execute import chunks, default_workers, execute
 from .limits import check_work
 from .result import RunResult
@@ -73,11 +73,10 @@ def run(
     check_work([scenario], reps, max_events,
                None if executor is not None else min(n_workers, math.ceil(reps / chunk_size)))
     parts = chunks(reps, chunk_size)
-    records: list[Replication] = []
+    cols = ColumnBuilder(int(seed), len(scenario.levels))
     for got in execute(scenario, seed, parts, n_workers, executor, engine):
-        records.extend(got)
+        cols.add(got)  # folded into columns chunk by chunk; the records are let go
         if progress is not None:
             progress(len(got))
-    records.sort(key=lambda r: r.rep)
-    return RunResult(scenario=scenario, seed=int(seed), reps=int(reps), replications=records,
-                     engine=engine)
+    return RunResult(scenario=scenario, seed=int(seed), reps=int(reps), engine=engine,
+                     columns=cols.finish())
