@@ -65,9 +65,11 @@ def initiative_intervals(cols: RunColumns, rows: np.ndarray, n_reps: int) -> dic
     if single:  # one outcome per replication: independent units, the plain Wilson
         lo, hi = wilson(int(k.sum()), int(n.sum()))
         comp_d.update(ci95=[_num(lo), _num(hi)], design_effect=1.0, method="wilson")
-    cov_list = c["coverage"][obs].tolist()
-    cov_y = _per_rep(rep, np.array(cov_list, dtype=float), n_reps)
-    cov_sq = _per_rep(rep, np.array([v ** 2 for v in cov_list], dtype=float), n_reps)
+    cov_v = c["coverage"][obs]
+    cov_y = _per_rep(rep, cov_v, n_reps)
+    # squared as Python squares them (libm pow), without a list of Python floats
+    squares = np.fromiter((float(v) ** 2 for v in cov_v), dtype=float, count=len(cov_v))
+    cov_sq = _per_rep(rep, squares, n_reps)
     cov = ratio_estimate(cov_y, n, y_sq=cov_sq, bounds=(0.0, 1.0))
     fid_all = c["fidelity"][obs]
     known = ~np.isnan(fid_all)
@@ -100,6 +102,6 @@ def level_intervals(cols: RunColumns, lvl: int) -> dict[str, Any]:
     utilizations (Student t), both with 95% intervals."""
     w = ratio_estimate(cols.level["wait_total"][:, lvl],
                        cols.level["waits"][:, lvl].astype(float))
-    u = replication_mean(cols.utilization()[:, lvl].tolist(), bounds=(0.0, 1.0))
+    u = replication_mean(np.ascontiguousarray(cols.utilization()[:, lvl]), bounds=(0.0, 1.0))
     return {"wait_mean_ci95": _pair(w.ci), "wait_mean_se": _num(w.se),
             "utilization_ci95": _pair(u.ci)}

@@ -31,6 +31,8 @@ INIT_INT = ("rep", "name", "completed", "observed", "n_classrooms", "implemented
 LEVEL_FLOAT = ("wait_total", "busy_time", "capacity_time")
 LEVEL_INT = ("waits", "departures")
 ZONE_FIELDS = ("attempts", "fumbles", "recoveries", "drops", "rescues")
+#: integer columns are int32 (counts, classrooms up to the 10-million limit) but for these
+_INT_DTYPE = {"rep": np.int64, "completed": np.int8, "observed": np.int8}
 
 
 @dataclass
@@ -104,8 +106,8 @@ class ColumnBuilder:
         self.seed = int(seed)
         self.n_levels = n_levels
         self.names: list[str] = list(names or [])
-        self._parts: list[tuple[int, dict[str, np.ndarray], np.ndarray,
-                                dict[str, np.ndarray], np.ndarray]] = []
+        self._init: dict[str, list[tuple[int, np.ndarray]]] = {}
+        self._level: dict[str, list[tuple[int, np.ndarray]]] = {}
 
     def _code(self, name: str) -> int:
         if name not in self.names:
@@ -129,31 +131,41 @@ class ColumnBuilder:
             vals = ([rep for rep, _ in outs] if k == "rep" else
                     [codes[o.name] for _, o in outs] if k == "name" else
                     [getattr(o, k) for _, o in outs])
-            init[k] = np.array(vals, dtype=np.int64)
-        zones = np.array([[[getattr(z, a) for a in ZONE_FIELDS] for z in o.zones]
-                          for _, o in outs], dtype=np.int64).reshape(
-                              len(outs), self.n_levels, len(ZONE_FIELDS))
+            init[k] = np.array(vals, dtype=_INT_DTYPE.get(k, np.int32))
+        init["zones"] = np.array([[[getattr(z, a) for a in ZONE_FIELDS] for z in o.zones]
+                                  for _, o in outs], dtype=np.int32).reshape(
+                                      len(outs), self.n_levels, len(ZONE_FIELDS))
         level = {k: np.array([[getattr(x, k) for x in r.levels] for r in recs], dtype=float)
                  for k in LEVEL_FLOAT}
         level.update({k: np.array([[getattr(x, k) for x in r.levels] for r in recs],
-                                  dtype=np.int64) for k in LEVEL_INT})
-        reps = np.array([r.rep for r in recs], dtype=np.int64)
-        self._parts.append((recs[0].rep, init, zones, level, reps))
+                                  dtype=np.int32) for k in LEVEL_INT})
+        level["reps_index"] = np.array([r.rep for r in recs], dtype=np.int64)
+        first = recs[0].rep
+        for k, a in init.items():
+            self._init.setdefault(k, []).append((first, a))
+        for k, a in level.items():
+            self._level.setdefault(k, []).append((first, a))
+
+    @staticmethod
+    def _join(parts: dict[str, list[tuple[int, np.ndarray]]], k: str, empty: np.ndarray
+              ) -> np.ndarray:
+        """One column of every chunk in replication order; the chunks' pieces are let go
+        column by column, so finishing needs little more than the columns themselves."""
+        got = parts.pop(k, [])
+        got.sort(key=lambda p: p[0])
+        return np.concatenate([a for _, a in got]) if got else empty
 
     def finish(self) -> RunColumns:
         """The columns of every chunk folded, in replication order."""
-        parts = sorted(self._parts, key=lambda p: p[0])
-        L = self.n_levels
-        init = {k: np.concatenate([p[1][k] for p in parts]) if parts
-                else np.zeros(0, dtype=float if k in INIT_FLOAT else np.int64)
+        L, Z = self.n_levels, len(ZONE_FIELDS)
+        init = {k: self._join(self._init, k, np.zeros(0, dtype=float if k in INIT_FLOAT
+                                                      else _INT_DTYPE.get(k, np.int32)))
                 for k in INIT_FLOAT + INIT_INT}
-        zones = (np.concatenate([p[2] for p in parts]) if parts
-                 else np.zeros((0, L, len(ZONE_FIELDS)), dtype=np.int64))
-        level = {k: np.concatenate([p[3][k] for p in parts]) if parts
-                 else np.zeros((0, L), dtype=float if k in LEVEL_FLOAT else np.int64)
+        zones = self._join(self._init, "zones", np.zeros((0, L, Z), dtype=np.int32))
+        level = {k: self._join(self._level, k, np.zeros((0, L), dtype=float
+                                                        if k in LEVEL_FLOAT else np.int32))
                  for k in LEVEL_FLOAT + LEVEL_INT}
-        reps = (np.concatenate([p[4] for p in parts]) if parts
-                else np.zeros(0, dtype=np.int64))
+        reps = self._join(self._level, "reps_index", np.zeros(0, dtype=np.int64))
         return RunColumns(self.seed, list(self.names), init, zones, level, reps)
 
 

@@ -73,6 +73,12 @@ def summarize_initiative(cols: RunColumns, rows: np.ndarray, level_names: list[s
     }
 
 
+def _sequential_sum(x: np.ndarray) -> float:
+    """sum() of the values in order, as Python's sum over the records added them (not
+    numpy's pairwise sum): np.add.accumulate adds strictly left to right."""
+    return float(np.add.accumulate(x)[-1]) if len(x) else 0.0
+
+
 def _zone_counts(z: np.ndarray, level_names: list[str], n_reps: int) -> dict[str, Any]:
     """Exchange counts per handoff, and each handoff's share of all drops (z: one
     initiative's zone counts, rows x levels x ZONE_FIELDS)."""
@@ -140,10 +146,10 @@ class RunResult:
         util = cols.utilization()
         for k, name in enumerate(names):
             waits = int(cols.level["waits"][:, k].sum())
-            wait_total = sum(cols.level["wait_total"][:, k].tolist())
+            wait_total = _sequential_sum(cols.level["wait_total"][:, k])
             levels[name] = {
                 "wait_mean": _num(wait_total / waits) if waits else None,
-                "utilization": _num(float(np.mean(util[:, k].tolist()))),
+                "utilization": _num(float(np.mean(np.ascontiguousarray(util[:, k])))),
                 "departures": _num(int(cols.level["departures"][:, k].sum()) / n),
                 **level_intervals(cols, k),
             }
