@@ -31,3 +31,22 @@ def test_empty_and_stream_only_columns():
     sc = load_scenario("scenarios/minimal.toml")
     cols = columns_of([], 0, len(sc.levels))
     assert cols.n_reps == 0 and cols.replications() == []
+
+
+def test_probe_chooses_chunks_from_cost_and_keeps_the_probe_replications(monkeypatch):
+    """The default chunk size comes from timing the first replications (kept, reported
+    to progress); the result is the same as with any fixed chunk size."""
+    from relaysim.study import run as run_mod
+
+    sc = load_scenario("scenarios/minimal.toml")
+    b = ColumnBuilder(2, len(sc.levels))
+    done, size = run_mod.probe_chunk_size(sc, 2, 400, 2, "fast", b)
+    assert 1 <= done <= 50 and 1 <= size <= 44  # at most a quarter of a worker's share
+    assert b.finish().n_reps == done
+    monkeypatch.setattr(run_mod, "TASK_SECONDS", 1e-9)  # costly replications: chunks of 1
+    assert run_mod.probe_chunk_size(sc, 2, 400, 2, "fast", ColumnBuilder(2, 3))[1] == 1
+    seen = []
+    res = run(sc, reps=97, seed=2, workers=1, engine="fast", progress=seen.append)
+    assert sum(seen) == 97 and len(seen) > 1
+    assert res.summary == run(sc, reps=97, seed=2, workers=1, chunk_size=97,
+                              engine="fast").summary
