@@ -20,8 +20,8 @@ import numpy as np
 
 from ..engines.records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
 
-__all__ = ["RunColumns", "ColumnBuilder", "INIT_FLOAT", "INIT_INT", "LEVEL_FLOAT",
-           "LEVEL_INT"]
+__all__ = ["RunColumns", "ColumnBuilder", "ChunkColumns", "chunk_columns", "INIT_FLOAT",
+           "INIT_INT", "LEVEL_FLOAT", "LEVEL_INT"]
 
 #: per initiative outcome (completion_time is NaN where the record says None)
 INIT_FLOAT = ("launch", "deadline", "completion_time", "follow_up", "coverage", "fidelity")
@@ -116,35 +116,20 @@ class ColumnBuilder:
 
     def add(self, recs: list[Replication]) -> None:
         """Fold one chunk's records (in replication order)."""
-        if not recs:
+        self.add_chunk(chunk_columns(recs))
+
+    def add_chunk(self, chunk: ChunkColumns | None) -> None:
+        """Fold one chunk's columns (chunk_columns of its records)."""
+        if chunk is None:
             return
-        if any(r.seed != self.seed for r in recs):
+        if chunk.seed != self.seed:
             raise ValueError("records of another seed folded into a run's columns")
-        outs = [(r.rep, o) for r in recs for o in r.initiatives]
-        codes = {o.name: self._code(o.name) for _, o in outs}
-        init = {k: np.array([getattr(o, k) for _, o in outs], dtype=float)
-                for k in INIT_FLOAT if k != "completion_time"}
-        init["completion_time"] = np.array(
-            [math.nan if o.completion_time is None else o.completion_time for _, o in outs],
-            dtype=float)
-        for k in INIT_INT:
-            vals = ([rep for rep, _ in outs] if k == "rep" else
-                    [codes[o.name] for _, o in outs] if k == "name" else
-                    [getattr(o, k) for _, o in outs])
-            init[k] = np.array(vals, dtype=_INT_DTYPE.get(k, np.int32))
-        init["zones"] = np.array([[[getattr(z, a) for a in ZONE_FIELDS] for z in o.zones]
-                                  for _, o in outs], dtype=np.int32).reshape(
-                                      len(outs), self.n_levels, len(ZONE_FIELDS))
-        level = {k: np.array([[getattr(x, k) for x in r.levels] for r in recs], dtype=float)
-                 for k in LEVEL_FLOAT}
-        level.update({k: np.array([[getattr(x, k) for x in r.levels] for r in recs],
-                                  dtype=np.int32) for k in LEVEL_INT})
-        level["reps_index"] = np.array([r.rep for r in recs], dtype=np.int64)
-        first = recs[0].rep
-        for k, a in init.items():
-            self._init.setdefault(k, []).append((first, a))
-        for k, a in level.items():
-            self._level.setdefault(k, []).append((first, a))
+        recode = np.array([self._code(n) for n in chunk.names] or [0], dtype=np.int32)
+        chunk.init["name"] = recode[chunk.init["name"]]
+        for k, a in chunk.init.items():
+            self._init.setdefault(k, []).append((chunk.first, a))
+        for k, a in chunk.level.items():
+            self._level.setdefault(k, []).append((chunk.first, a))
 
     @staticmethod
     def _join(parts: dict[str, list[tuple[int, np.ndarray]]], k: str, empty: np.ndarray
@@ -167,6 +152,50 @@ class ColumnBuilder:
                  for k in LEVEL_FLOAT + LEVEL_INT}
         reps = self._join(self._level, "reps_index", np.zeros(0, dtype=np.int64))
         return RunColumns(self.seed, list(self.names), init, zones, level, reps)
+
+
+@dataclass
+class ChunkColumns:
+    """One chunk's outcomes as columns (what a worker sends back: numpy arrays pickle in
+    a fraction of the time of the records). `init["name"]` indexes this chunk's `names`."""
+
+    first: int
+    seed: int
+    names: list[str]
+    init: dict[str, np.ndarray]
+    level: dict[str, np.ndarray]
+
+
+def chunk_columns(recs: list[Replication]) -> ChunkColumns | None:
+    """The columns of one chunk's records (in replication order); None for no records."""
+    if not recs:
+        return None
+    seed = recs[0].seed
+    if any(r.seed != seed for r in recs):
+        raise ValueError("records of different seeds in one chunk")
+    n_levels = len(recs[0].levels)
+    outs = [(r.rep, o) for r in recs for o in r.initiatives]
+    names = list(dict.fromkeys(o.name for _, o in outs))
+    codes = {n: k for k, n in enumerate(names)}
+    init = {k: np.array([getattr(o, k) for _, o in outs], dtype=float)
+            for k in INIT_FLOAT if k != "completion_time"}
+    init["completion_time"] = np.array(
+        [math.nan if o.completion_time is None else o.completion_time for _, o in outs],
+        dtype=float)
+    for k in INIT_INT:
+        vals = ([rep for rep, _ in outs] if k == "rep" else
+                [codes[o.name] for _, o in outs] if k == "name" else
+                [getattr(o, k) for _, o in outs])
+        init[k] = np.array(vals, dtype=_INT_DTYPE.get(k, np.int32))
+    init["zones"] = np.array([[[getattr(z, a) for a in ZONE_FIELDS] for z in o.zones]
+                              for _, o in outs], dtype=np.int32).reshape(
+                                  len(outs), n_levels, len(ZONE_FIELDS))
+    level = {k: np.array([[getattr(x, k) for x in r.levels] for r in recs], dtype=float)
+             for k in LEVEL_FLOAT}
+    level.update({k: np.array([[getattr(x, k) for x in r.levels] for r in recs],
+                              dtype=np.int32) for k in LEVEL_INT})
+    level["reps_index"] = np.array([r.rep for r in recs], dtype=np.int64)
+    return ChunkColumns(recs[0].rep, int(seed), names, init, level)
 
 
 def columns_of(records: list[Replication], seed: int, n_levels: int) -> RunColumns:

@@ -19,7 +19,7 @@ import numpy as np
 from ..engines import select
 from ..errors import UsageError
 from ..model.scenario import Scenario
-from .columns import ColumnBuilder
+from .columns import ColumnBuilder, chunk_columns
 from .execute import chunks, default_workers, execute
 from .limits import check_work
 from .result import RunResult
@@ -114,9 +114,12 @@ def run(
         if progress is not None and start:
             progress(start)
     parts = chunks(reps - start, chunk_size, start)
-    for got in execute(scenario, seed, parts, n_workers, executor, engine):
-        cols.add(got)  # folded into columns chunk by chunk; the records are let go
+    # each chunk's columns are made in the worker and folded here as they come back
+    done = zip(parts, execute(scenario, seed, parts, n_workers, executor, engine,
+                              fold=chunk_columns), strict=True)
+    for (a, b), got in done:
+        cols.add_chunk(got)
         if progress is not None:
-            progress(len(got))
+            progress(b - a)
     return RunResult(scenario=scenario, seed=int(seed), reps=int(reps), engine=engine,
                      columns=cols.finish())
