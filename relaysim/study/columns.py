@@ -198,6 +198,28 @@ def chunk_columns(recs: list[Replication]) -> ChunkColumns | None:
     return ChunkColumns(recs[0].rep, int(seed), names, init, level)
 
 
+def _direct(scenario: Any, seed: int, start: int, stop: int, engine: str = "auto") -> Any:
+    """chunk_columns of a chunk straight from the fast engine's arrays (no record objects:
+    the same values, checked in tests/test_columns.py); NotImplemented for SimPy."""
+    from ..engines import fast, select
+
+    if select.resolve(engine) != "fast" or stop <= start:
+        return NotImplemented
+    a = fast.outcome_arrays(scenario, seed, start, stop)
+    init = {k: np.ascontiguousarray(a["init"][k], dtype=float) for k in INIT_FLOAT}
+    init.update({k: np.ascontiguousarray(a["init"][k], dtype=_INT_DTYPE.get(k, np.int32))
+                 for k in INIT_INT})
+    init["zones"] = np.ascontiguousarray(a["zones"], dtype=np.int32)
+    level = {k: np.ascontiguousarray(a["level"][k], dtype=float) for k in LEVEL_FLOAT}
+    level.update({k: np.ascontiguousarray(a["level"][k], dtype=np.int32) for k in LEVEL_INT})
+    level["reps_index"] = a["reps_index"]
+    return ChunkColumns(start, int(seed), a["names"], init, level)
+
+
+#: execute.run_chunk_then uses this instead of records + chunk_columns where it can
+chunk_columns.direct = _direct  # type: ignore[attr-defined]
+
+
 def columns_of(records: list[Replication], seed: int, n_levels: int) -> RunColumns:
     """RunColumns of a list of records (sorted by replication)."""
     b = ColumnBuilder(seed, n_levels)

@@ -20,7 +20,7 @@ from ..engines import select
 from ..errors import UsageError
 from ..model.scenario import Scenario
 from .columns import ColumnBuilder, chunk_columns
-from .execute import chunks, default_workers, execute
+from .execute import chunks, default_workers, execute, run_chunk, run_chunk_then
 from .limits import check_work
 from .result import RunResult
 
@@ -61,14 +61,15 @@ def probe_chunk_size(scenario: Scenario, seed: int, reps: int, workers: int, eng
     Returns (replications done, chunk size). The records do not depend on either; only
     `run` (and so `compare`) chooses chunks this way: a sweep's chunking is part of its
     store and must not depend on timing (--resume)."""
-    runner = select.chunk_runner(engine)
+    def runner(a: int, b: int) -> Any:
+        return run_chunk_then(chunk_columns, run_chunk, scenario, seed, a, b, engine)
     share = max(1, math.ceil(reps / (4 * max(1, workers))))
-    cols.add(runner(scenario, seed, 0, 1))  # untimed: loads the engine (compiled code)
+    cols.add_chunk(runner(0, 1))  # untimed: loads the engine (compiled code)
     done, n, per = 1, 1, 0.0
     while done < min(share, reps):
         n = min(n, share - done, reps - done)
         t0 = time.perf_counter()
-        cols.add(runner(scenario, seed, done, done + n))
+        cols.add_chunk(runner(done, done + n))
         per = (time.perf_counter() - t0) / n
         done += n
         if per * n >= PROBE_SECONDS:
