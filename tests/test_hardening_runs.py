@@ -254,7 +254,8 @@ def test_compare_recovers_from_a_dead_worker(monkeypatch, tmp_path):
 
 def test_cli_run_survives_a_killed_worker():
     """kill -9 of one worker of `relaysim run`: the same JSON as a run never disturbed."""
-    args = ("run", MINIMAL, "--reps", 5000, "--seed", 1, "--chunk-size", 100, "--json",
+    # enough replications that the workers still run after 0.3 s on the fast engine
+    args = ("run", MINIMAL, "--reps", 400000, "--seed", 1, "--chunk-size", 1000, "--json",
             "--quiet")
     proc = relaysim_proc(*args, "--workers", 2, stdout=subprocess.PIPE)
     try:
