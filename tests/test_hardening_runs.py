@@ -136,7 +136,7 @@ def count_ok(store: Path) -> int | None:
 LONG_RUN = ("run", MINIMAL, "--reps", 400000, "--workers", 2, "--chunk-size", 50, "--quiet")
 SWEEP = ("sweep", MINIMAL, "--set", "levels.principal.count=10",
          "--set", "levels.classroom.count=10",
-         "--vary", "levels.principal.trust=0.3,0.6,0.9", "--reps", "200", "--chunk-size", "5",
+         "--vary", "levels.principal.trust=0.3,0.6,0.9", "--reps", "2000", "--chunk-size", "5",
          "--seed", "3", "--quiet")
 
 
@@ -181,7 +181,7 @@ def test_sigterm_sweep_resumes_to_the_same_bytes(capsys, tmp_path):
     --resume gives results.csv identical to a sweep never interrupted."""
     out = tmp_path / "cut"
     store = out / "store.sqlite"
-    total = 3 * 200 // 5
+    total = 3 * 2000 // 5  # enough chunks that the fast engine is still busy at SIGTERM
     proc = relaysim_proc(*SWEEP, "--workers", 2, "--out", out)
     try:
         kids = wait_for_workers(proc, 2)
