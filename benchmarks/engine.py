@@ -366,6 +366,14 @@ def _render_fast(f: dict[str, Any]) -> list[str]:
     first = "not measured (--quick)" if su["first_compile_s"] is None else \
         f"{su['first_compile_s']:.1f} s"
     lines.append(f"  start-up: first compile {first}, cached {su['cached_s']:.2f} s")
+    w = f.get("workers")
+    if w:
+        lines.append(f"  relaysim.run on the fast engine, {w['reps']} reps, side by side: "
+                     f"workers=1 {w['workers_1']['reps_per_s_best']:.0f} reps/s, workers=2 "
+                     f"{w['workers_2']['reps_per_s_best']:.0f} reps/s (cores used "
+                     f"{w['workers_2']['cores_used_median']:.2f}): speedup "
+                     f"{w['speedup_best']:.2f}x best, {w['speedup_median']:.2f}x median "
+                     f"(target 1.8x); identical results: {w['identical_results']}")
     return lines
 
 
@@ -460,21 +468,23 @@ def _event_counts(sc: relaysim.Scenario, seed: int, n: int = 5) -> dict[str, flo
 # ------------------------------------------------------------------------ 3: workers
 
 
-def bench_workers(reps: int, repeats: int, seed: int, budget: float = math.inf
-                  ) -> dict[str, Any]:
-    """relaysim.run with workers=1 and workers=2 (a fresh process pool per call)."""
+def bench_workers(reps: int, repeats: int, seed: int, budget: float = math.inf,
+                  engine: str = "simpy") -> dict[str, Any]:
+    """relaysim.run with workers=1 and workers=2 (a fresh process pool per call), on
+    `engine` (default chunk size: the fast engine's chunks are sized from its cost)."""
     sc = district(SCHOOLS)
     times: dict[int, list[Timing]] = {1: [], 2: []}
     texts: dict[int, str] = {}
     for r in _repeats(repeats, budget):
         for w in ((1, 2) if r % 2 == 0 else (2, 1)):
             dt, res = _timed(lambda w=w: relaysim.run(sc, reps=reps, seed=seed, workers=w,
-                                                               engine="simpy"))
+                                                      engine=engine))
             times[w].append(dt)
             texts.setdefault(w, res.to_json())
     one, two = _summary(times[1], reps), _summary(times[2], reps)
     return {
         "reps": reps,
+        "engine": engine,
         "workers_1": one,
         "workers_2": two,
         "speedup_best": two["reps_per_s_best"] / one["reps_per_s_best"],
@@ -967,12 +977,14 @@ PLANS: dict[str, dict[str, Any]] = {
              "dynamics_reps": 16, "free_reps": 100, "dynamics_repeats": 6,
              "against_bursts": 60, "against_burst_reps": 5, "against_warmup": 5,
              "fast_reps": 2000, "fast_simpy_reps": 20, "fast_repeats": 5,
+             "fast_pool_reps": 40000, "fast_pool_repeats": 3,
              "fast_scaling_reps": {5: (4000, 40), 20: (1000, 10), 80: (250, 3), 320: (60, 1)}},
     "quick": {"engine_reps": 24, "engine_repeats": 2, "pool_reps": 40, "pool_repeats": 1,
               "scaling_reps": {5: 6, 20: 2, 80: 1, 320: 1}, "scaling_repeats": 1,
               "dynamics_reps": 2, "free_reps": 8, "dynamics_repeats": 1,
               "against_bursts": 4, "against_burst_reps": 2, "against_warmup": 1,
               "fast_reps": 40, "fast_simpy_reps": 2, "fast_repeats": 1,
+              "fast_pool_reps": 400, "fast_pool_repeats": 1,
               "fast_scaling_reps": {5: (20, 1), 20: (10, 1), 80: (2, 1), 320: (1, 1)}},
 }
 # seconds after which no new repeat starts, per section (engine, workers, scaling, dynamics,
@@ -1029,6 +1041,8 @@ def main(argv: list[str] | None = None) -> int:
                                    args.seed, plan["against_warmup"], budget["against"])
     doc["fast"] = bench_fast(plan, plan["fast_repeats"], args.seed, cold=mode == "full",
                              budget=budget["fast"])
+    doc["fast"]["workers"] = bench_workers(plan["fast_pool_reps"], plan["fast_pool_repeats"],
+                                           args.seed, budget["workers"], engine="fast")
     doc["load_end"] = _load()
     doc["wall_seconds"] = time.perf_counter() - started
     a = doc["against"]

@@ -22,7 +22,7 @@ import pytest
 from scipy import stats as sps
 
 from relaysim import run, trace
-from relaysim.engines.simpy_engine import simulate
+from relaysim.engines import select
 from relaysim.model import distributions as D
 from relaysim.model.plan import fumble_probability
 from relaysim.model.scenario import Window
@@ -44,9 +44,24 @@ def mean_close(values, exact_mean: float, exact_var: float) -> None:
     assert abs(x.mean() - exact_mean) <= Z * se, (x.mean(), exact_mean, se)
 
 
-def outcomes(sc, reps: int, seed: int, which: int = 0):
+#: every closed-form check runs on both engines (the same records; the SimPy engine is
+#: the reference, the fast engine must agree with the formulas too)
+ENGINES = ("simpy", "fast")
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    return request.param
+
+
+def simulate(sc, seed: int, rep: int, engine: str = "simpy"):
+    """Replication `rep` of `sc` on `engine`."""
+    return select.chunk_runner(engine)(sc, seed, rep, rep + 1)[0]
+
+
+def outcomes(sc, reps: int, seed: int, which: int = 0, engine: str = "simpy"):
     """The first (or `which`) initiative's outcome in each of `reps` replications."""
-    return [simulate(sc, seed, r).initiatives[which] for r in range(reps)]
+    return [r.initiatives[which] for r in select.chunk_runner(engine)(sc, seed, 0, reps)]
 
 
 def chain(n_levels: int, **level_kw):
@@ -61,7 +76,7 @@ def chain(n_levels: int, **level_kw):
     "fumbles, seed",
     [((0.04, 0.04, 0.04), 1), ((0.10, 0.20, 0.30), 2), ((0.25,), 3)],
 )
-def test_check1_no_retry_chain(make_scenario, fumbles, seed):
+def test_check1_no_retry_chain(make_scenario, engine, fumbles, seed):
     """One runner per level, recover 0, neutral factors: P(completed) = prod(1 - p_i)."""
     n = 4000
     sc = make_scenario(
@@ -73,7 +88,7 @@ def test_check1_no_retry_chain(make_scenario, fumbles, seed):
     exact = math.prod(1 - p for p in fumbles)
     if fumbles == (0.04, 0.04, 0.04):
         assert exact == pytest.approx(0.885, abs=5e-4)  # FIGURES.md
-    res = run(sc, reps=n, seed=seed, workers=1)
+    res = run(sc, reps=n, seed=seed, workers=1, engine=engine)
     k = res.summary["initiatives"]["a"]["completion_rate"]["successes"]
     binomial_close(k, n, exact)
     # each exchange drops w.p. p_i given it is reached: drops per zone are exact too
@@ -100,7 +115,7 @@ def exact_fanout(n_top: int, p1: float, per: int, p2: float, need: int) -> float
     "p1, p2, threshold, need, seed",
     [(0.2, 0.15, 0.75, 9, 4), (0.1, 0.3, 0.5, 6, 5), (0.2, 0.15, 1.0, 12, 6)],
 )
-def test_check2_fanout_threshold(make_scenario, p1, p2, threshold, need, seed):
+def test_check2_fanout_threshold(make_scenario, engine, p1, p2, threshold, need, seed):
     n = 3000
     sc = make_scenario(
         levels=[
@@ -117,7 +132,7 @@ def test_check2_fanout_threshold(make_scenario, p1, p2, threshold, need, seed):
     )
     assert math.ceil(threshold * 12) == need
     exact = exact_fanout(3, p1, 4, p2, need)
-    outs = outcomes(sc, n, seed)
+    outs = outcomes(sc, n, seed, engine=engine)
     binomial_close(sum(o.completed for o in outs), n, exact)
     # coverage: E = (1-p1)(1-p2); Var(coverage) from the law of total variance
     q1, q2 = 1 - p1, 1 - p2
@@ -154,14 +169,14 @@ def test_hypoexponential_closed_form_matches_figures():
     assert float(hypoexp_cdf(2.0)) == pytest.approx(0.6465, abs=5e-5)
 
 
-def test_check3_hypoexponential_completion_time(make_scenario):
+def test_check3_hypoexponential_completion_time(make_scenario, engine):
     n = 3000
     sc = make_scenario(
         levels=[{"name": f"L{k}", "work": {"dist": "exponential", "mean": 1 / r}}
                 for k, r in enumerate(RATES)],
         horizon=1000,  # P(T > 1000) is 0 in double precision
     )
-    outs = outcomes(sc, n, seed=7)
+    outs = outcomes(sc, n, seed=7, engine=engine)
     assert all(o.completed for o in outs)
     times = np.array([o.completion_time for o in outs])
     mean_close(times, sum(1 / r for r in RATES), sum(1 / r**2 for r in RATES))
@@ -175,7 +190,7 @@ def test_check3_hypoexponential_completion_time(make_scenario):
 
 
 @pytest.mark.parametrize("p, r, seed", [(0.3, 0.6, 8), (0.5, 0.9, 9)])
-def test_check4_attempts_geometric(make_scenario, p, r, seed):
+def test_check4_attempts_geometric(make_scenario, engine, p, r, seed):
     """Each attempt ends the exchange w.p. (1-p) + p(1-r) = 1 - pr, so the number of
     attempts is geometric on {1, 2, ...} with that success probability; the exchange
     ends in a drop w.p. p(1-r) / (1 - pr)."""
@@ -186,7 +201,7 @@ def test_check4_attempts_geometric(make_scenario, p, r, seed):
                 "rework": {"dist": "exponential", "mean": 2}}],
         horizon=1000,
     )
-    zs = [o.zones[1] for o in outcomes(sc, n, seed)]
+    zs = [o.zones[1] for o in outcomes(sc, n, seed, engine=engine)]
     end = 1 - p * r
     att = np.array([z.attempts for z in zs])
     for k in (1, 2, 3, 4):
@@ -203,7 +218,7 @@ def test_check4_attempts_geometric(make_scenario, p, r, seed):
 
 
 @pytest.mark.parametrize("p, lam, seed", [(0.4, 0.5, 10), (0.7, 2.0, 11)])
-def test_geometric_sum_of_exponentials_is_exponential(make_scenario, p, lam, seed):
+def test_geometric_sum_of_exponentials_is_exponential(make_scenario, engine, p, lam, seed):
     """FIGURES.md: a geometric number (success prob q = 1-p) of Exp(lam) attempts is
     Exp(q lam). recover 1, no rework, no work: completion time = exchange time."""
     n = 3000
@@ -213,7 +228,7 @@ def test_geometric_sum_of_exponentials_is_exponential(make_scenario, p, lam, see
                 "duration": {"dist": "exponential", "mean": 1 / lam}}],
         horizon=1000,
     )
-    outs = outcomes(sc, n, seed)
+    outs = outcomes(sc, n, seed, engine=engine)
     assert all(o.completed for o in outs)
     rate = (1 - p) * lam
     times = np.array([o.completion_time for o in outs])
@@ -222,7 +237,7 @@ def test_geometric_sum_of_exponentials_is_exponential(make_scenario, p, lam, see
 
 
 @pytest.mark.parametrize("p, m, seed", [(0.5, 3, 12), (0.3, 2, 13), (0.2, 1, 14)])
-def test_max_attempts_drop_probability(make_scenario, p, m, seed):
+def test_max_attempts_drop_probability(make_scenario, engine, p, m, seed):
     """recover 1 and max_attempts m: the baton drops iff m attempts in a row fumble."""
     reps, per = 1000, 10  # 10 independent receivers per replication
     sc = make_scenario(
@@ -230,7 +245,7 @@ def test_max_attempts_drop_probability(make_scenario, p, m, seed):
         zones=[{"to": "L1", "fumble": p, "recover": 1.0, "max_attempts": m}],
         horizon=10,
     )
-    outs = outcomes(sc, reps, seed)
+    outs = outcomes(sc, reps, seed, engine=engine)
     assert all(o.zones[1].attempts <= m * per for o in outs)
     binomial_close(sum(o.zones[1].drops for o in outs), reps * per, p**m)
     binomial_close(sum(o.dropped for o in outs), reps * per, p**m)
@@ -316,7 +331,7 @@ def test_no_zone_or_zero_fumble_never_fumbles(make_scenario):
     [("neutral", {}, 15), ("trust", {"trust": 0.9}, 16), ("rehearsal", {"rehearsed": True}, 17),
      ("clarity", {"clarity": 0.2}, 18)],
 )
-def test_simulated_fumble_frequency(make_scenario, case, sc_kw, seed):
+def test_simulated_fumble_frequency(make_scenario, engine, case, sc_kw, seed):
     """fumbles / attempts in simulation matches the formula (recover 0: one attempt per
     exchange, 40 independent receivers per replication, 20000 attempts)."""
     reps, per = 500, 40
@@ -328,7 +343,7 @@ def test_simulated_fumble_frequency(make_scenario, case, sc_kw, seed):
     )
     expected = logistic(logit(BASE_P) + FACTOR_CASES[case][2])
     assert expected == pytest.approx(fumble_probability(sc, 1, sc.initiatives[0]))
-    zs = [o.zones[1] for o in outcomes(sc, reps, seed)]
+    zs = [o.zones[1] for o in outcomes(sc, reps, seed, engine=engine)]
     attempts = sum(z.attempts for z in zs)
     assert attempts == reps * per
     binomial_close(sum(z.fumbles for z in zs), attempts, expected)
@@ -366,30 +381,30 @@ def retention_chain(make_scenario, min_fidelity):
     )
 
 
-def test_retention_multiplies_fidelity(make_scenario):
+def test_retention_multiplies_fidelity(make_scenario, engine):
     prod = math.prod(RETENTIONS)  # 0.684
-    o = simulate(retention_chain(make_scenario, prod - 1e-6), 0, 0).initiatives[0]
+    o = simulate(retention_chain(make_scenario, prod - 1e-6), 0, 0, engine).initiatives[0]
     assert o.fidelity == pytest.approx(prod, rel=1e-12)
     assert o.implemented == o.implemented_total == o.n_classrooms == 8
     assert o.completed and o.coverage == 1.0
 
 
-def test_min_fidelity_above_retained_fidelity_means_nothing_implements(make_scenario):
+def test_min_fidelity_above_retained_fidelity_means_nothing_implements(make_scenario, engine):
     prod = math.prod(RETENTIONS)
-    o = simulate(retention_chain(make_scenario, prod + 1e-6), 0, 0).initiatives[0]
+    o = simulate(retention_chain(make_scenario, prod + 1e-6), 0, 0, engine).initiatives[0]
     assert o.implemented_total == 0 and o.below_fidelity == 8
     assert not o.completed and o.coverage == 0.0 and o.completion_time is None
     assert o.fidelity == pytest.approx(prod, rel=1e-12)  # fidelity is still reported
 
 
-def test_fidelity_exactly_at_threshold_implements(make_scenario):
+def test_fidelity_exactly_at_threshold_implements(make_scenario, engine):
     sc = make_scenario(
         levels=chain(3),
         zones=[{"to": "L1", "retention": 0.7}, {"to": "L2", "retention": 0.7}],
         initiatives=[{"name": "a", "min_fidelity": 0.49}],
         horizon=10,
     )
-    assert simulate(sc, 0, 0).initiatives[0].implemented_total == 1
+    assert simulate(sc, 0, 0, engine).initiatives[0].implemented_total == 1
 
 
 # --------------------------------------------------------------------------- distributions

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from relaysim.engines import select
 from relaysim.engines.simpy_engine import Relay, simulate
 from relaysim.errors import ScenarioError
 from relaysim.model.plan import fumble_probability, plan_for
@@ -40,6 +41,19 @@ slow = pytest.mark.slow
 
 
 # --------------------------------------------------------------------------- helpers
+
+#: the closed-form and exact-equality checks run on both engines (same records)
+ENGINES = ("simpy", "fast")
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: Any) -> str:
+    return request.param
+
+
+def _on(engine: str, sc: Scenario, seed: int, rep: int) -> Any:
+    """Replication `rep` of `sc` on `engine` ("simpy" or "fast")."""
+    return select.chunk_runner(engine)(sc, seed, rep, rep + 1)[0]
 
 
 def _sc(raw: dict[str, Any]) -> Scenario:
@@ -308,7 +322,7 @@ def test_depleted_receiver_fumble_probability(launch_b, held, level):
 
 
 @slow
-def test_departures_per_runner_year_match_the_rate():
+def test_departures_per_runner_year_match_the_rate(engine):
     """Departures are Poisson at `turnover` per runner-year (vacancy 0: always occupied)."""
     rate, n_schools, horizon, year, reps = 0.5, 50, 360.0, 180.0, 40
     sc = _sc({
@@ -318,7 +332,7 @@ def test_departures_per_runner_year_match_the_rate():
                    {"name": "classroom", "count": 2}],
         "initiatives": [{"name": "a"}],
     })
-    res = run(sc, reps=reps, seed=3, workers=1)
+    res = run(sc, reps=reps, seed=3, workers=1, engine=engine)
     count = sum(r.levels[1].departures for r in res.replications)
     expected = rate * n_schools * reps * horizon / year  # 2000 runner-departures
     # a sum of independent Poisson counts is Poisson: SE = sqrt(expected)
@@ -532,12 +546,12 @@ def test_more_turnover_or_less_recovery_never_helps(small, large):
     assert m + Z_DIRECTION * se < 0, (m, se)
 
 
-def test_common_random_numbers_identical_variant_identical_results():
+def test_common_random_numbers_identical_variant_identical_results(engine):
     """Setting a parameter to its current value changes nothing, replication by replication."""
     base = _sc(_DIR_RAW)
     same = base.with_values({"levels.principal.turnover": 0.2})
     for rep in range(5):
-        assert simulate(base, 11, rep) == simulate(same, 11, rep)
+        assert _on(engine, base, 11, rep) == _on(engine, same, 11, rep)
 
 
 # --------------------------------------------------------------------------- feedback
@@ -667,7 +681,7 @@ def _outcomes(sc: Scenario, r: Any) -> list[tuple[Any, ...]]:
      (3.0, 2.0, 5.0)],
     ids=["coach-no-work", "fixed-work-adds"],
 )
-def test_merged_level_equals_the_district_without_it(pr_work, coach_work, flat_work):
+def test_merged_level_equals_the_district_without_it(pr_work, coach_work, flat_work, engine):
     """A principal who is also the coach is one person: the four-level district with the
     coach merged gives exactly the three-level district's results, replication by
     replication (turnover, tanks, stream and feedback on)."""
@@ -676,7 +690,7 @@ def test_merged_level_equals_the_district_without_it(pr_work, coach_work, flat_w
     assert four.n_classrooms == three.n_classrooms == 12
     lost = departures = 0
     for rep in range(25):
-        r4, r3 = simulate(four, 7, rep), simulate(three, 7, rep)
+        r4, r3 = _on(engine, four, 7, rep), _on(engine, three, 7, rep)
         assert _outcomes(four, r4) == _outcomes(three, r3)
         assert r4.levels[1] == r3.levels[1]  # one person's load ...
         # ... reported on the merged level too, but the person leaves only once
@@ -853,7 +867,7 @@ def test_segment_override_errors_reported_with_other_errors():
 
 
 @slow
-def test_stream_arrivals_per_year_match_the_rate():
+def test_stream_arrivals_per_year_match_the_rate(engine):
     """Poisson arrivals at `rate` per school year between start and stop."""
     rate, start, stop, year, reps = 6.0, 90.0, 810.0, 180.0, 150
     sc = _sc({
@@ -863,7 +877,7 @@ def test_stream_arrivals_per_year_match_the_rate():
         "initiative_stream": {"rate": rate, "start": start, "stop": stop,
                               "template": {"deadline_after": 60.0}},
     })
-    res = run(sc, reps=reps, seed=21, workers=1)
+    res = run(sc, reps=reps, seed=21, workers=1, engine=engine)
     arrivals = [o for r in res.replications for o in r.initiatives if o.name == "stream"]
     expected = rate * (stop - start) / year * reps  # 3600
     # a sum of independent Poisson counts is Poisson: SE = sqrt(expected)
@@ -879,13 +893,13 @@ def test_stream_arrivals_per_year_match_the_rate():
     assert inits["stream"]["completion_rate"]["estimate"] == 1.0  # instant, perfect
 
 
-def test_stream_arrivals_beyond_the_horizon_deadline_are_not_observed():
+def test_stream_arrivals_beyond_the_horizon_deadline_are_not_observed(engine):
     sc = _sc({
         "scenario": {"horizon": 360.0},
         "levels": [{"name": "district", "work": 1.0}, {"name": "classroom"}],
         "initiative_stream": {"rate": 10.0, "template": {"deadline_after": 100.0}},
     })
-    res = run(sc, reps=5, seed=1, workers=1)
+    res = run(sc, reps=5, seed=1, workers=1, engine=engine)
     outs = [o for r in res.replications for o in r.initiatives]
     assert {o.name for o in outs} == {"stream"}
     late = [o for o in outs if o.launch + 100.0 > 360.0]
@@ -921,7 +935,7 @@ def test_named_high_priority_initiatives_wait_less_than_a_low_priority_stream():
 # --------------------------------------------------------------------------- conservation
 
 
-def test_conservation_with_turnover_feedback_stream_tank_and_segments():
+def test_conservation_with_turnover_feedback_stream_tank_and_segments(engine):
     """implemented_total + below_fidelity + dropped + lost + in_flight == n_classrooms for
     every initiative record, and each category does occur."""
     raw = copy.deepcopy(_DIR_RAW)
@@ -939,7 +953,7 @@ def test_conservation_with_turnover_feedback_stream_tank_and_segments():
     sc = _sc(raw)
     totals: dict[str, int] = defaultdict(int)
     for rep in range(30):
-        for o in simulate(sc, 5, rep).initiatives:
+        for o in _on(engine, sc, 5, rep).initiatives:
             assert _conserved(o), (rep, o)
             for key in ("implemented_total", "below_fidelity", "dropped", "lost",
                         "in_flight"):

@@ -136,7 +136,7 @@ def count_ok(store: Path) -> int | None:
 LONG_RUN = ("run", MINIMAL, "--reps", 400000, "--workers", 2, "--chunk-size", 50, "--quiet")
 SWEEP = ("sweep", MINIMAL, "--set", "levels.principal.count=10",
          "--set", "levels.classroom.count=10",
-         "--vary", "levels.principal.trust=0.3,0.6,0.9", "--reps", "200", "--chunk-size", "5",
+         "--vary", "levels.principal.trust=0.3,0.6,0.9", "--reps", "2000", "--chunk-size", "5",
          "--seed", "3", "--quiet")
 
 
@@ -181,7 +181,7 @@ def test_sigterm_sweep_resumes_to_the_same_bytes(capsys, tmp_path):
     --resume gives results.csv identical to a sweep never interrupted."""
     out = tmp_path / "cut"
     store = out / "store.sqlite"
-    total = 3 * 200 // 5
+    total = 3 * 2000 // 5  # enough chunks that the fast engine is still busy at SIGTERM
     proc = relaysim_proc(*SWEEP, "--workers", 2, "--out", out)
     try:
         kids = wait_for_workers(proc, 2)
@@ -254,7 +254,8 @@ def test_compare_recovers_from_a_dead_worker(monkeypatch, tmp_path):
 
 def test_cli_run_survives_a_killed_worker():
     """kill -9 of one worker of `relaysim run`: the same JSON as a run never disturbed."""
-    args = ("run", MINIMAL, "--reps", 5000, "--seed", 1, "--chunk-size", 100, "--json",
+    # enough replications that the workers still run after 0.3 s on the fast engine
+    args = ("run", MINIMAL, "--reps", 400000, "--seed", 1, "--chunk-size", 1000, "--json",
             "--quiet")
     proc = relaysim_proc(*args, "--workers", 2, stdout=subprocess.PIPE)
     try:

@@ -67,11 +67,18 @@ def test_manifest_and_store_identity(minimal, tmp_path):
 
 
 def _set_store_stream_version(store: Path, value: int | None) -> None:
-    with sqlite3.connect(store) as db:
-        db.execute("DELETE FROM meta WHERE key = 'stream_version'")
-        if value is not None:
-            db.execute("INSERT INTO meta (key, value) VALUES ('stream_version', ?)",
-                       (json.dumps(value),))
+    """Rewrite the store's recorded stream version, checkpointed into the file and closed
+    (an open connection would fold its WAL into the file later, at an unknown moment)."""
+    db = sqlite3.connect(store)
+    try:
+        with db:
+            db.execute("DELETE FROM meta WHERE key = 'stream_version'")
+            if value is not None:
+                db.execute("INSERT INTO meta (key, value) VALUES ('stream_version', ?)",
+                           (json.dumps(value),))
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
 
 
 @pytest.mark.parametrize("old", [None, 1, 3])

@@ -368,3 +368,48 @@ def simulate_chunk(sc: Scenario, seed: int, start: int, stop: int) -> list[Repli
 def simulate(sc: Scenario, seed: int, rep: int) -> Replication:
     """One replication (as simpy_engine.simulate)."""
     return simulate_chunk(sc, seed, rep, rep + 1)[0]
+
+
+def outcome_arrays(sc: Scenario, seed: int, start: int, stop: int) -> dict[str, Any]:
+    """Replications start..stop-1 as arrays named like the record fields, computed as
+    `records` computes them (same values, no Python object per replication):
+    {"names": initiative names (code len(names) - 1 is "stream"), "init": {field: rows},
+    "zones": rows x logical levels x 5, "level": {field: reps x logical levels},
+    "reps_index": reps}."""
+    cols = run_columns(sc, seed, start, stop)
+    par = _params(sc)
+    plan, K = par.plan, _KERNEL
+    n_logical, n, horizon = len(sc.levels), plan.sizes[-1], sc.horizon
+    ti, tf = cols.track_i, cols.track_f
+    launch, deadline, done = tf[:, K.TF_LAUNCH], tf[:, K.TF_DEADLINE], tf[:, K.TF_DONE]
+    undone = np.isnan(done)
+    reached = ti[:, K.TI_REACHBD]
+    names = [i.name for i in sc.initiatives] + ["stream"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        init = {
+            "launch": launch.copy(), "deadline": deadline.copy(),
+            "completion_time": np.where(undone, np.nan, done - launch),
+            "follow_up": horizon - launch,
+            "coverage": ti[:, K.TI_IMPLBD] / n,
+            "fidelity": np.where(reached != 0, tf[:, K.TF_FIDSUM] / reached, np.nan),
+            "rep": ti[:, K.TI_REP].copy(),
+            "name": np.where(ti[:, K.TI_NAME] >= 0, ti[:, K.TI_NAME], len(names) - 1),
+            "completed": ~undone & (done <= deadline), "observed": deadline <= horizon,
+            "n_classrooms": np.full(len(ti), n), "implemented": ti[:, K.TI_IMPLBD],
+            "implemented_total": ti[:, K.TI_IMPL], "below_fidelity": ti[:, K.TI_BELOW],
+            "dropped": ti[:, K.TI_DROPPED], "lost": ti[:, K.TI_LOST],
+            "in_flight": ti[:, K.TI_INFLIGHT]}
+    zones = np.zeros((len(ti), n_logical, 5), np.int64)
+    for p, lk in enumerate(plan.logical):
+        zones[:, lk] = cols.track_z[:, p]
+    caps = [sum(b.capacity for b in plan.runner_bundles(p)) * horizon
+            for p in range(len(plan.sizes))]
+    phys = [plan.phys_of[lk] for lk in range(n_logical)]
+    own = np.array([plan.logical[p] == lk for lk, p in enumerate(phys)])
+    level = {"wait_total": cols.level_f[:, phys, 0], "busy_time": cols.level_f[:, phys, 1],
+             "capacity_time": np.tile(np.array([float(caps[p]) for p in phys]),
+                                      (stop - start, 1)),
+             "waits": cols.level_i[:, phys, 0],
+             "departures": np.where(own, cols.level_i[:, phys, 1], 0)}
+    return {"names": names, "init": init, "zones": zones, "level": level,
+            "reps_index": np.arange(start, stop, dtype=np.int64)}

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engines.records import InitiativeOutcome, LevelOutcome
+from .columns import ZONE_FIELDS, RunColumns
 from .intervals import RatioEstimate, km_quantile_intervals, ratio_estimate, replication_mean
 from .stats import wilson
 
@@ -40,42 +40,54 @@ def _describe(r: RatioEstimate) -> dict[str, Any]:
             "clusters": r.clusters, "method": r.method}
 
 
-def initiative_intervals(by_rep: list[list[InitiativeOutcome]]) -> dict[str, Any]:
-    """Clustered intervals for one initiative name; by_rep[i]: its outcomes in replication
-    i (one for a named initiative, the arrivals for the stream; may be empty).
+def _per_rep(rep: np.ndarray, weights: np.ndarray | None, n_reps: int) -> np.ndarray:
+    """Sums per replication, each in row order (as Python's sum over the records)."""
+    return np.bincount(rep, weights=weights, minlength=n_reps).astype(float)
+
+
+def initiative_intervals(cols: RunColumns, rows: np.ndarray, n_reps: int) -> dict[str, Any]:
+    """Clustered intervals for one initiative name: `rows` are its outcomes in `cols`
+    (one per replication for a named initiative, the arrivals for the stream, possibly
+    none in some replications).
 
     Returns {"completion_rate": {...}, "coverage": {...}, "fidelity": {...},
     "completion_time": {...}, "zones": {level index: {...}}} holding the new keys.
     """
-    obs = [[o for o in outs if o.observed] for outs in by_rep]
-    n = np.array([len(x) for x in obs], dtype=float)
+    c = cols.init
+    rep_all = c["rep"][rows]
+    obs = rows[c["observed"][rows] != 0]
+    rep = c["rep"][obs]
+    n = _per_rep(rep, None, n_reps)
     single = bool(np.all(n == 1))
-    k = np.array([sum(o.completed for o in x) for x in obs], dtype=float)
+    k = _per_rep(rep, c["completed"][obs].astype(float), n_reps)
     comp = ratio_estimate(k, n, proportion=True)
     comp_d = _describe(comp)
     if single:  # one outcome per replication: independent units, the plain Wilson
         lo, hi = wilson(int(k.sum()), int(n.sum()))
         comp_d.update(ci95=[_num(lo), _num(hi)], design_effect=1.0, method="wilson")
-    cov_y = np.array([sum(o.coverage for o in x) for x in obs])
-    cov_sq = np.array([sum(o.coverage ** 2 for o in x) for x in obs])
+    cov_v = c["coverage"][obs]
+    cov_y = _per_rep(rep, cov_v, n_reps)
+    # squared as Python squares them (libm pow), without a list of Python floats
+    squares = np.fromiter((float(v) ** 2 for v in cov_v), dtype=float, count=len(cov_v))
+    cov_sq = _per_rep(rep, squares, n_reps)
     cov = ratio_estimate(cov_y, n, y_sq=cov_sq, bounds=(0.0, 1.0))
-    fid_lists = [[o.fidelity for o in x if not math.isnan(o.fidelity)] for x in obs]
-    fid = ratio_estimate(np.array([sum(v) for v in fid_lists]),
-                         np.array([len(v) for v in fid_lists], dtype=float),
-                         y_sq=np.array([sum(f * f for f in v) for v in fid_lists]))
-    flat = [o for outs in by_rep for o in outs]
-    kmq = km_quantile_intervals([o.completion_time for o in flat], [o.follow_up for o in flat])
+    fid_all = c["fidelity"][obs]
+    known = ~np.isnan(fid_all)
+    fid_v, fid_rep = fid_all[known], rep[known]
+    fid = ratio_estimate(_per_rep(fid_rep, fid_v, n_reps), _per_rep(fid_rep, None, n_reps),
+                         y_sq=_per_rep(fid_rep, fid_v * fid_v, n_reps))
+    kmq = km_quantile_intervals(c["completion_time"][rows], c["follow_up"][rows])
     times = {
         "ci95": {name: [_num(q.low), _num(q.high)]
                  for name, q in zip(("q25", "median", "q75"), kmq, strict=True)},
         "ci_method": kmq[0].method + ("" if single else " (arrivals treated as independent)"),
     }
     zones: dict[int, dict[str, Any]] = {}
-    n_levels = len(flat[0].zones) if flat else 0
-    total = np.array([sum(z.drops for o in outs for z in o.zones) for outs in by_rep],
-                     dtype=float)
+    n_levels = cols.zones.shape[1] if len(rows) else 0
+    drops = cols.zones[rows, :, ZONE_FIELDS.index("drops")]
+    total = _per_rep(rep_all, drops.sum(axis=1).astype(float), n_reps)
     for lvl in range(1, n_levels):
-        d = np.array([sum(o.zones[lvl].drops for o in outs) for outs in by_rep], dtype=float)
+        d = _per_rep(rep_all, drops[:, lvl].astype(float), n_reps)
         share = ratio_estimate(d, total, proportion=True)
         per_rep = replication_mean(d)
         zones[lvl] = {"drop_share_ci95": _pair(share.ci) if total.sum() else [0.0, 0.0],
@@ -84,12 +96,12 @@ def initiative_intervals(by_rep: list[list[InitiativeOutcome]]) -> dict[str, Any
             "fidelity": _describe(fid), "completion_time": times, "zones": zones}
 
 
-def level_intervals(recs: list[LevelOutcome]) -> dict[str, Any]:
+def level_intervals(cols: RunColumns, lvl: int) -> dict[str, Any]:
     """Per-level intervals over replications: wait_mean as the ratio wait_total / waits
     (clustered by replication, Student t), utilization as the mean of the per-replication
     utilizations (Student t), both with 95% intervals."""
-    w = ratio_estimate(np.array([x.wait_total for x in recs]),
-                       np.array([x.waits for x in recs], dtype=float))
-    u = replication_mean([x.utilization for x in recs], bounds=(0.0, 1.0))
+    w = ratio_estimate(cols.level["wait_total"][:, lvl],
+                       cols.level["waits"][:, lvl].astype(float))
+    u = replication_mean(np.ascontiguousarray(cols.utilization()[:, lvl]), bounds=(0.0, 1.0))
     return {"wait_mean_ci95": _pair(w.ci), "wait_mean_se": _num(w.se),
             "utilization_ci95": _pair(u.ci)}

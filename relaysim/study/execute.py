@@ -20,9 +20,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from ..engines import select
 from ..engines.records import Replication
@@ -49,6 +50,22 @@ def run_chunk(scenario: Scenario, seed: int, start: int, stop: int, engine: str 
     """Replications start..stop-1 (the unit of work shipped to a worker) on `engine`
     ("auto", "fast" or "simpy": the same records, see relaysim.engines.select)."""
     return select.chunk_runner(select.resolve(engine))(scenario, seed, start, stop)
+
+
+_ENGINE_CHUNK = run_chunk  # the engines' own (not a stand-in a test put in its place)
+
+
+def run_chunk_then(fold: Callable[[list[Replication]], Any] | None, runner: Callable[..., Any],
+                   *args: Any) -> Any:
+    """runner(*args), passed through `fold` in the worker when given (so that a worker
+    can send back something smaller than the records, such as their columns)."""
+    direct = getattr(fold, "direct", None)  # the fold straight from the engine, if it can
+    if direct is not None and runner is _ENGINE_CHUNK:
+        got = direct(*args)
+        if got is not NotImplemented:
+            return got
+    got = runner(*args)
+    return got if fold is None else fold(got)
 
 
 def chunks(reps: int, chunk_size: int, start: int = 0) -> list[tuple[int, int]]:
@@ -107,16 +124,19 @@ def stop_pool(ex: ProcessPoolExecutor) -> None:
 
 
 def execute(scenario: Scenario, seed: int, parts: list[tuple[int, int]], workers: int,
-            executor: Executor | None, engine: str = "auto") -> Iterator[list[Replication]]:
+            executor: Executor | None, engine: str = "auto",
+            fold: Callable[[list[Replication]], Any] | None = None) -> Iterator[Any]:
     """The records of each (start, stop) part, in the order of `parts`: in this process
     (one worker or one part), on `executor` if given (left open), else on a local pool of
-    `workers` processes (stopped at the end, rebuilt if a worker dies)."""
+    `workers` processes (stopped at the end, rebuilt if a worker dies). With `fold` (a
+    module-level function), fold(records) of each part instead, computed in the worker."""
     if executor is None and (workers == 1 or len(parts) == 1):
         for a, b in parts:
-            yield run_chunk(scenario, seed, a, b, engine)
+            yield run_chunk_then(fold, run_chunk, scenario, seed, a, b, engine)
         return
     if executor is not None:
-        futures = [executor.submit(run_chunk, scenario, seed, a, b, engine) for a, b in parts]
+        futures = [executor.submit(run_chunk_then, fold, run_chunk, scenario, seed, a, b,
+                                   engine) for a, b in parts]
         try:
             for f in futures:
                 yield f.result()
@@ -124,11 +144,12 @@ def execute(scenario: Scenario, seed: int, parts: list[tuple[int, int]], workers
             for f in futures:
                 f.cancel()
         return
-    yield from _on_local_pool(scenario, seed, parts, workers, engine)
+    yield from _on_local_pool(scenario, seed, parts, workers, engine, fold)
 
 
 def _on_local_pool(scenario: Scenario, seed: int, parts: list[tuple[int, int]], workers: int,
-                   engine: str = "auto") -> Iterator[list[Replication]]:
+                   engine: str = "auto", fold: Callable[[list[Replication]], Any] | None = None
+                   ) -> Iterator[Any]:
     """execute() on pools of our own: when a worker dies the pool breaks; a new one runs
     the parts not yet returned (identical results: a replication is a pure function of
     its seed and index). Gives up after POOL_RESTARTS rebuilds."""
@@ -139,7 +160,8 @@ def _on_local_pool(scenario: Scenario, seed: int, parts: list[tuple[int, int]], 
     try:
         while todo:
             try:  # submit too: a pool may break while chunks are still being submitted
-                futures = [ex.submit(run_chunk, scenario, seed, a, b, engine) for a, b in todo]
+                futures = [ex.submit(run_chunk_then, fold, run_chunk, scenario, seed, a, b,
+                                     engine) for a, b in todo]
                 for f in futures:
                     got = f.result()
                     todo.pop(0)

@@ -8,7 +8,6 @@ import io
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,11 @@ import numpy as np
 
 from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
-from ..engines.records import InitiativeOutcome, Replication
+from ..engines.records import Replication
 from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
 from .clustered import initiative_intervals, level_intervals
+from .columns import ZONE_FIELDS, RunColumns, columns_of
 from .summary import estimate
 
 __all__ = ["RunResult", "summarize_initiative", "run_summary_text"]
@@ -33,27 +33,26 @@ def _num(x: float | None, nd: int = 6) -> float | None:
     return round(float(x), nd)
 
 
-def summarize_initiative(outs: list[InitiativeOutcome], level_names: list[str],
+def summarize_initiative(cols: RunColumns, rows: np.ndarray, level_names: list[str],
                          n_reps: int) -> dict[str, Any]:
-    """The `run --json` estimates of one initiative (or the stream's arrivals pooled).
+    """The `run --json` estimates of one initiative (or the stream's arrivals pooled):
+    `rows` are its outcomes in `cols`, in replication order.
 
     Completion and coverage count only initiatives whose deadline falls within the horizon
     (`observed`; every named initiative is); completion times use all, censored as needed.
     The numbers are summary.estimate's, nested under the same words."""
-    cols = {
-        "completed": np.array([o.completed for o in outs], dtype=float),
-        "time": np.array([o.completion_time for o in outs], dtype=float),
-        "follow": np.array([o.follow_up for o in outs], dtype=float),
-        "coverage": np.array([o.coverage for o in outs], dtype=float),
-        "fidelity": np.array([o.fidelity for o in outs], dtype=float),
-        "observed": np.array([o.observed for o in outs], dtype=float),
-    }
-    e = estimate(cols, quartiles=True)
+    c = cols.init
+    est_cols = {"completed": c["completed"][rows].astype(float),
+                "time": c["completion_time"][rows], "follow": c["follow_up"][rows],
+                "coverage": c["coverage"][rows], "fidelity": c["fidelity"][rows],
+                "observed": c["observed"][rows].astype(float)}
+    e = estimate(est_cols, quartiles=True)
     n, k = e["n"], e["successes"]
     clo, chi = e["coverage_ci"]
-    n_class = outs[0].n_classrooms if outs else 0
+    runs = len(rows)
+    n_class = int(c["n_classrooms"][rows[0]]) if runs else 0
     return {
-        "runs": len(outs),
+        "runs": runs,
         "observed": n,
         "completion_rate": {"estimate": _num(k / n) if n else None,
                             "ci95": [_num(e["ci_low"]), _num(e["ci_high"])], "successes": k},
@@ -64,71 +63,95 @@ def summarize_initiative(outs: list[InitiativeOutcome], level_names: list[str],
                             "censored": e["censored"], "units": "days since launch"},
         "fidelity": {"mean": _num(e["fidelity_mean"])},
         "classrooms": {
-            "dropped_mean": _num(sum(o.dropped for o in outs) / len(outs) / n_class)
-            if outs else None,
-            "lost_to_turnover_mean": _num(sum(o.lost for o in outs) / len(outs) / n_class)
-            if outs else None,
+            "dropped_mean": _num(int(c["dropped"][rows].sum()) / runs / n_class)
+            if runs else None,
+            "lost_to_turnover_mean": _num(int(c["lost"][rows].sum()) / runs / n_class)
+            if runs else None,
             "units": "share of classrooms cut off, mean per initiative",
         },
-        "zones": _zone_counts(outs, level_names, n_reps),
+        "zones": _zone_counts(cols.zones[rows], level_names, n_reps),
     }
 
 
-def _zone_counts(outs: list[InitiativeOutcome], level_names: list[str], n_reps: int
-                 ) -> dict[str, Any]:
-    """Exchange counts per handoff, and each handoff's share of all drops."""
+def _sequential_sum(x: np.ndarray) -> float:
+    """sum() of the values in order, as Python's sum over the records added them (not
+    numpy's pairwise sum): np.add.accumulate adds strictly left to right."""
+    return float(np.add.accumulate(x)[-1]) if len(x) else 0.0
+
+
+def _zone_counts(z: np.ndarray, level_names: list[str], n_reps: int) -> dict[str, Any]:
+    """Exchange counts per handoff, and each handoff's share of all drops (z: one
+    initiative's zone counts, rows x levels x ZONE_FIELDS)."""
     zones: dict[str, Any] = {}
-    total_drops = sum(z.drops for o in outs for z in o.zones)
+    tot = z.sum(axis=0).tolist() if len(z) else [[0] * len(ZONE_FIELDS)] * len(level_names)
+    drop = ZONE_FIELDS.index("drops")
+    total_drops = sum(t[drop] for t in tot)
     for lvl, name in enumerate(level_names):
         if lvl == 0:
             continue
-        d = sum(o.zones[lvl].drops for o in outs)
+        counts = dict(zip(ZONE_FIELDS, tot[lvl], strict=True))
+        d = counts["drops"]
         zones[name] = {
-            "attempts": sum(o.zones[lvl].attempts for o in outs),
-            "fumbles": sum(o.zones[lvl].fumbles for o in outs),
-            "recoveries": sum(o.zones[lvl].recoveries for o in outs),
+            "attempts": counts["attempts"],
+            "fumbles": counts["fumbles"],
+            "recoveries": counts["recoveries"],
             "drops": d,
-            "rescues": sum(o.zones[lvl].rescues for o in outs),
+            "rescues": counts["rescues"],
             "drop_share": _num(d / total_drops) if total_drops else 0.0,
             "drops_per_rep": _num(d / n_reps),
         }
     return zones
 
 
-@dataclass
 class RunResult:
-    """Replication records of one run plus the estimates of INTERFACE.md."""
+    """Replication outcomes of one run (as columns, `columns`) plus the estimates of
+    INTERFACE.md. `replications` (the Replication records) is rebuilt from the columns
+    when first asked for; give either `replications` or `columns`."""
 
-    scenario: Scenario
-    seed: int
-    reps: int
-    replications: list[Replication] = field(repr=False)
-    engine: str = "simpy"  # the engine that ran them (same records either way)
+    def __init__(self, scenario: Scenario, seed: int, reps: int,
+                 replications: list[Replication] | None = None, engine: str = "simpy",
+                 columns: RunColumns | None = None) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.reps = reps
+        self.engine = engine  # the engine that ran them (same records either way)
+        if columns is None:
+            columns = columns_of(list(replications or []), seed, len(scenario.levels))
+        self.columns = columns
+
+    def __repr__(self) -> str:
+        return (f"RunResult(scenario={self.scenario.name!r}, seed={self.seed}, "
+                f"reps={self.reps}, engine={self.engine!r})")
+
+    @cached_property
+    def replications(self) -> list[Replication]:
+        """The Replication records (built from the columns on first use)."""
+        return self.columns.replications()
 
     @cached_property
     def summary(self) -> dict[str, Any]:
         """The `run --json` document (seed, reps, scenario hash and version included)."""
         sc = self.scenario
+        cols = self.columns
         names = [lv.name for lv in sc.levels]
-        by_name: dict[str, list[InitiativeOutcome]] = {}
-        for r in self.replications:
-            for o in r.initiatives:
-                by_name.setdefault(o.name, []).append(o)
-        inits = {name: summarize_initiative(outs, names, len(self.replications))
-                 for name, outs in by_name.items()}
-        for name, est in inits.items():  # intervals clustered by replication, new keys only
-            by_rep = [[o for o in r.initiatives if o.name == name] for r in self.replications]
-            _merge_intervals(est, initiative_intervals(by_rep), names)
+        n = cols.n_reps
+        codes, first = np.unique(cols.init["name"], return_index=True)
+        inits = {}
+        for code in codes[np.argsort(first)].tolist():  # names in order of first outcome
+            rows = np.flatnonzero(cols.init["name"] == code)
+            est = summarize_initiative(cols, rows, names, n)
+            _merge_intervals(est, initiative_intervals(cols, rows, n), names)
+            inits[cols.names[code]] = est
         levels = {}
-        n = len(self.replications)
+        util = cols.utilization()
         for k, name in enumerate(names):
-            recs = [r.levels[k] for r in self.replications]
-            waits = sum(x.waits for x in recs)
+            waits = int(cols.level["waits"][:, k].sum())
+            wait_total = _sequential_sum(cols.level["wait_total"][:, k])
             levels[name] = {
-                "wait_mean": _num(sum(x.wait_total for x in recs) / waits) if waits else None,
-                "utilization": _num(float(np.mean([x.utilization for x in recs]))),
-                "departures": _num(sum(x.departures for x in recs) / n),
-                **level_intervals(recs),
+                "wait_mean": _num(wait_total / waits) if waits else None,
+                "utilization": _num(float(np.mean(np.ascontiguousarray(util[:, k])))),
+                "departures": _num(int(cols.level["departures"][:, k].sum()) / n),
+                **level_intervals(cols, k),
             }
         return {
             "scenario": sc.name,
@@ -161,29 +184,34 @@ class RunResult:
         """One row per replication and initiative (the `--per-rep` CSV)."""
         zone_levels = [(k, lv.name) for k, lv in enumerate(self.scenario.levels) if k > 0]
         h = self.scenario.hash  # computed once: it hashes the whole normalised scenario
-        for r in self.replications:
-            for o in r.initiatives:
-                row: dict[str, Any] = {
-                    "rep": r.rep,
-                    "seed": r.seed,
-                    "spawn_key": r.rep,
-                    "scenario_hash": h,
-                    "relaysim_version": __version__,
-                    "stream_version": STREAM_VERSION,
-                    "initiative": o.name,
-                    "launch": o.launch,
-                    "completed": int(o.completed),
-                    "completion_time": "" if o.completion_time is None else o.completion_time,
-                    "coverage": o.coverage,
-                    "fidelity": "" if math.isnan(o.fidelity) else o.fidelity,
-                    "observed": int(o.observed),
-                    "dropped_classrooms": o.dropped,
-                    "lost_classrooms": o.lost,
-                    "in_flight_classrooms": o.in_flight,
-                }
-                for k, name in zone_levels:
-                    row[f"drops.{name}"] = o.zones[k].drops
-                yield row
+        cols = self.columns
+        c = {k: cols.init[k].tolist() for k in ("rep", "name", "launch", "completed",
+                                                  "completion_time", "coverage", "fidelity",
+                                                  "observed", "dropped", "lost", "in_flight")}
+        drops = cols.zones[:, :, ZONE_FIELDS.index("drops")].tolist()
+        for r, rep in enumerate(c["rep"]):
+            t, fid = c["completion_time"][r], c["fidelity"][r]
+            row: dict[str, Any] = {
+                "rep": rep,
+                "seed": cols.seed,
+                "spawn_key": rep,
+                "scenario_hash": h,
+                "relaysim_version": __version__,
+                "stream_version": STREAM_VERSION,
+                "initiative": cols.names[c["name"][r]],
+                "launch": c["launch"][r],
+                "completed": c["completed"][r],
+                "completion_time": "" if math.isnan(t) else t,
+                "coverage": c["coverage"][r],
+                "fidelity": "" if math.isnan(fid) else fid,
+                "observed": c["observed"][r],
+                "dropped_classrooms": c["dropped"][r],
+                "lost_classrooms": c["lost"][r],
+                "in_flight_classrooms": c["in_flight"][r],
+            }
+            for k, name in zone_levels:
+                row[f"drops.{name}"] = drops[r][k]
+            yield row
 
     def per_rep_csv(self) -> str:
         rows = list(self.per_rep_rows())
