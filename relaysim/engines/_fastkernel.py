@@ -278,6 +278,15 @@ def _wait(ev, pi, w, e):
 
 
 @njit(cache=True, inline="always")
+def _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now, at):
+    """Process w yields env.timeout(at - now): a new event at `at`, NORMAL, that w waits
+    on."""
+    e = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+    _schedule(ht, hk, fq, now, st, cap_heap, at, NORMAL, e)
+    _wait(ev, pi, w, e)
+
+
+@njit(cache=True, inline="always")
 def _detach(ev, pi, w):
     """Remove process w from the callbacks of the event it waits on (an interrupt)."""
     e = pi[w, P_TARGET]
@@ -645,9 +654,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     launch = o_tf[tr, TF_LAUNCH]
                     pc = PC_CARRY
                     if launch > now:
-                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _schedule(ht, hk, fq, now, st, cap_heap, now + (launch - now), NORMAL, e2)
-                        _wait(ev, pi, w, e2)
+                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                               now + (launch - now))
                         break
                 elif pc == PC_CARRY:
                     o_ti[tr, TI_INFLIGHT] += leaves
@@ -684,9 +692,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                 elif pc == PC_X_SLOT:
                     pc = PC_X_CP
                     if bi[b, B_CP] and cp_time > 0:
-                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _schedule(ht, hk, fq, now, st, cap_heap, now + cp_time, NORMAL, e2)
-                        _wait(ev, pi, w, e2)
+                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                               now + cp_time)
                         break
                 elif pc == PC_X_CP:
                     if lv[p, LV_TANK] and bf[b, BF_CHECK] > 0:
@@ -732,10 +739,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         start = window_next_open(now, bf[b, BF_PERIOD], bf[b, BF_OPEN],
                                                  bf[b, BF_CLOSE])
                         if start > now:
-                            e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                            _schedule(ht, hk, fq, now, st, cap_heap, now + (start - now),
-                                      NORMAL, e2)
-                            _wait(ev, pi, w, e2)
+                            _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                                   now + (start - now))
                             break
                 elif pc == PC_AFTER_WIN:
                     has_tank = lv[p, LV_TANK] != 0
@@ -749,9 +754,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                                 dcode, dn, dpar)
                     pc = PC_AFTER_DUR
                     if dur > 0:
-                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _schedule(ht, hk, fq, now, st, cap_heap, now + dur, NORMAL, e2)
-                        _wait(ev, pi, w, e2)
+                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now, now + dur)
                         break
                 elif pc == PC_AFTER_DUR:
                     o_tz[tr, p, 0] += 1
@@ -774,9 +777,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                                    dcode, dn, dpar)
                     pc = PC_ATT_TOP
                     if rework > 0:
-                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _schedule(ht, hk, fq, now, st, cap_heap, now + rework, NORMAL, e2)
-                        _wait(ev, pi, w, e2)
+                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                               now + rework)
                         break
                 elif pc == PC_X_END:
                     if bi[b, B_SLOTS] >= 0:
@@ -866,9 +868,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     busy_time[p] += min(work, horizon - started)
                     pc = PC_WORKED
                     if work > 0:
-                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _schedule(ht, hk, fq, now, st, cap_heap, now + work, NORMAL, e2)
-                        _wait(ev, pi, w, e2)
+                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now, now + work)
                         break
                 elif pc == PC_WORKED:
                     if qlen[r] > 0 or lv[p, LV_TANK]:
@@ -945,9 +945,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     if arr_t >= gf[G_SSTOP] or arr_t >= horizon:
                         pc = DONE
                         break
-                    e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                    _schedule(ht, hk, fq, now, st, cap_heap, now + (arr_t - now), NORMAL, e2)
-                    _wait(ev, pi, w, e2)
+                    _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                           now + (arr_t - now))
                     pc = PC_ARR_WAKE
                     break
                 elif pc == PC_ARR_WAKE:
@@ -985,9 +984,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
                     pc = PC_ARR_LOOP
                 elif pc == PC_REVIEWS:
-                    e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                    _schedule(ht, hk, fq, now, st, cap_heap, now + gf[G_FBINT], NORMAL, e2)
-                    _wait(ev, pi, w, e2)
+                    _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                           now + gf[G_FBINT])
                     pc = PC_REV_WAKE
                     break
                 elif pc == PC_REV_WAKE:
