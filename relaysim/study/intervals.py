@@ -65,8 +65,17 @@ def _z(confidence: float) -> float:
 # ------------------------------------------------------------------ paired proportions
 
 
+class _Interval:
+    """An estimate with an interval `ci` (a tuple), as a JSON-ready dict."""
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)  # type: ignore[call-overload]
+        d["ci"] = list(d["ci"])
+        return d
+
+
 @dataclass(frozen=True)
-class PairedProportions:
+class PairedProportions(_Interval):
     """B minus A for paired 0/1 outcomes (fractions; x100 for percentage points).
 
     b: pairs where A succeeded and B failed; c: A failed and B succeeded. The estimate is
@@ -83,11 +92,6 @@ class PairedProportions:
     n: int
     method: str
     confidence: float
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ci"] = list(self.ci)
-        return d
 
 
 def _tango_z(delta: float, b: int, c: int, n: int) -> float:
@@ -187,7 +191,7 @@ def paired_proportions(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.
 
 
 @dataclass(frozen=True)
-class PairedMeans:
+class PairedMeans(_Interval):
     """B minus A for paired continuous outcomes, in the outcomes' units."""
 
     a: float
@@ -199,11 +203,6 @@ class PairedMeans:
     nonzero: int  # pairs whose difference is not zero
     method: str
     confidence: float
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ci"] = list(self.ci)
-        return d
 
 
 def paired_means(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
@@ -256,7 +255,7 @@ def paired_means(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarra
 
 
 @dataclass(frozen=True)
-class RatioEstimate:
+class RatioEstimate(_Interval):
     """sum(y)/sum(n) over replications (clusters) with a clustered standard error.
 
     deff: clustered variance / variance that treats the units as independent (NaN when the
@@ -273,11 +272,6 @@ class RatioEstimate:
     n_eff: float
     method: str
     confidence: float
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ci"] = list(self.ci)
-        return d
 
 
 def ratio_estimate(y: Sequence[float] | np.ndarray, n: Sequence[float] | np.ndarray,
@@ -492,7 +486,7 @@ def replay_precision_rule(p: float, target: float, repeats: int, seed: int = 0,
 
 
 @dataclass(frozen=True)
-class SeedCombined:
+class SeedCombined(_Interval):
     """An index estimated on K seeds, interval including replication noise.
 
     noise_share: the part of the interval's variance that comes from replication noise
@@ -511,11 +505,6 @@ class SeedCombined:
     confidence: float
     per_seed: list[float] = field(default_factory=list)
     df: float = math.inf
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ci"] = list(self.ci)
-        return d
 
 
 def combine_seed_noise(per_seed: Sequence[float] | np.ndarray,
