@@ -322,21 +322,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sensitivity(args: argparse.Namespace) -> int:
+def _varied(args: argparse.Namespace, command: str) -> tuple[Scenario, list[Any], str]:
+    """The scenario, its --vary parameters and the output folder of an analysis command
+    (sensitivity, screen), refusing what cannot run."""
     from .study.designs import parse_vary
-    from .study.sensitivity import sensitivity, sensitivity_text
 
     sc = _load(args)
     if not args.vary:
-        raise UsageError("sensitivity needs at least one --vary PATH=LO:HI:N (the range)")
+        raise UsageError(f"{command} needs at least one --vary PATH=LO:HI:N (the range)")
     params = [parse_vary(v, sc) for v in args.vary]
     _check_set_vs_vary(args, [p.path for p in params])
     if args.scheduler and args.workers:
         raise UsageError("give --workers (local processes) or --scheduler (Dask), not both")
-    out = args.out or f"runs/{safe_name(sc.name)}-sensitivity"
-    d = len(params)
+    return sc, params, args.out or f"runs/{safe_name(sc.name)}-{command}"
+
+
+def _workers_or_cluster(args: argparse.Namespace) -> tuple[Any, Any, int | None]:
+    """(executor, Dask client, workers): local processes, or the --scheduler's cluster."""
     executor, client = _dask_executor(args.scheduler) if args.scheduler else (None, None)
     workers = _cluster_threads(client) if client is not None else args.workers
+    return executor, client, workers
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .study.sensitivity import sensitivity, sensitivity_text
+
+    sc, params, out = _varied(args, "sensitivity")
+    d = len(params)
+    executor, client, workers = _workers_or_cluster(args)
     tick, close = _sweep_progress(args.seeds * args.samples * (d + 2) + 2 * d + 1, args.reps,
                                   args.quiet)
     try:
@@ -403,19 +416,10 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from .study.designs import parse_vary
     from .study.screen import screen, screening_text
 
-    sc = _load(args)
-    if not args.vary:
-        raise UsageError("screen needs at least one --vary PATH=LO:HI:N (the range)")
-    params = [parse_vary(v, sc) for v in args.vary]
-    _check_set_vs_vary(args, [p.path for p in params])
-    if args.scheduler and args.workers:
-        raise UsageError("give --workers (local processes) or --scheduler (Dask), not both")
-    out = args.out or f"runs/{safe_name(sc.name)}-screen"
-    executor, client = _dask_executor(args.scheduler) if args.scheduler else (None, None)
-    workers = _cluster_threads(client) if client is not None else args.workers
+    sc, params, out = _varied(args, "screen")
+    executor, client, workers = _workers_or_cluster(args)
     tick, close = _sweep_progress(args.trajectories * (len(params) + 1), args.reps, args.quiet)
     try:
         res = screen(sc, params, trajectories=args.trajectories, reps=args.reps,
