@@ -30,10 +30,18 @@ import numpy as np
 from .errors import UsageError
 
 __all__ = ["atomic_write", "write_output", "check_output_file", "safe_name", "FolderLock",
-           "json_safe", "LOCK_NAME"]
+           "json_safe", "json_number", "LOCK_NAME"]
 
 #: the lock file a sweep keeps in its folder while it writes there
 LOCK_NAME = ".relaysim.lock"
+
+
+def json_number(x: float | None, nd: int = 6) -> float | None:
+    """A number for JSON output: None for None, NaN or infinity, else rounded to `nd`
+    decimals (stable text)."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return round(float(x), nd)
 
 
 def json_safe(x: Any) -> Any:

@@ -13,11 +13,11 @@ The functions return only keys that are new in the `run --json` document, or the
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from ..files import json_number
 from .columns import ZONE_FIELDS, RunColumns
 from .intervals import RatioEstimate, km_quantile_intervals, ratio_estimate, replication_mean
 from .stats import wilson
@@ -25,19 +25,14 @@ from .stats import wilson
 __all__ = ["initiative_intervals", "level_intervals"]
 
 
-def _num(x: float | None, nd: int = 6) -> float | None:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return None
-    return round(float(x), nd)
-
-
 def _pair(ci: tuple[float, float]) -> list[float | None]:
-    return [_num(ci[0]), _num(ci[1])]
+    return [json_number(ci[0]), json_number(ci[1])]
 
 
 def _describe(r: RatioEstimate) -> dict[str, Any]:
-    return {"ci95": _pair(r.ci), "se": _num(r.se), "design_effect": _num(r.deff, 4),
-            "clusters": r.clusters, "method": r.method}
+    return {"ci95": _pair(r.ci), "se": json_number(r.se),
+            "design_effect": json_number(r.deff, 4), "clusters": r.clusters,
+            "method": r.method}
 
 
 def _per_rep(rep: np.ndarray, weights: np.ndarray | None, n_reps: int) -> np.ndarray:
@@ -64,7 +59,8 @@ def initiative_intervals(cols: RunColumns, rows: np.ndarray, n_reps: int) -> dic
     comp_d = _describe(comp)
     if single:  # one outcome per replication: independent units, the plain Wilson
         lo, hi = wilson(int(k.sum()), int(n.sum()))
-        comp_d.update(ci95=[_num(lo), _num(hi)], design_effect=1.0, method="wilson")
+        comp_d.update(ci95=[json_number(lo), json_number(hi)], design_effect=1.0,
+                      method="wilson")
     cov_v = c["coverage"][obs]
     cov_y = _per_rep(rep, cov_v, n_reps)
     # squared as Python squares them (libm pow), without a list of Python floats
@@ -78,7 +74,7 @@ def initiative_intervals(cols: RunColumns, rows: np.ndarray, n_reps: int) -> dic
                          y_sq=_per_rep(fid_rep, fid_v * fid_v, n_reps))
     kmq = km_quantile_intervals(c["completion_time"][rows], c["follow_up"][rows])
     times = {
-        "ci95": {name: [_num(q.low), _num(q.high)]
+        "ci95": {name: [json_number(q.low), json_number(q.high)]
                  for name, q in zip(("q25", "median", "q75"), kmq, strict=True)},
         "ci_method": kmq[0].method + ("" if single else " (arrivals treated as independent)"),
     }
@@ -103,5 +99,5 @@ def level_intervals(cols: RunColumns, lvl: int) -> dict[str, Any]:
     w = ratio_estimate(cols.level["wait_total"][:, lvl],
                        cols.level["waits"][:, lvl].astype(float))
     u = replication_mean(np.ascontiguousarray(cols.utilization()[:, lvl]), bounds=(0.0, 1.0))
-    return {"wait_mean_ci95": _pair(w.ci), "wait_mean_se": _num(w.se),
+    return {"wait_mean_ci95": _pair(w.ci), "wait_mean_se": json_number(w.se),
             "utilization_ci95": _pair(u.ci)}

@@ -17,20 +17,13 @@ import numpy as np
 from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
 from ..engines.records import Replication
-from ..files import atomic_write, json_safe
+from ..files import atomic_write, json_number, json_safe
 from ..model.scenario import Scenario
 from .clustered import initiative_intervals, level_intervals
 from .columns import ZONE_FIELDS, RunColumns, columns_of
 from .summary import estimate
 
 __all__ = ["RunResult", "summarize_initiative", "run_summary_text"]
-
-
-def _num(x: float | None, nd: int = 6) -> float | None:
-    """JSON-friendly float: None for NaN/None, rounded for stable text."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return None
-    return round(float(x), nd)
 
 
 def summarize_initiative(cols: RunColumns, rows: np.ndarray, level_names: list[str],
@@ -54,18 +47,20 @@ def summarize_initiative(cols: RunColumns, rows: np.ndarray, level_names: list[s
     return {
         "runs": runs,
         "observed": n,
-        "completion_rate": {"estimate": _num(k / n) if n else None,
-                            "ci95": [_num(e["ci_low"]), _num(e["ci_high"])], "successes": k},
-        "coverage": {"mean": _num(e["coverage_mean"]), "ci95": [_num(clo), _num(chi)]},
-        "completion_time": {"median": _num(e["completion_time_median"]),
-                            "q25": _num(e["completion_time_q25"]),
-                            "q75": _num(e["completion_time_q75"]),
+        "completion_rate": {"estimate": json_number(k / n) if n else None,
+                            "ci95": [json_number(e["ci_low"]), json_number(e["ci_high"])],
+                            "successes": k},
+        "coverage": {"mean": json_number(e["coverage_mean"]),
+                     "ci95": [json_number(clo), json_number(chi)]},
+        "completion_time": {"median": json_number(e["completion_time_median"]),
+                            "q25": json_number(e["completion_time_q25"]),
+                            "q75": json_number(e["completion_time_q75"]),
                             "censored": e["censored"], "units": "days since launch"},
-        "fidelity": {"mean": _num(e["fidelity_mean"])},
+        "fidelity": {"mean": json_number(e["fidelity_mean"])},
         "classrooms": {
-            "dropped_mean": _num(int(c["dropped"][rows].sum()) / runs / n_class)
+            "dropped_mean": json_number(int(c["dropped"][rows].sum()) / runs / n_class)
             if runs else None,
-            "lost_to_turnover_mean": _num(int(c["lost"][rows].sum()) / runs / n_class)
+            "lost_to_turnover_mean": json_number(int(c["lost"][rows].sum()) / runs / n_class)
             if runs else None,
             "units": "share of classrooms cut off, mean per initiative",
         },
@@ -97,8 +92,8 @@ def _zone_counts(z: np.ndarray, level_names: list[str], n_reps: int) -> dict[str
             "recoveries": counts["recoveries"],
             "drops": d,
             "rescues": counts["rescues"],
-            "drop_share": _num(d / total_drops) if total_drops else 0.0,
-            "drops_per_rep": _num(d / n_reps),
+            "drop_share": json_number(d / total_drops) if total_drops else 0.0,
+            "drops_per_rep": json_number(d / n_reps),
         }
     return zones
 
@@ -148,9 +143,9 @@ class RunResult:
             waits = int(cols.level["waits"][:, k].sum())
             wait_total = _sequential_sum(cols.level["wait_total"][:, k])
             levels[name] = {
-                "wait_mean": _num(wait_total / waits) if waits else None,
-                "utilization": _num(float(np.mean(np.ascontiguousarray(util[:, k])))),
-                "departures": _num(int(cols.level["departures"][:, k].sum()) / n),
+                "wait_mean": json_number(wait_total / waits) if waits else None,
+                "utilization": json_number(float(np.mean(np.ascontiguousarray(util[:, k])))),
+                "departures": json_number(int(cols.level["departures"][:, k].sum()) / n),
                 **level_intervals(cols, k),
             }
         return {
