@@ -10,7 +10,6 @@ sliders, and the styles. It needs no server and loads nothing from anywhere.
 from __future__ import annotations
 
 import html
-import io
 import itertools
 import json
 import sys
@@ -23,7 +22,6 @@ from ..errors import UsageError
 from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
 from .levers import Lever, grid_values
-from .session import data_uri
 
 __all__ = ["export", "export_html", "MAX_POINTS"]
 
@@ -121,10 +119,7 @@ def export_html(sc: Scenario, axes: list[tuple[Lever, list[Any]]], res: Any, rep
         s = row["initiatives"].get(name, {})
         points.append({k: s.get(k) for k in ("completion_rate", "ci_low", "ci_high",
                                              "coverage_mean", "completion_time_median")})
-        fig = P.relay(res, point=j, initiative=name)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=60)
-        pngs.append(data_uri(buf.getvalue()))
+        pngs.append(P.data_uri(P.relay(res, point=j, initiative=name), dpi=60))
     data = {"levers": [{"path": lv.path, "label": lv.label, "values": vals}
                        for lv, vals in axes], "points": points}
     # JSON inside <script>: no '<' at all, so no '</script>' can end it early

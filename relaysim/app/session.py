@@ -8,10 +8,8 @@ chunk (its queued chunks are cancelled) and its results are dropped.
 
 from __future__ import annotations
 
-import base64
 import html
 import inspect
-import io
 import json
 import math
 import re
@@ -81,16 +79,6 @@ def engine_note(res: RunResult) -> tuple[str, bool]:
 def _pct(x: float | None, nd: int = 1) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else \
         f"{100 * x:.{nd}f}%"
-
-
-def _png(fig: Any, dpi: int = 80) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 @dataclass
@@ -225,8 +213,10 @@ def relay_figure(var: RunResult, name: str) -> Any:
 def figures(base: RunResult, var: RunResult, dpi: int = 80) -> dict[str, str]:
     """What the page shows under the numbers, ready for HTML: the relay as a PNG data URI,
     the coverage and time curves as inline SVG."""
+    from ..present.plot import data_uri
+
     name = first_initiative(base)
-    return {"relay": data_uri(_png(relay_figure(var, name), dpi)),
+    return {"relay": data_uri(relay_figure(var, name), dpi),
             **curve_charts(base, var, name)}
 
 

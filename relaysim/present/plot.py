@@ -7,8 +7,10 @@ replications and which seed produced it.
 
 from __future__ import annotations
 
+import base64
 import functools
 import inspect
+import io
 import itertools
 import math
 from collections.abc import Callable, Mapping
@@ -750,6 +752,13 @@ def _tick(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.3g}"
     return str(v)
+
+
+def data_uri(fig: Figure, dpi: int = 110) -> str:
+    """The figure as a PNG data URI, for HTML pages that carry their images inline."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def save(fig: Figure, path: str | Path) -> None:
