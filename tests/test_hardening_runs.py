@@ -252,6 +252,42 @@ def test_compare_recovers_from_a_dead_worker(monkeypatch, tmp_path):
     assert (tmp_path / "died").exists()
 
 
+def _dies_mid_send(records: list[Any]) -> Any:
+    """A fold that makes this worker die halfway through writing any message larger than
+    PIPE_BUF to the pool's pipes, the way a worker killed while sending a result does."""
+    from multiprocessing import connection
+
+    def half_then_die(self: Any, buf: Any) -> None:
+        if len(buf) > 4096:
+            os.write(self._handle, bytes(buf[: len(buf) // 2]))
+            os._exit(9)
+        original(self, buf)
+
+    original = connection.Connection._send
+    connection.Connection._send = half_then_die
+    return records * 50  # a result far larger than PIPE_BUF
+
+
+def test_a_worker_dying_while_it_sends_a_result_does_not_hang_the_run():
+    """ProcessPoolExecutor waits forever for the rest of a half-written result. Results go
+    through files, so what crosses the pipe is small enough to be written atomically."""
+    import threading
+
+    sc = load_scenario(MINIMAL)
+    box: dict[str, Any] = {}
+
+    def go() -> None:
+        box["got"] = list(execute_mod.execute(sc, 3, [(0, 20), (20, 40)], 2, None,
+                                              fold=_dies_mid_send))
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    t.join(120)
+    assert not t.is_alive(), "the run hung on a half-written result"
+    expected = execute_mod.run_chunk(sc, 3, 0, 20) * 50
+    assert box["got"][0] == expected
+
+
 def test_cli_run_survives_a_killed_worker():
     """kill -9 of one worker of `relaysim run`: the same JSON as a run never disturbed."""
     # enough replications that the workers still run after 0.3 s on the fast engine

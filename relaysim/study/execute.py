@@ -16,8 +16,11 @@ the results are the same as if nothing had happened.
 from __future__ import annotations
 
 import os
+import pickle
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -66,6 +69,36 @@ def run_chunk_then(fold: Callable[[list[Replication]], Any] | None, runner: Call
             return got
     got = runner(*args)
     return got if fold is None else fold(got)
+
+
+def _spilled(folder: str, fold: Callable[[list[Replication]], Any] | None,
+             runner: Callable[..., Any], *args: Any) -> tuple[bool, Any]:
+    """run_chunk_then(fold, runner, *args), pickled to a new file in `folder`: (True, its
+    name) is what goes back through the pool's result pipe; (False, the result itself)
+    when the file cannot be written (a full disk).
+
+    Why: a worker killed while writing a large result leaves half a message in the pipe,
+    and ProcessPoolExecutor then waits for the rest forever. A file name is far below
+    PIPE_BUF, so its write is atomic: a killed worker has sent all of it or nothing."""
+    got = run_chunk_then(fold, runner, *args)
+    try:
+        fd, path = tempfile.mkstemp(dir=folder, suffix=".pickle")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(got, f, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError:
+        return False, got
+    return True, path
+
+
+def _unspilled(sent: tuple[bool, Any]) -> Any:
+    """What _spilled computed; its file, if any, is removed."""
+    in_file, got = sent
+    if not in_file:
+        return got
+    with open(got, "rb") as f:
+        value = pickle.load(f)
+    os.unlink(got)
+    return value
 
 
 def chunks(reps: int, chunk_size: int, start: int = 0) -> list[tuple[int, int]]:
@@ -156,14 +189,15 @@ def _on_local_pool(scenario: Scenario, seed: int, parts: list[tuple[int, int]], 
     select.prepare(engine)
     todo = list(parts)
     restarts = 0
+    folder = tempfile.mkdtemp(prefix="relaysim-chunks-")
     ex = local_pool(workers)
     try:
         while todo:
             try:  # submit too: a pool may break while chunks are still being submitted
-                futures = [ex.submit(run_chunk_then, fold, run_chunk, scenario, seed, a, b,
+                futures = [ex.submit(_spilled, folder, fold, run_chunk, scenario, seed, a, b,
                                      engine) for a, b in todo]
                 for f in futures:
-                    got = f.result()
+                    got = _unspilled(f.result())
                     todo.pop(0)
                     yield got
             except BrokenProcessPool:
@@ -179,4 +213,6 @@ def _on_local_pool(scenario: Scenario, seed: int, parts: list[tuple[int, int]], 
     except BaseException:
         stop_pool(ex)  # interrupted, or the consumer stopped early: stop the workers now
         raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     ex.shutdown(wait=True)
