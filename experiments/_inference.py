@@ -43,7 +43,9 @@ class Prior:
 
     def _scale(self, theta: np.ndarray) -> np.ndarray:
         t = np.array(theta, dtype=float, ndmin=2)
-        return np.where(np.array(self.log), np.log(t), t)
+        logs = np.array(self.log)
+        t[:, logs] = np.log(t[:, logs])
+        return t
 
     def _ends(self) -> tuple[np.ndarray, np.ndarray]:
         return self._scale(np.array(self.low))[0], self._scale(np.array(self.high))[0]

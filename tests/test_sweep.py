@@ -808,3 +808,21 @@ def test_results_csv_is_valid_csv_with_one_row_per_point(minimal, tmp_path):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][0] == "zones.principal.rehearsed" and rows[0][-1] == "reps"
     assert [r[0] for r in rows[1:]] == ["true", "false"]
+
+
+def test_vary_a_range_over_a_parameter_given_as_a_distribution():
+    """A drawn parameter (here effects.load, triangular per replication) can be swept by a
+    range: each point sets a plain value in place of the distribution."""
+    from relaysim.study.designs import make_design, parse_vary
+
+    sc = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" /
+                       "district_population.toml")
+    assert isinstance(sc.get("effects.load"), dict)
+    p = parse_vary("effects.load=1.0:1.5:2", sc)
+    assert p.kind == "float"
+    design = make_design([p], design="grid")
+    assert len(design) == 2
+    for point in design:
+        variant = sc.with_values(point)
+        assert variant.get("effects.load") in (1.0, 1.5)
+        assert "effects.load" not in {d.path for d in variant.draws}

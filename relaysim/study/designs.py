@@ -20,6 +20,8 @@ import numpy as np
 from scipy.stats import qmc
 
 from ..errors import UsageError
+from ..model.draws import is_draw
+from ..model.paths import spec_of
 from ..model.scenario import Scenario, ScenarioError, parse_value
 
 __all__ = ["Parameter", "parse_vary", "make_design", "read_design_csv", "DESIGNS",
@@ -84,6 +86,8 @@ def parse_vary(spec: str, scenario: Scenario) -> Parameter:
     except ScenarioError as e:
         raise UsageError(f"--vary {spec!r}: " + "; ".join(str(p) for p in e.problems)) from None
     kind = _kind_of(current)
+    if is_draw(current):  # a parameter given as a distribution: the sweep sets values
+        kind = "int" if spec_of(path).kind == "int" else "float"
     if current is None or (isinstance(current, str) and current == "unlimited"):
         kind = "int"  # optional whole numbers (max_attempts, slots) and optional probabilities
         if path.rsplit(".", 1)[-1] in ("new_trust", "succession", "stop"):
