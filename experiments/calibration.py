@@ -33,8 +33,10 @@ Targets (../shared/spec/FIGURES.md), with their operational definitions in the m
   80% by day 360). ASSUMPTION, the weakest link: that the districts that get to scale
   early are the ones whose delivery lasts (routine use before the evaluation and the next
   budget cycle); the full run refits with day 225 and day 315 to show how much the answer
-  rests on it. Wong et al.'s 25.1% (2 years after competence) has another anchor and is
-  not used.
+  rests on it. Day 270 was picked as "a semester to spare", but after seeing that the
+  population as written gives about 30% there (and about 67% at day 315), so the reading
+  is not independent of the targets. Wong et al.'s 25.1% (2 years after competence) has
+  another anchor and is not used.
 
 Design: three hyperparameters of the population scenario, with independent uniform
 priors:
@@ -73,7 +75,7 @@ from typing import Any
 
 import numpy as np
 from _common import Experiment, cli, pct
-from _inference import Emulator, Posterior, Prior, emulated_posterior, rejection
+from _inference import Emulator, Posterior, Prior, emulated_posterior, rejection, wquantile
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
@@ -359,6 +361,29 @@ def describe(post: Posterior) -> str:
                      for j, n in enumerate(PRIOR.names))
 
 
+def ridge(post: Posterior) -> dict[str, float]:
+    """The combination of m and s the targets pin: the posterior's narrow axis on the
+    prior's unit (log) scale, written as m x s^k; its 90% interval against the prior's and
+    the ratio of their widths."""
+    u = PRIOR.unit(post.theta)[:, :2]
+    vecs = np.linalg.eigh(np.cov(u.T, aweights=post.weight))[1]
+    a, b = vecs[:, 0] / (np.log(np.array(PRIOR.high[:2]) / np.array(PRIOR.low[:2])) / 2)
+    k = float(b / a)
+    comb = post.theta[:, 0] * post.theta[:, 1] ** k
+    prior = PRIOR.sample(np.random.default_rng(0), 100_000)
+    p_lo, p_hi = np.quantile(prior[:, 0] * prior[:, 1] ** k, [0.05, 0.95])
+    lo, hi = wquantile(comb, post.weight, (0.05, 0.95))
+    return {"k": k, "lo": float(lo), "hi": float(hi), "prior_lo": float(p_lo),
+            "prior_hi": float(p_hi), "shrinkage": float(np.log(hi / lo) / np.log(p_hi / p_lo))}
+
+
+def at_edge(post: Posterior) -> list[str]:
+    """Parameters whose 90% interval reaches within 5% (of the prior's range, on its scale)
+    of a prior bound: there the interval is the prior's edge, not information."""
+    ci = PRIOR.unit(post.interval(0.9))
+    return [n for j, n in enumerate(PRIOR.names) if ci[0, j] < -0.9 or ci[1, j] > 0.9]
+
+
 def report(ex: Experiment, theta: np.ndarray, t: np.ndarray, f: Fit, alt: dict[float, Fit],
            checks: list[dict[str, Any]], pred: dict[str, Any], size: Size, reps_run: int
            ) -> None:
@@ -379,6 +404,11 @@ def report(ex: Experiment, theta: np.ndarray, t: np.ndarray, f: Fit, alt: dict[f
     ex.say(f"Posterior (ABC with the emulator, {size.kernel} prior draws, effective sample "
            f"size {post.ess:.0f}): {describe(post)}. Correlation of log m and log s "
            f"{post.correlation(0, 1):+.2f}.")
+    rg = ridge(post)
+    ex.say(f"The ridge: the posterior's narrow axis in (log m, log s) is the combination "
+           f"m x s^{rg['k']:.2f}, with 90% interval {rg['lo']:.2f} to {rg['hi']:.2f} "
+           f"against the prior's {rg['prior_lo']:.2f} to {rg['prior_hi']:.2f} (shrinkage "
+           f"{rg['shrinkage']:.2f}).")
     rej = theta[f.accepted]
     rq = np.quantile(rej, [0.05, 0.95], axis=0)
     ex.say(f"Rejection ABC on the raw table ({len(rej)} accepted, tolerance "
@@ -387,8 +417,12 @@ def report(ex: Experiment, theta: np.ndarray, t: np.ndarray, f: Fit, alt: dict[f
            + " (wider: each draw's rates carry the noise of "
            f"{size.districts} districts).")
     for day, g in alt.items():
+        edge = at_edge(g.posterior)
+        note = (f" The intervals of {', '.join(edge)} reach the prior's bounds: the reading "
+                "is met only at an edge of the prior, and the narrow intervals there show "
+                "the prior's edge, not information." if edge else "")
         ex.say(f"Sustained read as 80% by day {day:.0f} (instead of {SUSTAIN_DAY:.0f}): "
-               f"{describe(g.posterior)}.")
+               f"{describe(g.posterior)}.{note}")
     fp, aw = pred["fitted"], pred["as_written"]
     med = pred["median"]
     ex.say(f"Posterior predictive (median m = {med[0]:.2f}, s = {med[1]:.2f}, tau = "
@@ -422,11 +456,18 @@ def report(ex: Experiment, theta: np.ndarray, t: np.ndarray, f: Fit, alt: dict[f
                     f"{key.split('_')[0]} rate at the posterior median, fresh seed "
                     f"(target interval widened by the check's simulation error)",
                     ci95=fp[f"{key.split('_')[0]}_ci"])
-    ex.headline("m_shrinkage", float(sh[0]), (0.0, 1.0 + 1e-9),
-                "posterior / prior 90% width of m (log scale)")
-    ex.headline("tau_shrinkage", float(sh[2]), (0.0, 1.0 + 1e-9),
-                "posterior / prior 90% width of tau")
+    ex.headline("ridge_shrinkage", rg["shrinkage"], (0.0, 0.5),
+                f"posterior / prior 90% width of m x s^{rg['k']:.2f} (log scale): the "
+                "combination the rates pin")
+    ex.headline("ridge_correlation", post.correlation(0, 1), (-1.0, -0.5),
+                "posterior correlation of log m and log s: leakier handoffs trade against "
+                "faster classrooms")
+    ex.headline("tau_shrinkage", float(sh[2]), (0.6, 1.0 + 1e-9),
+                "posterior / prior 90% width of tau: the rates do not pin the spread")
     pinned = [n for j, n in enumerate(PRIOR.names) if sh[j] < 0.5]
+    separate = ("; contrary to the hypothesis, the sustainment rate does not separate them"
+                if post.correlation(0, 1) < -0.8 else
+                "; as hypothesised, the sustainment rate separates them partly")
     loose = [n for j, n in enumerate(PRIOR.names) if sh[j] > 0.8]
     ex.finish(
         f"A population of districts reproduces the published rates over a range of "
@@ -436,10 +477,12 @@ def report(ex: Experiment, theta: np.ndarray, t: np.ndarray, f: Fit, alt: dict[f
         f"tau {ci[0, 2]:.2f} to {ci[1, 2]:.2f}. The two rates pin "
         f"{', '.join(pinned) or 'no parameter on its own'} and leave "
         f"{', '.join(loose) or 'none'} at about its prior range; m and s trade off along a "
-        f"ridge (correlation of the logs {post.correlation(0, 1):+.2f}). At the posterior "
-        f"median the population gives start-up {pct(fp['startup'])} and sustainment "
-        f"{pct(fp['sustained'])} of the started on a fresh seed. On synthetic data made at "
-        f"known values the known values fell inside the 90% intervals "
+        f"ridge (correlation of the logs {post.correlation(0, 1):+.2f}) and what the rates "
+        f"pin is their combination m x s^{rg['k']:.2f} (90% interval {rg['lo']:.2f} to "
+        f"{rg['hi']:.2f}, {100 * rg['shrinkage']:.0f}% of the prior's width){separate}. "
+        f"At the posterior median the population gives start-up {pct(fp['startup'])} and "
+        f"sustainment {pct(fp['sustained'])} of the started on a fresh seed. On synthetic "
+        f"data made at known values the known values fell inside the 90% intervals "
         f"{sum(inside)} times of {len(inside)}. The sustainment side rests on the "
         f"ASSUMPTION that 'still delivering two years after start-up' means, in a model "
         f"without de-implementation, having reached 80% of classrooms by day "
