@@ -24,6 +24,7 @@ from .schema import (
     SECTIONS,
     SEGMENT_SCOPE,
     STREAM_SPEC,
+    TRUST_DYNAMICS_SPEC,
     UNIT_RE,
     WINDOW_SPEC,
     ZONE_SPEC,
@@ -252,8 +253,19 @@ class Validator:
         norm["effects"] = self.fields(eff, EFFECTS_SPEC, "effects")
         fb = self.table(raw.get("feedback", {}), "feedback") or {}
         norm["feedback"] = self.fields(fb, FEEDBACK_SPEC, "feedback")
+        norm["trust_dynamics"] = self.trust_dynamics(raw)
         self.tree_size(levels)
         return norm
+
+    def trust_dynamics(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """[trust_dynamics] (optional): gain, loss and the bounds low <= high."""
+        td = self.table(raw.get("trust_dynamics", {}), "trust_dynamics") or {}
+        out = self.fields(td, TRUST_DYNAMICS_SPEC, "trust_dynamics")
+        low, high = out["low"], out["high"]
+        if isinstance(low, float) and isinstance(high, float) and low > high:
+            self.err("trust_dynamics.low", f"must be <= trust_dynamics.high ({high:g}), "
+                     f"got {low:g}")
+        return out
 
     def header(self, raw: dict[str, Any]) -> dict[str, Any]:
         sc = self.table(raw.get("scenario", {}), "scenario") or {}
