@@ -356,8 +356,7 @@ def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
             p = plan.phys_of[lk]
             levels.append(LevelOutcome(
                 wait_total=lf[k][p][0], waits=li[k][p][0], busy_time=lf[k][p][1],
-                capacity_time=caps[p],
-                departures=li[k][p][1] if logical[p] == lk else 0,
+                capacity_time=caps[p], departures=li[k][p][1] if logical[p] == lk else 0,
                 trust=_trust(lf[k][p][2], lk, logical[p])))
         out.append(Replication(rep=rep, seed=seed, initiatives=tuple(inits),
                                levels=tuple(levels)))
