@@ -90,7 +90,7 @@ def test_bundled_scenarios_identical(path: Path, oracle: Any) -> None:
 
 
 #: bundled scenarios with dynamic trust on (their own reps: the SimPy side runs here)
-TRUST_REPS = max(10, REPS // 10)
+TRUST_REPS = max(10, REPS // 4)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
