@@ -115,7 +115,7 @@ def test_chunking_does_not_matter() -> None:
 
 FEATURES = ("capacity", "initiatives", "stream", "slots", "windows", "checkpoints", "tank",
             "turnover", "feedback", "segments", "merged", "max_attempts", "min_fidelity",
-            "trust_dynamics")
+            "trust_dynamics", "draws")
 
 
 def _dist(draw: Any, lo: float = 0.0) -> dict[str, Any]:
@@ -227,7 +227,38 @@ def scenario_dicts(draw: Any, features: frozenset[str]) -> dict[str, Any]:
         sets[f"zones.{names[-1]}.fumble"] = draw(st.sampled_from([0.1, 0.4]))
         d["levels"][1]["segments"] = [{"name": "red", "share": draw(st.sampled_from([0.3, 0.5])),
                                        "set": sets}]
+    if on("draws"):
+        _add_draws(draw, d, merged_k, on("segments"))
     return d
+
+
+def _add_draws(draw: Any, d: dict[str, Any], merged_k: int | None, segments: bool) -> None:
+    """Parameters given as distributions (per replication and per runner), on paths no
+    segment sets."""
+    d["effects"]["trust"] = {"dist": "uniform", "low": 1.0, "high": 3.0}
+    d["effects"]["load"] = {"dist": "lognormal", "median": 1.25, "sigma": 0.2}
+    levels = d["levels"]
+    last = len(levels) - 1
+    free = [k for k in range(1, len(levels))
+            if k != merged_k and not (segments and k in (1, last))]
+    if not free:
+        return
+    k = draw(st.sampled_from(free))
+    lv = levels[k]
+    lv["trust"] = {"dist": "beta", "mean": 0.5, "sd": draw(st.sampled_from([0.0, 0.2])),
+                   "per": draw(st.sampled_from(["runner", "replication"]))}
+    if "capacity" in lv:
+        lv["capacity"] = {"dist": "choice", "values": [1, 2], "per": "runner"}
+    if lv["work"]["dist"] == "exponential":
+        lv["work"]["mean"] = {"dist": "truncnormal", "mean": 2.0, "sd": 1.0, "low": 0.5,
+                              "high": 4.0, "per": "runner"}
+    if lv.get("turnover"):
+        lv["turnover"] = {"dist": "triangular", "low": 0.0, "mode": 2.0, "high": 6.0,
+                          "per": "runner"}
+    z = next(z for z in d["zones"] if z["to"] == lv["name"])
+    z["recover"] = {"dist": "triangular", "low": 0.0, "mode": 0.5, "high": 0.9,
+                    "per": draw(st.sampled_from(["runner", "replication"]))}
+    z["fumble"] = {"dist": "beta", "mean": 0.3, "sd": 0.2, "per": "runner"}
 
 
 def _check_dict(d: dict[str, Any], reps: int = 3) -> None:

@@ -395,3 +395,28 @@ def test_trace_tells_each_change_in_words() -> None:
            "handoff." in text
     moved = [ev for ev in tr.events if ev["event"] == "trust"]
     assert moved and all({"before", "trust", "clean"} <= set(ev) for ev in moved)
+
+
+# ------------------------------------------------- with parameters drawn per replication
+
+
+def test_drawn_bounds_must_keep_their_order_over_their_support() -> None:
+    sc = load_scenario(MINIMAL)
+    with pytest.raises(ScenarioError) as e:
+        sc.with_values({"trust_dynamics.loss": 0.3, "trust_dynamics.low": 0.5,
+                        "trust_dynamics.high": {"dist": "uniform", "low": 0.3, "high": 0.9}})
+    (p,) = e.value.problems
+    assert p.path == "trust_dynamics.low" and "can draw" in p.message
+
+
+def test_a_drawn_gain_and_loss_run_alike_in_both_engines() -> None:
+    if not fast.available():
+        pytest.skip("numba not importable")
+    sc = load_scenario(ROOT / "scenarios" / "portfolio.toml", {
+        "trust_dynamics.gain": {"dist": "uniform", "low": 0.0, "high": 0.4},
+        "trust_dynamics.loss": {"dist": "uniform", "low": 0.1, "high": 0.6}})
+    mine = fast.simulate_chunk(sc, 2, 0, 6)
+    for a in mine:
+        assert _diff(a, simpy_engine.simulate(sc, 2, a.rep)) is None
+    res = relaysim.run(sc, reps=6, seed=2, workers=1)
+    assert any("trust_at_deadline" in lv for lv in res.summary["levels"].values())

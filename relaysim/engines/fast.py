@@ -26,6 +26,7 @@ from ..model.distributions import ZERO
 from ..model.plan import Plan, plan_for
 from ..model.scenario import Scenario
 from .keyed import seed_key
+from .realize import realize
 from .records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
 
 __all__ = ["available", "simulate", "simulate_chunk", "run_columns", "kernel"]
@@ -154,41 +155,50 @@ def _params(sc: Scenario) -> _Params:
         off += plan.sizes[p]
     rb = np.concatenate(rb_parts)
     nb = len(bundles)
-    bi = np.zeros((nb, 7), np.int64)
-    bf = np.zeros((nb, 17), np.float64)
     n_slots = 4 + max(int(lv[:, 6].max()), 0)
-    dists: list[list[tuple[int, np.ndarray]]] = []
-    for k, b in enumerate(bundles):
+    bi_rows, bf_rows, slots = [], [], []
+    zero = ZERO.packed()
+    for b in bundles:
         z = b.zone
-        bi[k] = (b.capacity, z is not None,
-                 (z.max_attempts or 0) if z is not None else 0,
-                 (z.slots if z.slots is not None else -1) if z is not None else -1,
-                 bool(z.checkpoint) if z is not None else 0,
-                 (z.window is not None) if z is not None else 0, 0)
+        bi_rows.append((b.capacity, z is not None,
+                        (z.max_attempts or 0) if z is not None else 0,
+                        (z.slots if z.slots is not None else -1) if z is not None else -1,
+                        bool(z.checkpoint) if z is not None else 0,
+                        (z.window is not None) if z is not None else 0, 0))
         w = z.window if z is not None else None
-        bf[k] = (z.retention if z else 1.0, z.recover if z else 0.0,
-                 w.period if w else 0.0, w.open if w else 0.0, w.close if w else 0.0,
-                 b.zone_odds * F.trust_factor(b.trust, eff.trust),
-                 b.zone_odds * F.trust_factor(b.new_trust, eff.trust),
-                 b.turnover, b.loss, b.tank.drain, b.tank.recovery, b.tank.floor,
-                 b.tank.check_tank, b.trust, b.new_trust, b.zone_odds, 0.0)
-        zero = ZERO.packed()
+        bf_rows.append((z.retention if z else 1.0, z.recover if z else 0.0,
+                        w.period if w else 0.0, w.open if w else 0.0, w.close if w else 0.0,
+                        b.zone_odds * F.trust_factor(b.trust, eff.trust),
+                        b.zone_odds * F.trust_factor(b.new_trust, eff.trust),
+                        b.turnover, b.loss, b.tank.drain, b.tank.recovery, b.tank.floor,
+                        b.tank.check_tank, b.trust, b.new_trust, b.zone_odds, 0.0))
         row = [b.work.packed(),
                z.duration.packed() if z is not None else zero,
                z.rework.packed() if z is not None else zero,
                b.vacancy.packed()]
         row += [d.packed() for d in b.extra_work]
         row += [zero] * (n_slots - len(row))
-        dists.append(row)
-    mp = max(len(par) for row in dists for _, par in row)
-    dcode = np.zeros((nb, n_slots), np.int64)
-    dn = np.zeros((nb, n_slots), np.int64)
-    dpar = np.zeros((nb, n_slots, mp), np.float64)
-    for k, row in enumerate(dists):
-        for s, (code, par) in enumerate(row):
-            dcode[k, s] = code
-            dn[k, s] = len(par)
-            dpar[k, s, :len(par)] = par
+        slots.append(row)
+    bi = np.array(bi_rows, np.int64).reshape(nb, 7)
+    bf = np.array(bf_rows, np.float64).reshape(nb, 17)
+    # the distinct (code, params) pairs once each, then every slot as an index into them
+    distinct: dict[int, int] = {}
+    table: list[tuple[int, np.ndarray]] = []
+    ids = np.empty((nb, n_slots), np.int64)
+    for k, row in enumerate(slots):
+        for j, packed in enumerate(row):
+            i = distinct.get(id(packed))
+            if i is None:
+                i = distinct[id(packed)] = len(table)
+                table.append(packed)
+            ids[k, j] = i
+    mp = max(len(par) for _, par in table)
+    u_code = np.array([code for code, _ in table], np.int64)
+    u_n = np.array([len(par) for _, par in table], np.int64)
+    u_par = np.zeros((len(table), mp), np.float64)
+    for i, (_, par) in enumerate(table):
+        u_par[i, :len(par)] = par
+    dcode, dn, dpar = u_code[ids], u_n[ids], u_par[ids]
     s = sc.stream
     fb = sc.feedback
     td = sc.trust_dynamics
@@ -371,6 +381,12 @@ def _trust(mean: float, k: int, first: int) -> float | None:
 
 def simulate_chunk(sc: Scenario, seed: int, start: int, stop: int) -> list[Replication]:
     """Replications start..stop-1 of `sc` as `Replication` records."""
+    if sc.draws:  # each replication its own district (realize.py): one kernel call each
+        out: list[Replication] = []
+        for rep in range(start, stop):
+            rsc = realize(sc, seed, rep)
+            out += records(rsc, seed, run_columns(rsc, seed, rep, rep + 1))
+        return out
     return records(sc, seed, run_columns(sc, seed, start, stop))
 
 
@@ -385,6 +401,9 @@ def outcome_arrays(sc: Scenario, seed: int, start: int, stop: int) -> dict[str, 
     {"names": initiative names (code len(names) - 1 is "stream"), "init": {field: rows},
     "zones": rows x logical levels x 5, "level": {field: reps x logical levels},
     "reps_index": reps}."""
+    if sc.draws:  # each replication its own district (realize.py)
+        return _joined([outcome_arrays(realize(sc, seed, rep), seed, rep, rep + 1)
+                        for rep in range(start, stop)])
     cols = run_columns(sc, seed, start, stop)
     par = _params(sc)
     plan, K = par.plan, _KERNEL
@@ -424,3 +443,14 @@ def outcome_arrays(sc: Scenario, seed: int, start: int, stop: int) -> dict[str, 
              "departures": np.where(own, cols.level_i[:, phys, 1], 0)}
     return {"names": names, "init": init, "zones": zones, "level": level,
             "reps_index": np.arange(start, stop, dtype=np.int64)}
+
+
+def _joined(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """outcome_arrays of consecutive chunks as one."""
+    first = parts[0]
+    return {"names": first["names"],
+            "init": {k: np.concatenate([p["init"][k] for p in parts]) for k in first["init"]},
+            "zones": np.concatenate([p["zones"] for p in parts]),
+            "level": {k: np.concatenate([p["level"][k] for p in parts])
+                      for k in first["level"]},
+            "reps_index": np.concatenate([p["reps_index"] for p in parts])}

@@ -36,6 +36,7 @@ from ..model import formulas as F
 from ..model.plan import Bundle, Plan, plan_for, transform
 from ..model.scenario import Initiative, Scenario, Zone
 from . import streams as S
+from .realize import realize
 from .records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
 
 Tracer = Callable[..., None]
@@ -78,6 +79,7 @@ class Relay:
 
     def __init__(self, scenario: Scenario, seed: int, rep: int,
                  tracer: Tracer | None = None) -> None:
+        scenario = realize(scenario, seed, rep)  # this replication's district
         self.sc = scenario
         self.seed, self.rep, self.tracer = seed, rep, tracer
         self.env = simpy.Environment()

@@ -30,6 +30,7 @@ from .keyed import seed_key, uniforms
 WORK, DURATION, FUMBLE, RECOVER, REWORK = 0, 1, 2, 3, 4
 TURNOVER, VACANCY, LOSS, REVIEW, STREAM = 5, 6, 7, 8, 9
 MERGED_WORK = 20  # + j for the j-th merged leg of one person (j >= 1)
+PARAMETER = 16  # parameters drawn from distributions (realize.py; level = the path's key)
 
 BLOCK = 4
 _COLS = np.arange(BLOCK)[None, :]

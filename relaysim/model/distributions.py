@@ -155,8 +155,13 @@ class Distribution:
         raise NotImplementedError
 
     def packed(self) -> tuple[int, np.ndarray]:
-        """(code, params) for `ppf_scalar`: the family code and a flat float64 array."""
-        return self.code, np.asarray(self._packed(), dtype=np.float64)
+        """(code, params) for `ppf_scalar`: the family code and a flat float64 array
+        (computed once per object: read it, never write to it)."""
+        got = self.__dict__.get("_packed_memo")
+        if got is None:
+            got = (self.code, np.asarray(self._packed(), dtype=np.float64))
+            object.__setattr__(self, "_packed_memo", got)
+        return got
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
         """Draw `size` durations from `rng` (by inverse CDF, so CRN-coupled)."""

@@ -10,7 +10,9 @@ from typing import Any, Protocol
 
 from ..errors import Problem, ScenarioError
 from . import distributions as D
+from .draws import DRAW_KEYS, is_draw
 from .schema import ENTITY_KEY, MERGED_FORBIDDEN, SECTION_SPEC, WINDOW_SPEC, ZONE_SPEC
+from .spec import Spec
 
 
 class Scenario(Protocol):
@@ -27,7 +29,7 @@ class Scenario(Protocol):
     def level_index(self, name: str) -> int: ...
 
 __all__ = ["flatten_normalized", "candidate_paths", "check_path", "get_value", "set_raw",
-           "flatten_set", "zone_default_value"]
+           "flatten_set", "zone_default_value", "put_normalized", "spec_of"]
 
 _ALL_DIST_PARAMS = {"dist"} | {k for f in D.FAMILIES.values() for k in f.bounds}
 
@@ -42,7 +44,11 @@ def _flatten_table(base: str, table: dict[str, Any], out: dict[str, Any]) -> Non
                     out[f"{sp}.{path}"] = value
         elif isinstance(v, dict):
             for sk, sv in v.items():
-                out[f"{base}.{k}.{sk}"] = list(sv) if isinstance(sv, list) else sv
+                if is_draw(sv):  # a distribution's parameter, itself drawn
+                    for dk, dv in sv.items():
+                        out[f"{base}.{k}.{sk}.{dk}"] = list(dv) if isinstance(dv, list) else dv
+                else:
+                    out[f"{base}.{k}.{sk}"] = list(sv) if isinstance(sv, list) else sv
         else:
             out[f"{base}.{k}"] = v
 
@@ -115,8 +121,13 @@ def _path_ok(sc: Scenario, parts: list[str]) -> bool:
     s = spec[rest[0]]
     if len(rest) == 1:
         return s.kind != "segments"
+    if len(rest) == 3:  # a drawn parameter of a distribution or sub-table: work.mean.sd
+        return s.kind in ("dist", "table") and _path_ok(sc, parts[:-1]) and (
+            rest[2] in DRAW_KEYS)
     if len(rest) != 2:
         return False
+    if s.kind in ("float", "int"):  # a parameter given as a distribution: trust.sd
+        return rest[1] in DRAW_KEYS
     if s.kind == "dist":
         return rest[1] in _ALL_DIST_PARAMS
     if s.kind == "window":
@@ -169,6 +180,16 @@ def set_raw(raw: dict[str, Any], path: str, value: Any) -> None:
         else:
             target[rest[0]] = value
         return
+    kind = spec[rest[0]].kind
+    if kind in ("float", "int") or len(rest) == 3:  # a key of a parameter's distribution
+        if len(rest) == 3:
+            target = target.setdefault(rest[0], {})
+            rest = rest[1:]
+        sub = target.get(rest[0])
+        sub = dict(sub) if isinstance(sub, dict) else {}
+        sub[rest[1]] = value
+        target[rest[0]] = sub
+        return
     sub = target.get(rest[0])
     if isinstance(sub, (int, float)) and not isinstance(sub, bool):
         sub = {"dist": "fixed", "value": sub}
@@ -209,6 +230,39 @@ def get_value(sc: Scenario, path: str) -> Any:
                                 sc.source)
         node = node[r]
     return copy.deepcopy(node)
+
+
+def _locate(norm: dict[str, Any], path: str) -> tuple[dict[str, Any], list[str]]:
+    """The table of a normalised scenario that `path` starts in, and the rest of it."""
+    parts = path.split(".")
+    section = parts[0]
+    if section in ENTITY_KEY:
+        key = ENTITY_KEY[section]
+        return next(x for x in norm[section] if x[key] == parts[1]), parts[2:]
+    return norm[section], parts[1:]
+
+
+def put_normalized(norm: dict[str, Any], path: str, value: Any) -> None:
+    """Set `path` (as the validator names it) in a normalised scenario dict."""
+    node, rest = _locate(norm, path)
+    for r in rest[:-1]:
+        node = node[r]
+    node[rest[-1]] = value
+
+
+def spec_of(path: str) -> Spec:
+    """How the parameter at `path` is checked (a distribution's parameters: as floats)."""
+    parts = path.split(".")
+    section = parts[0]
+    rest = parts[2:] if section in ENTITY_KEY else parts[1:]
+    s = SECTION_SPEC[section][rest[0]]
+    if len(rest) == 1:
+        return s
+    if s.kind == "table":
+        return (s.sub or {})[rest[1]]
+    if s.kind == "window":
+        return WINDOW_SPEC[rest[1]]
+    return Spec("float")
 
 
 def flatten_set(sets: dict[str, Any], prefix: str = "") -> dict[str, Any]:

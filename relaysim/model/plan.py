@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import formulas as F
 from .distributions import Distribution
+from .draws import RUNNER_LEVEL_KEYS
 from .scenario import Initiative, Level, Scenario, Segment, Tank, Zone
 
 __all__ = ["Plan", "Bundle", "plan_for", "fumble_probability"]
@@ -64,15 +65,19 @@ class Plan:
         return [b[j] for j in idx.tolist()]
 
 
-def _bundle(sc: Scenario, legs: tuple[int, ...], segment: str) -> Bundle:
-    lv: Level = sc.levels[legs[0]]
-    zone = sc.zones[legs[0]]
+def _bundle(sc: Scenario, legs: tuple[int, ...], segment: str,
+            levels: dict[int, Level] | None = None, zone_of: Zone | None = None) -> Bundle:
+    """The bundle of a runner of physical level `legs` in scenario (or segment variant)
+    `sc`; `levels` and `zone_of` replace its Level objects and zone (one runner's own)."""
+    levels = levels or {}
+    lv: Level = levels.get(legs[0], sc.levels[legs[0]])
+    zone = zone_of if zone_of is not None else sc.zones[legs[0]]
     eff = sc.effects
     odds = 0.0 if zone is None else F.zone_odds(zone.fumble, zone.rehearsed, zone.checkpoint,
                                                 eff.rehearsal, eff.checkpoint)
     return Bundle(
         work=lv.work,
-        extra_work=tuple(sc.levels[k].work for k in legs[1:]),
+        extra_work=tuple(levels.get(k, sc.levels[k]).work for k in legs[1:]),
         capacity=lv.capacity,
         trust=lv.trust,
         new_trust=lv.new_trust,
@@ -144,6 +149,8 @@ def _compile(sc: Scenario) -> Plan:
             continue
         bundles.append((base, *(_bundle(s.variant, ls, s.name) for s in segs)))
         index.append(np.repeat(_segment_of(segs, sizes[ps]), sizes[p] // sizes[ps]))
+    if sc.runner_values:
+        _own_bundles(sc, legs_t, phys_of, sizes, bundles, index)
     has_turnover = tuple(any(b.turnover > 0 for b in bs) for bs in bundles)
     has_tank = tuple(any(b.tank.active for b in bs) for bs in bundles)
     has_ws = tuple(
@@ -165,6 +172,62 @@ def _compile(sc: Scenario) -> Plan:
         has_tank=has_tank,
         has_window_or_slots=has_ws,
     )
+
+
+def _own_bundles(sc: Scenario, legs: tuple[tuple[int, ...], ...], phys_of: tuple[int, ...],
+                 sizes: list[int], bundles: list[tuple[Bundle, ...]],
+                 index: list[np.ndarray | None]) -> None:
+    """Give every runner of a level with per-runner values (sc.runner_values) a bundle of
+    its own: its segment's bundle with the drawn values in place (in bundles, index)."""
+    by_level: dict[int, list[tuple[str, tuple[float, ...]]]] = {}
+    for path, values in sc.runner_values:
+        by_level.setdefault(phys_of[sc.level_index(path.split(".")[1])], []).append(
+            (path, values))
+    seg_level = sc.segment_level
+    segs = sc.levels[seg_level].segments if seg_level is not None else ()
+    for p, changes in by_level.items():
+        idx = index[p]
+        parsed = [(sc.level_index(path.split(".")[1]), path.split(".")[0],
+                   *[*path.split(".")[2:], None][:2], values) for path, values in changes]
+        own = []
+        for r in range(sizes[p]):
+            j = 0 if idx is None else int(idx[r])
+            src = sc if j == 0 else segs[j - 1].variant
+            level_changes: dict[int, dict[str, object]] = {}
+            zone_changes: dict[str, object] = {}
+            zone = src.zones[legs[p][0]]
+            for k, section, key, sub, values in parsed:
+                x = values[r]
+                if section == "zones":
+                    assert zone is not None
+                    zone_changes[key] = x if sub is None else _with_param(
+                        getattr(zone, key), sub, x)
+                    continue
+                assert key in RUNNER_LEVEL_KEYS
+                lv, ch = src.levels[k], level_changes.setdefault(k, {})
+                if sub is None:
+                    ch[key] = x
+                    if key == "trust" and sc.normalized["levels"][k]["new_trust"] is None:
+                        ch.setdefault("new_trust", x)  # a newcomer's trust follows the post's
+                elif key == "tank":
+                    ch["tank"] = replace(ch.get("tank", lv.tank), **{sub: x})
+                else:
+                    ch[key] = _with_param(ch.get(key, getattr(lv, key)), sub, x)
+            lvs = {k: replace(src.levels[k], **ch) for k, ch in level_changes.items()}
+            if zone_changes:
+                zone = replace(zone, **zone_changes)
+            own.append(_bundle(src, legs[p], bundles[p][j].segment, lvs, zone))
+        bundles[p] = tuple(own)
+        index[p] = np.arange(sizes[p], dtype=np.int64)
+
+
+def _with_param(d: Distribution, param: str, x: float) -> Distribution:
+    """Distribution d with one parameter changed."""
+    from .distributions import make
+
+    t = d.to_dict()
+    t[param] = x
+    return make(t.pop("dist"), **t)
 
 
 def transform(plan: Plan, p: int, attr: str, leg: int = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from ..errors import Problem, ScenarioError, UsageError
 from . import distributions as D
 from . import formulas as F
 from . import paths as P
+from .draws import Draw, make_draw
 from .schema import MERGED_FORBIDDEN, segment_may_set
 from .validate import Validator
 
@@ -203,6 +205,11 @@ class Scenario:
     normalized: dict[str, Any] = field(repr=False)
     raw: dict[str, Any] = field(repr=False)
     source: str | None = None
+    #: parameters given as distributions (draws.py); the objects above hold their centres
+    draws: tuple[Draw, ...] = ()
+    #: one replication's per-runner values (engines/realize.py): (dotted path, value per
+    #: runner of its level), applied by the plan
+    runner_values: tuple[tuple[str, tuple[float, ...]], ...] = field(default=(), repr=False)
     trust_dynamics: TrustDynamics = TrustDynamics()
 
     # -- identity -----------------------------------------------------------------
@@ -272,6 +279,12 @@ class Scenario:
         distribution (None for an unset optional parameter). Raises ScenarioError if the
         path names nothing."""
         return P.get_value(self, path)
+
+    def with_runner_values(self, values: tuple[tuple[str, tuple[float, ...]], ...]
+                           ) -> Scenario:
+        """A copy whose runners take their own values of some parameters: (dotted path,
+        one value per runner of the path's level), as one replication draws them."""
+        return replace(self, runner_values=values)
 
     def with_values(self, values: dict[str, Any]) -> Scenario:
         """A copy with the given dotted paths set; the result is fully re-validated."""
@@ -345,9 +358,57 @@ def scenario_from_dict(raw: dict[str, Any], source: str | None = None) -> Scenar
         norm = v.scenario(raw)
         if v.problems:
             raise ScenarioError(v.problems + _segment_value_problems(raw, norm, source), source)
-        return _build(norm, copy.deepcopy(raw), source)
+        if v.draws:
+            problems = _draw_problems(raw, v.draws)
+            if problems:
+                raise ScenarioError(problems, source)
+        sc = _build(norm, copy.deepcopy(raw), source)
+        return _with_draws(sc, v.draws) if v.draws else sc
     except RecursionError:
         raise ScenarioError([Problem("", _TOO_DEEP)], source) from None
+
+
+# -- parameters given as distributions ------------------------------------------------
+
+
+def _with_draws(sc: Scenario, tables: dict[str, dict[str, Any]]) -> Scenario:
+    """The scenario built with each drawn parameter at its centre, given its draws; the
+    normalised form (hashed, listed, set by path) holds the distributions' tables."""
+    norm = copy.deepcopy(sc.normalized)
+    for path, table in tables.items():
+        P.put_normalized(norm, path, table)
+    spec_kind = {path: P.spec_of(path).kind for path in tables}
+    draws = tuple(Draw(path, make_draw(t), t["per"], spec_kind[path] == "int")
+                  for path, t in sorted(tables.items()))
+    return replace(sc, normalized=norm, draws=draws)
+
+
+def _draw_problems(raw: dict[str, Any], tables: dict[str, dict[str, Any]]) -> list[Problem]:
+    """Problems of a scenario with drawn parameters that a single value hides: the
+    scenario must stay valid with each draw at either end of its range (the others at
+    their centres), and a segment may not set a drawn parameter."""
+    problems: list[Problem] = []
+    centred = copy.deepcopy(raw)
+    for path, t in tables.items():
+        P.set_raw(centred, path, make_draw(t).centre())
+    for path, t in sorted(tables.items()):
+        lo, hi, lo_in, hi_in = make_draw(t).support()
+        for end, x, reached in (("lowest", lo, lo_in), ("highest", hi, hi_in)):
+            if not (reached and math.isfinite(x)):
+                continue
+            trial = copy.deepcopy(centred)
+            P.set_raw(trial, path, int(x) if P.spec_of(path).kind == "int" else x)
+            v = Validator()
+            v.scenario(trial)
+            problems += [Problem(path, f"at its {end} value {x:g}, {q.path} {q.message}")
+                         for q in v.problems]
+    for lv in raw.get("levels", []):
+        for seg in lv.get("segments", []) if isinstance(lv, dict) else []:
+            for p in P.flatten_set(seg.get("set") or {}) if isinstance(seg, dict) else {}:
+                if p in tables:
+                    problems.append(Problem(p, f"is drawn from a distribution and set by "
+                                            f"segment '{seg.get('name')}': choose one"))
+    return problems
 
 
 # -- building ------------------------------------------------------------------------
@@ -457,6 +518,12 @@ def _segment_variants(raw: dict[str, Any], levels: list[dict[str, Any]], k: int,
             variant = base.with_values(ok)
         except ScenarioError as e:
             problems += [Problem(f"{sp}.{q.path}", q.message) for q in e.problems]
+            continue
+        extra = {d.path for d in variant.draws} - {d.path for d in base.draws}
+        if extra:
+            problems += [Problem(f"{sp}.set.{p}", "a segment sets values, not distributions "
+                                 "(draw the parameter for the whole level instead)")
+                         for p in sorted(extra)]
             continue
         segments.append(Segment(seg["name"], seg["share"], dict(seg["set"]), variant))
     return segments, problems

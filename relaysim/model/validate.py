@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import Problem
 from . import distributions as D
+from .draws import DRAW_FAMILIES, PER, Choice, is_draw, make_draw, runner_parameter
 from .paths import flatten_set
 from .schema import (
     EFFECTS_SPEC,
@@ -44,6 +45,8 @@ class Validator:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        #: parameters given as distributions: dotted path -> the checked table
+        self.draws: dict[str, dict[str, Any]] = {}
 
     def err(self, path: str, msg: str) -> None:
         self.problems.append(Problem(path, msg))
@@ -85,6 +88,8 @@ class Validator:
 
     def value(self, x: Any, s: Spec, path: str) -> Any:
         kind = s.kind
+        if kind in ("float", "int") and is_draw(x):
+            return self.draw(x, s, path)
         if kind == "dist":
             return self.dist(x, path)
         if kind == "window":
@@ -172,6 +177,59 @@ class Validator:
         if fam == "empirical":
             out["values"] = [float(v) for v in out["values"]]
         return out
+
+    def draw(self, x: dict[str, Any], s: Spec, path: str) -> Any:
+        """A parameter given as a distribution (draws.py): checks the table, and that every
+        value it can draw lies in the parameter's range. Returns its centre (what the rest
+        of the scenario is checked with); the table goes to `self.draws`."""
+        fam = x.get("dist")
+        if not isinstance(fam, str) or fam not in DRAW_FAMILIES:
+            near = difflib.get_close_matches(str(fam), list(DRAW_FAMILIES), n=1, cutoff=0.5)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            self.err(_join(path, "dist"), f"unknown distribution '{fam}'{hint} (a parameter "
+                     f"may be drawn from: {', '.join(DRAW_FAMILIES)})")
+            return None
+        parts = path.split(".")
+        if parts[0] == "scenario" or "segments" in parts or parts[-1] == "count":
+            self.err(path, "cannot be drawn from a distribution (it fixes the clock or the "
+                     "district's shape); give a value")
+            return None
+        cls = DRAW_FAMILIES[fam]
+        spec = {"dist": Spec("str", REQUIRED), "per": Spec("str", "replication"),
+                **cls.bounds}
+        before = len(self.problems)
+        out = self.fields(x, spec, path)
+        if out.get("per") not in PER:
+            self.err(_join(path, "per"), f"must be one of {', '.join(PER)}, got "
+                     f"{_show(out.get('per'))}")
+        elif out["per"] == "runner" and not runner_parameter(path):
+            self.err(_join(path, "per"), "per = \"runner\" needs a parameter of each runner "
+                     "(a level's capacity, trust, turnover, work, vacancy, tank, or the "
+                     "fumble risk, recovery, retention, duration or rework of the handoff "
+                     "into it); this one is the same for the whole district: use "
+                     "per = \"replication\"")
+        if len(self.problems) > before:
+            return None
+        bad = cls.problems(out)
+        for key, msg in bad:
+            self.err(_join(path, key), msg)
+        if bad:
+            return None
+        d = make_draw(out)
+        if s.kind == "int" and not (isinstance(d, Choice) and all(
+                float(v).is_integer() for v in d.values)):
+            self.err(path, "a whole-number parameter can only be drawn from a `choice` of "
+                     "whole numbers")
+            return None
+        lo, hi, lo_in, hi_in = d.support()
+        if not (_reaches_within(lo, lo_in, s) and _reaches_within(hi, hi_in, s)):
+            ends = f"[{lo:g}, {hi:g}]" if lo_in and hi_in else f"({lo:g}, {hi:g})"
+            self.err(path, f"this {fam} can draw values in {ends}, outside the parameter's "
+                     f"range ({s.range_text()})")
+            return None
+        self.draws[path] = out
+        c = d.centre()
+        return int(c) if s.kind == "int" else float(c)
 
     def segments(self, x: Any, path: str) -> list[dict[str, Any]]:
         if not isinstance(x, list) or not all(isinstance(s, dict) for s in x):
@@ -262,10 +320,24 @@ class Validator:
         td = self.table(raw.get("trust_dynamics", {}), "trust_dynamics") or {}
         out = self.fields(td, TRUST_DYNAMICS_SPEC, "trust_dynamics")
         low, high = out["low"], out["high"]
-        if isinstance(low, float) and isinstance(high, float) and low > high:
-            self.err("trust_dynamics.low", f"must be <= trust_dynamics.high ({high:g}), "
-                     f"got {low:g}")
+        if not (isinstance(low, float) and isinstance(high, float)):
+            return out
+        # a drawn bound (draws.py) must stay on its side in every replication
+        top = self._support("trust_dynamics.low", low)[1]
+        bottom = self._support("trust_dynamics.high", high)[0]
+        if top > bottom:
+            drawn = "trust_dynamics.low" in self.draws or "trust_dynamics.high" in self.draws
+            self.err("trust_dynamics.low", f"must be <= trust_dynamics.high ({bottom:g}), "
+                     f"got {top:g}" + (" (the ends the distributions can draw)"
+                                       if drawn else ""))
         return out
+
+    def _support(self, path: str, value: float) -> tuple[float, float]:
+        """The values a parameter can take: its value, or the support of its draw."""
+        if path not in self.draws:
+            return value, value
+        lo, hi, _, _ = make_draw(self.draws[path]).support()
+        return lo, hi
 
     def header(self, raw: dict[str, Any]) -> dict[str, Any]:
         sc = self.table(raw.get("scenario", {}), "scenario") or {}
@@ -427,6 +499,17 @@ def _entity_path(section: str, name: Any, i: int) -> str:
     if isinstance(name, str) and NAME_RE.fullmatch(name):
         return f"{section}.{name}"
     return f"{section}[{i}]"
+
+
+def _reaches_within(x: float, reached: bool, s: Spec) -> bool:
+    """An end x of a draw's support (reached: the end itself can be drawn; else only
+    values up to it) stays within s's bounds."""
+    if math.isinf(x):
+        return (s.lo is None) if x < 0 else (s.hi is None)
+    if in_range(x, s):
+        return True
+    # an open end may sit on a closed bound: beta's (0, 1) within [0, 1]
+    return not reached and ((s.lo is not None and x == s.lo) or (s.hi is not None and x == s.hi))
 
 
 def _typename(x: Any) -> str:

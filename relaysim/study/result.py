@@ -16,10 +16,12 @@ import numpy as np
 
 from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
+from ..engines.realize import replication_values
 from ..engines.records import Replication
 from ..files import atomic_write, json_number, json_safe
 from ..model.plan import plan_for
 from ..model.scenario import Scenario
+from ..model.schema import label
 from .clustered import initiative_intervals, level_intervals
 from .columns import ZONE_FIELDS, RunColumns, columns_of
 from .stats import mean_ci
@@ -126,6 +128,29 @@ class RunResult:
         return self.columns.replications()
 
     @cached_property
+    def district_values(self) -> dict[str, np.ndarray]:
+        """Each replication's value of every parameter drawn per replication (by dotted
+        path; one value per replication, in replication order). {} when none is drawn."""
+        sc = self.scenario
+        paths = [d.path for d in sc.draws if d.per == "replication"]
+        if not paths:
+            return {}
+        rows = [replication_values(sc, self.seed, rep) for rep in range(self.reps)]
+        return {p: np.array([r[p] for r in rows], dtype=float) for p in paths}
+
+    def _draws_summary(self) -> dict[str, Any]:
+        """The `run --json` entries of drawn parameters: each distribution as written and,
+        for draws per replication, every replication's value."""
+        out: dict[str, Any] = {}
+        values = self.district_values
+        for d in self.scenario.draws:
+            entry: dict[str, Any] = {"distribution": self.scenario.get(d.path), "per": d.per}
+            if d.path in values:
+                entry["values"] = [json_number(float(x)) for x in values[d.path]]
+            out[d.path] = entry
+        return out
+
+    @cached_property
     def summary(self) -> dict[str, Any]:
         """The `run --json` document (seed, reps, scenario hash and version included)."""
         sc = self.scenario
@@ -152,7 +177,7 @@ class RunResult:
             }
         for name, est in trust_summary(sc, cols).items():
             levels[name]["trust_at_deadline"] = est
-        return {
+        out = {
             "scenario": sc.name,
             "scenario_hash": sc.hash,
             "source": sc.source,
@@ -164,6 +189,9 @@ class RunResult:
             "initiatives": inits,
             "levels": levels,
         }
+        if sc.draws:
+            out["drawn_parameters"] = self._draws_summary()
+        return out
 
     def initiative(self, name: str | None = None) -> dict[str, Any]:
         """Estimates for one initiative (default: the first)."""
@@ -193,6 +221,7 @@ class RunResult:
                         if name in trust_summary(self.scenario, cols)]
         trust = cols.level["trust"].tolist()
         rep_row = {rep: j for j, rep in enumerate(cols.reps_index.tolist())}
+        drawn = {p: v.tolist() for p, v in self.district_values.items()}
         for r, rep in enumerate(c["rep"]):
             t, fid = c["completion_time"][r], c["fidelity"][r]
             row: dict[str, Any] = {
@@ -216,7 +245,10 @@ class RunResult:
             for k, name in zone_levels:
                 row[f"drops.{name}"] = drops[r][k]
             for k, name in trust_levels:
-                row[f"trust.{name}"] = trust[rep_row[rep]][k]
+                x = trust[rep_row[rep]][k]
+                row[f"trust.{name}"] = "" if math.isnan(x) else x
+            for path, v in drawn.items():  # the district this replication drew
+                row[f"drawn.{path}"] = v[rep]
             yield row
 
     def per_rep_csv(self) -> str:
@@ -243,7 +275,8 @@ def trust_summary(sc: Scenario, cols: RunColumns) -> dict[str, dict[str, Any]]:
     over replications of the level's mean trust in the level above at the trust deadline
     (docs/model.md 4.8), its Student t 95% interval and the level's mean trust at the
     start. Empty without dynamic trust (the outputs are then as before it existed)."""
-    if not sc.trust_dynamics.on or cols.n_reps == 0:
+    drawn = any(d.path.startswith("trust_dynamics.") for d in sc.draws)
+    if not (sc.trust_dynamics.on or drawn) or cols.n_reps == 0:
         return {}
     plan = plan_for(sc)
     out = {}
@@ -282,6 +315,23 @@ def _time(x: float | None) -> str:
     return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
+def _draws_lines(res: RunResult) -> list[str]:
+    """The parameters drawn from distributions, each with the spread of its draws."""
+    sc = res.scenario
+    if not sc.draws:
+        return []
+    lines = ["Drawn from distributions (a population of districts):"]
+    values = res.district_values
+    for d in sc.draws:
+        where = "each replication" if d.per == "replication" else "each runner"
+        text = f"  {label(d.path)} [{d.path}]: {d.dist.family}, one draw for {where}"
+        if d.path in values:
+            lo, mid, hi = np.quantile(values[d.path], [0.05, 0.5, 0.95]).tolist()
+            text += f" (drawn: median {mid:.3g}, 90% of districts {lo:.3g} to {hi:.3g})"
+        lines.append(text)
+    return lines
+
+
 def run_summary_text(res: RunResult) -> str:
     """The run's estimates in a planner's words."""
     s = res.summary
@@ -295,6 +345,7 @@ def run_summary_text(res: RunResult) -> str:
     sizes = sc.level_sizes
     chain = " -> ".join(f"{lv.name} ({n})" for lv, n in zip(sc.levels, sizes, strict=True))
     lines.append(f"The relay: {chain}")
+    lines += _draws_lines(res)
     by_name = {ini.name: ini for ini in sc.initiatives}
     for name, est in s["initiatives"].items():
         lines.append("")
