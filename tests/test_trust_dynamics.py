@@ -1,4 +1,4 @@
-"""Dynamic trust (issue 13 item 2, docs/model.md section 4.8): `[trust_dynamics]` gain,
+"""Dynamic trust (issue 13 item 2, docs/model.md section 4.9): `[trust_dynamics]` gain,
 loss, low and high; each exchange attempt moves the receiver's trust in its giver.
 
 - the rule itself (formulas.trust_after): closed forms and bounds;

@@ -63,7 +63,7 @@ class LevelOutcome:
     departures: int  # runners who left (turnover)
     # with dynamic trust only ([trust_dynamics] gain or loss > 0; None otherwise, and on
     # the first level and merged levels): the mean over the level's posts of the receiving
-    # runner's trust in its giver at the trust deadline (docs/model.md section 4.8)
+    # runner's trust in its giver at the trust deadline (docs/model.md section 4.9)
     trust: float | None = None
 
     @property

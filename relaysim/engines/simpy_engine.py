@@ -94,7 +94,7 @@ class Relay:
         self.streams = self._streams(plan, seed, rep)
         self.bundle = [plan.runner_bundles(p) for p in range(n_levels)]
         self.odds = [self._runner_odds(p) for p in range(n_levels)]
-        # dynamic trust (docs/model.md 4.8): each post's trust in its giver, and its value
+        # dynamic trust (docs/model.md 4.9): each post's trust in its giver, and its value
         # at the trust deadline once an update after the deadline has replaced it
         self.td = scenario.trust_dynamics
         self.trusting = self.td.on

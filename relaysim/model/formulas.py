@@ -63,7 +63,7 @@ def trust_factor(trust: float, trust_effect: float) -> float:
 def trust_after(trust: float, clean: bool, gain: float, loss: float, low: float,
                 high: float) -> float:
     """The receiver's trust in its giver after one exchange attempt (dynamic trust,
-    docs/model.md section 4.8): a clean handoff (`clean`) closes the share `gain` of the
+    docs/model.md section 4.9): a clean handoff (`clean`) closes the share `gain` of the
     gap up to `high`, a fumbled attempt loses the share `loss` of the gap down to `low`.
     Trust never moves the wrong way (a clean handoff never lowers it, a fumble never
     raises it) and, once in [low, high], never leaves it."""

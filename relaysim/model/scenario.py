@@ -162,7 +162,7 @@ class Feedback:
 
 @dataclass(frozen=True)
 class TrustDynamics:
-    """Dynamic trust (docs/model.md section 4.8): each clean handoff raises the receiver's
+    """Dynamic trust (docs/model.md section 4.9): each clean handoff raises the receiver's
     trust in its giver by the share `gain` of the gap to `high`, each fumbled attempt
     lowers it by the share `loss` of the gap to `low`. Off (trust fixed) when both are 0."""
 

@@ -33,6 +33,7 @@ __all__ = [
     "SEGMENT_SCOPE",
     "segment_may_set",
     "DIST_WORDS",
+    "DRAW_WORDS",
     "label",
 ]
 
@@ -226,6 +227,12 @@ DIST_WORDS = {"mean": "mean days", "median": "median days", "value": "days",
               "cv": "variability (CV)", "sigma": "variability (sigma)", "low": "min days",
               "high": "max days", "mode": "typical days", "values": "observed days"}
 
+#: planner's words for the keys of a parameter's distribution (draws.py)
+DRAW_WORDS = {"mean": "average", "sd": "spread (sd)", "median": "typical value",
+              "sigma": "spread (sigma)", "low": "lowest", "high": "highest",
+              "mode": "most likely", "values": "possible values", "weights": "weights",
+              "dist": "distribution", "per": "drawn per"}
+
 # -- segments ------------------------------------------------------------------------
 SEGMENT_FIXED = ("count", "segments", "merged_with_parent", "name")
 SEGMENT_SCOPE = ("a segment may set level and zone parameters of '{}' and the levels below "
@@ -265,7 +272,9 @@ def label(path: str) -> str:
         return path
     words = spec.label or rest[0].replace("_", " ")
     if len(rest) > 1:
-        if spec.kind == "dist":
+        if spec.kind in ("float", "int"):  # a parameter drawn from a distribution
+            words = f"{words} (drawn), {DRAW_WORDS.get(rest[1], rest[1])}"
+        elif spec.kind == "dist":
             words = f"{words}, {DIST_WORDS.get(rest[1], rest[1])}"
         elif spec.sub and rest[1] in spec.sub:
             words = spec.sub[rest[1]].label or rest[1].replace("_", " ")

@@ -273,7 +273,7 @@ class RunResult:
 def trust_summary(sc: Scenario, cols: RunColumns) -> dict[str, dict[str, Any]]:
     """With dynamic trust ([trust_dynamics]), per level whose trust can move: the mean
     over replications of the level's mean trust in the level above at the trust deadline
-    (docs/model.md 4.8), its Student t 95% interval and the level's mean trust at the
+    (docs/model.md 4.9), its Student t 95% interval and the level's mean trust at the
     start. Empty without dynamic trust (the outputs are then as before it existed)."""
     drawn = any(d.path.startswith("trust_dynamics.") for d in sc.draws)
     if not (sc.trust_dynamics.on or drawn) or cols.n_reps == 0:
