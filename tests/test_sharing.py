@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from relaysim.errors import ScenarioError
 from relaysim.model.scenario import load_scenario, scenario_from_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_fast_engine import FEATURES, scenario_dicts  # noqa: E402
+from test_fast_engine import FEATURES, scenario_dicts
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ["simpy"] + (["fast"] if fast.available() else [])
@@ -150,7 +152,7 @@ def _monotone_case(d: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@settings(max_examples=int(__import__("os").environ.get("MONO_N", "40")), deadline=None, derandomize=True,
+@settings(max_examples=int(os.environ.get("MONO_N", "40")), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_raising_recognition_never_lowers_coverage(engine: str, data: Any) -> None:
@@ -162,7 +164,7 @@ def test_raising_recognition_never_lowers_coverage(engine: str, data: Any) -> No
         d["levels"][k]["sharing"]["recognition"] = rec
         covs.append([x.initiatives[0].coverage
                      for x in _records(scenario_from_dict(d), 5, 4, engine)])
-    for lo, hi in zip(covs, covs[1:], strict=False):
+    for lo, hi in itertools.pairwise(covs):
         assert all(b >= a for a, b in zip(lo, hi, strict=True)), covs
 
 

@@ -46,14 +46,15 @@ __all__ = ["simulate", "Relay"]
 
 _LOST, _STAY = "lost", "stay"
 # peer sharing: where a track's baton stands at a runner (levels down to the sharing one)
-_NONE, _LIVE, _DONE, _DROPPED, _LOST_ = 0, 1, 2, 3, 4
+_NONE, _LIVE, _DONE, _DROPPED, _LOST_, _EXCH = 0, 1, 2, 3, 4, 5
 
 
 class _PeerTrack:
     """Peer sharing state of one initiative (docs/model.md 4.9): per runner of the levels
     down to the sharing level ps, where its copy stands (`status`: _NONE not yet arrived,
     _LIVE in exchange, queued or working, _DONE finished, _DROPPED, _LOST_ to turnover)
-    and, above ps, the classrooms of its subtree that peer copies took over (`claimed`);
+    (_EXCH: on the sharing level, in the exchange from above, not yet received) and,
+    above ps, the classrooms of its subtree that peer copies took over (`claimed`);
     per runner of ps its implementing classrooms, the fidelity of its finished copy and
     whether it is a showcase; and the PeerCounts tallies."""
 
@@ -250,10 +251,17 @@ class Relay:
         zone = b.zone
         if zone is not None:
             ok = yield from self._exchange(tr, b, p, i)
+            if sharing:
+                pt = tr.peer
+                assert pt is not None
+                if p == self.ps:
+                    if pt.status[p][i] != _EXCH:  # a peer's copy came first: this one
+                        return  # vanishes (its classrooms went with the peer's copy)
+                    pt.status[p][i] = _LIVE
+                leaves = self._eff(tr, p, i)  # peers may have taken part of the subtree
             if not ok:
-                if sharing:  # peers may have taken part of the subtree meanwhile
-                    leaves = self._eff(tr, p, i)
-                    tr.peer.status[p][i] = _DROPPED  # type: ignore[union-attr]
+                if sharing:
+                    pt.status[p][i] = _DROPPED
                 tr.in_flight -= leaves
                 tr.dropped += leaves
                 if self.sc.feedback.detect > 0:
@@ -651,7 +659,7 @@ class Relay:
                     rescued += 1
                     if tr.peer is not None and p <= self.ps:
                         tr.dropped -= self._eff(tr, p, i)
-                        tr.peer.status[p][i] = _LIVE
+                        tr.peer.status[p][i] = _EXCH if p == self.ps else _LIVE
                     else:
                         tr.dropped -= self.leaves[p]
                     tr.zones[p][4] += 1
@@ -744,13 +752,15 @@ class Relay:
                 return False
             if st == _LOST_:  # a peer copy it had was lost: this one replaces it
                 tr.lost -= self.leaves[p]
+            pt.status[p][j] = _EXCH if self.bundle[p][j].zone is not None else _LIVE
+            return True
         pt.status[p][j] = _LIVE
         return True
 
     def _lacks(self, tr: _Track, j: int) -> bool:
         """Runner j of the sharing level lacks tr's baton and is in post to receive it."""
         st = tr.peer.status[self.ps][j]  # type: ignore[union-attr]
-        if st == _LIVE or st == _DONE:
+        if st == _LIVE or st == _DONE:  # received (in the exchange from above: not yet)
             return False
         return not (self.has_turnover[self.ps] and self.vacant[self.ps][j])  # type: ignore[index]
 
@@ -851,7 +861,7 @@ class Relay:
             self.dropped = [e for e in self.dropped
                             if not (e[0] is tr and e[1] == p and e[2] == j)]
         c = pt.counts
-        if st == _LIVE:
+        if st == _LIVE or st == _EXCH:  # an ancestor's copy, or its own in the exchange
             tr.in_flight -= L
             was = "ahead"
         elif st == _DROPPED:
