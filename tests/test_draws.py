@@ -190,6 +190,7 @@ def test_each_family_draws_within_its_support_and_is_monotone(family):
     lo, hi, _, _ = d.support()
     assert (x >= lo).all() and (x <= hi).all()
     assert (np.diff(x) >= 0).all()  # inverse CDF: common random numbers keep their order
+    assert np.allclose(d.many(u), x, rtol=1e-12, atol=0)  # the per-runner (vector) form
 
 
 def test_the_distribution_of_draws_matches_the_family():
@@ -284,3 +285,18 @@ def test_a_segment_may_not_set_a_drawn_parameter():
         "dist": "beta", "mean": 0.1, "sd": 0.05}}
     with pytest.raises(ScenarioError, match="sets values, not distributions"):
         scenario_from_dict(raw)
+
+
+def test_explorer_sliders_move_a_drawn_parameters_centre():
+    from relaysim.app.levers import default_levers
+
+    sc = load_scenario(MINIMAL, {
+        "zones.principal.fumble": {"dist": "beta", "mean": 0.15, "sd": 0.05},
+        "levels.principal.trust": {"dist": "uniform", "low": 0.3, "high": 0.7,
+                                   "per": "runner"}})
+    paths = {lv.path: lv for lv in default_levers(sc)}
+    assert paths["zones.principal.fumble.mean"].base == 0.15
+    assert "(drawn), average" in paths["zones.principal.fumble.mean"].label
+    assert not any(p.startswith("levels.principal.trust") for p in paths)  # no centre
+    moved = sc.with_values({"zones.principal.fumble.mean": 0.3})
+    assert moved.draws[-1].dist.mean == 0.3

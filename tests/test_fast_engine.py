@@ -89,6 +89,21 @@ def test_bundled_scenarios_identical(path: Path, oracle: Any) -> None:
         assert d is None, f"{path.stem} rep {a.rep}: {d}"
 
 
+#: bundled scenarios with dynamic trust on (their own reps: the SimPy side runs here)
+TRUST_REPS = max(10, REPS // 4)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_bundled_scenarios_with_dynamic_trust_identical(path: Path) -> None:
+    sc = load_scenario(path, {"trust_dynamics.gain": 0.15, "trust_dynamics.loss": 0.35,
+                              "trust_dynamics.low": 0.1, "trust_dynamics.high": 0.9})
+    mine = fast.simulate_chunk(sc, 4, 0, TRUST_REPS)
+    for a in mine:
+        d = _diff(a, simpy_engine.simulate(sc, 4, a.rep))
+        assert d is None, f"{path.stem} rep {a.rep}: {d}"
+    assert any(lv.trust is not None for lv in mine[0].levels)
+
+
 def test_chunking_does_not_matter() -> None:
     sc = load_scenario(ROOT / "scenarios" / "overloaded.toml")
     whole = fast.simulate_chunk(sc, 3, 0, 12)
@@ -100,7 +115,7 @@ def test_chunking_does_not_matter() -> None:
 
 FEATURES = ("capacity", "initiatives", "stream", "slots", "windows", "checkpoints", "tank",
             "turnover", "feedback", "segments", "merged", "max_attempts", "min_fidelity",
-            "draws", "sharing")
+            "trust_dynamics", "draws", "sharing")
 
 
 def _dist(draw: Any, lo: float = 0.0) -> dict[str, Any]:
@@ -198,6 +213,11 @@ def scenario_dicts(draw: Any, features: frozenset[str]) -> dict[str, Any]:
     if on("feedback"):
         d["feedback"] = {"interval": draw(st.sampled_from([5.0, 20.0])),
                          "detect": draw(st.sampled_from([0.3, 1.0]))}
+    if on("trust_dynamics"):  # starting trusts (0.2 to 0.8) may lie outside the bounds
+        d["trust_dynamics"] = {"gain": draw(st.sampled_from([0.0, 0.1, 0.5, 1.0])),
+                               "loss": draw(st.sampled_from([0.05, 0.3, 1.0])),
+                               "low": draw(st.sampled_from([0.0, 0.1, 0.3])),
+                               "high": draw(st.sampled_from([0.6, 0.9, 1.0]))}
     if on("segments"):
         seg_level = names[1]
         d["levels"][1]["count"] = draw(st.integers(2, 4))

@@ -72,6 +72,8 @@ tank_slowed = F.tank_slowed
 window_next_open = F.window_next_open
 exponential_gap = F.exponential_gap
 departure_gap = F.departure_gap
+trust_factor = F.trust_factor
+trust_after = F.trust_after
 
 # -- scipy's special functions, for the inverse CDFs ---------------------------------------
 # The C functions scipy.special.cython_special exports (the same code as scipy.special's
@@ -109,12 +111,13 @@ LV_SIZE, LV_COUNT, LV_LEAVES, LV_OFF, LV_TURN, LV_TANK, LV_EXTRA, LV_N = range(8
 B_CAP, B_ZONE, B_MAXATT, B_SLOTS, B_CP, B_WIN, B_N = range(7)
 # bundle floats
 (BF_RET, BF_RECOVER, BF_PERIOD, BF_OPEN, BF_CLOSE, BF_ODDS0, BF_ODDSNEW, BF_TURN, BF_LOSS,
- BF_DRAIN, BF_RECOVERY, BF_FLOOR, BF_CHECK, BF_N) = range(14)
+ BF_DRAIN, BF_RECOVERY, BF_FLOOR, BF_CHECK, BF_TRUST0, BF_TRUSTNEW, BF_ZODDS, BF_N) = range(17)
 # global floats
 (G_HORIZON, G_LOAD, G_TANKEFF, G_CPTIME, G_SRATE, G_SSTART, G_SSTOP, G_SMEANGAP, G_SDEADAFTER,
- G_SCLAR, G_SMINFID, G_FBINT, G_FBDETECT, G_N) = range(14)
+ G_SCLAR, G_SMINFID, G_FBINT, G_FBDETECT, G_TGAIN, G_TLOSS, G_TLOW, G_THIGH, G_TDEADLINE,
+ G_TRUSTEFF, G_N) = range(20)
 # global ints
-GI_CONTENDED, GI_NLEV, GI_SPRIO, GI_SNEED, GI_NCLASS, GI_NINI, GI_N = range(7)
+GI_CONTENDED, GI_NLEV, GI_SPRIO, GI_SNEED, GI_NCLASS, GI_NINI, GI_TDYN, GI_N = range(8)
 # dist slots per bundle
 DS_WORK, DS_DUR, DS_REWORK, DS_VAC = 0, 1, 2, 3
 # purposes (streams.py numbers)
@@ -364,7 +367,28 @@ def _draw(seedk, rep, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar):
 # per-runner state columns (ri: ints, rf: floats)
 (R_BUSY, R_HELD, R_VAC, R_SLOTS, R_SHEAD, R_STAIL, R_DISP, R_FILL, R_TANKEV, R_QHEAD, R_QLEN,
  R_HHEAD, R_HTAIL, R_LEVEL, R_N) = range(15)
-RF_ODDS, RF_TANK, RF_TANKT, RF_N = range(4)
+RF_ODDS, RF_TANK, RF_TANKT, RF_TRUST, RF_TRUSTD, RF_N = range(6)
+# per physical level float outputs (out_lf columns)
+LF_WAIT, LF_BUSY, LF_TRUST, LF_N = range(4)
+
+
+@njit(cache=True, inline="always")
+def _set_trust(trust, trustd, odds, r, value, now, zodds, gf):
+    """simpy_engine.Relay._set_trust: runner r's trust becomes `value`, its odds with it;
+    the first change after the trust deadline keeps the value it replaces (NaN: none)."""
+    if now > gf[G_TDEADLINE] and np.isnan(trustd[r]):
+        trustd[r] = trust[r]
+    trust[r] = value
+    odds[r] = zodds * trust_factor(value, gf[G_TRUSTEFF])
+
+
+@njit(cache=True, inline="always")
+def _trust_moves(trust, trustd, odds, r, clean, now, zodds, gf):
+    """simpy_engine.Relay._trust_moves (the caller checks the post is not vacant)."""
+    old = trust[r]
+    new = trust_after(old, clean, gf[G_TGAIN], gf[G_TLOSS], gf[G_TLOW], gf[G_THIGH])
+    if new != old:
+        _set_trust(trust, trustd, odds, r, new, now, zodds, gf)
 
 
 @njit(cache=True, _nrt=False)
@@ -434,6 +458,9 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
     odds = rf[:, RF_ODDS]
     tank = rf[:, RF_TANK]
     tank_t = rf[:, RF_TANKT]
+    trust = rf[:, RF_TRUST]
+    trustd = rf[:, RF_TRUSTD]
+    tdyn = gi[GI_TDYN] != 0
     for p in range(nlev):
         for i in range(lv[p, LV_SIZE]):
             r = lv[p, LV_OFF] + i
@@ -448,10 +475,12 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
             htail[r] = -1
             level_of[r] = p
             odds[r] = bf[rb[r], BF_ODDS0]
+            trust[r] = bf[rb[r], BF_TRUST0]
+            trustd[r] = np.nan
             tank[r] = 1.0
             tank_t[r] = 0.0
-    wait_total = lf[:, 0]
-    busy_time = lf[:, 1]
+    wait_total = lf[:, LF_WAIT]
+    busy_time = lf[:, LF_BUSY]
     waits = li[:, 0]
     departures = li[:, 1]
     for p in range(nlev):
@@ -604,6 +633,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
             i = r - lv[p, LV_OFF]
             vacant[r] = 0
             odds[r] = bf[b, BF_ODDSNEW]
+            if tdyn:
+                _set_trust(trust, trustd, odds, r, bf[b, BF_TRUSTNEW], now, bf[b, BF_ZODDS], gf)
             if lv[p, LV_TANK]:
                 tank[r] = 1.0
                 tank_t[r] = now
@@ -760,6 +791,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     o_tz[tr, p, 0] += 1
                     if _draw(seedk, rep, FUMBLE, p, i, r, cnt, -1, b, dcode, dn,
                              dpar) >= pf[w, PF_PF]:
+                        if tdyn and not (lv[p, LV_TURN] and vacant[r]):
+                            _trust_moves(trust, trustd, odds, r, True, now, bf[b, BF_ZODDS], gf)
                         pi[w, P_OK] = 1
                         pc = PC_X_END
                         continue
@@ -767,6 +800,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     caught = _draw(seedk, rep, RECOVER, p, i, r, cnt, -1, b, dcode,
                                    dn, dpar) < bf[b, BF_RECOVER]
                     maxatt = bi[b, B_MAXATT]
+                    if tdyn and not (lv[p, LV_TURN] and vacant[r]):
+                        _trust_moves(trust, trustd, odds, r, False, now, bf[b, BF_ZODDS], gf)
                     if not caught or (maxatt > 0 and pi[w, P_ATT] >= maxatt):
                         o_tz[tr, p, 3] += 1
                         pi[w, P_OK] = 0
@@ -1031,6 +1066,16 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
     if st[ST_OVF]:
         return st[ST_OVF]
     st[ST_NTR] = ntr
+    # dynamic trust: each level's mean trust at the trust deadline (Relay._trust_at_deadline)
+    for p in range(nlev):
+        if tdyn:
+            total = 0.0
+            for i in range(lv[p, LV_SIZE]):
+                r = lv[p, LV_OFF] + i
+                total += trust[r] if np.isnan(trustd[r]) else trustd[r]
+            lf[p, LF_TRUST] = total / lv[p, LV_SIZE]
+        else:
+            lf[p, LF_TRUST] = np.nan
     return 0
 
 

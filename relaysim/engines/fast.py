@@ -171,7 +171,7 @@ def _params(sc: Scenario) -> _Params:
                         b.zone_odds * F.trust_factor(b.trust, eff.trust),
                         b.zone_odds * F.trust_factor(b.new_trust, eff.trust),
                         b.turnover, b.loss, b.tank.drain, b.tank.recovery, b.tank.floor,
-                        b.tank.check_tank, 0.0))
+                        b.tank.check_tank, b.trust, b.new_trust, b.zone_odds, 0.0))
         row = [b.work.packed(),
                z.duration.packed() if z is not None else zero,
                z.rework.packed() if z is not None else zero,
@@ -180,7 +180,7 @@ def _params(sc: Scenario) -> _Params:
         row += [zero] * (n_slots - len(row))
         slots.append(row)
     bi = np.array(bi_rows, np.int64).reshape(nb, 7)
-    bf = np.array(bf_rows, np.float64).reshape(nb, 14)
+    bf = np.array(bf_rows, np.float64).reshape(nb, 17)
     # the distinct (code, params) pairs once each, then every slot as an index into them
     distinct: dict[int, int] = {}
     table: list[tuple[int, np.ndarray]] = []
@@ -201,15 +201,18 @@ def _params(sc: Scenario) -> _Params:
     dcode, dn, dpar = u_code[ids], u_n[ids], u_par[ids]
     s = sc.stream
     fb = sc.feedback
+    td = sc.trust_dynamics
     n_class = plan.sizes[-1]
     gf = np.array([sc.horizon, eff.load, eff.tank, eff.checkpoint_time, s.rate, s.start,
                    s.stop, sc.year_length / s.rate if s.rate > 0 else 0.0, s.deadline_after,
                    F.clarity_factor(s.clarity, eff.clarity), s.min_fidelity, fb.interval,
-                   fb.detect, 0.0], np.float64)
+                   fb.detect, td.gain, td.loss, td.low, td.high,
+                   sc.initiatives[0].deadline if sc.initiatives else sc.horizon, eff.trust,
+                   0.0], np.float64)
     contended = len(sc.initiatives) > 1 or s.rate > 0
     gi = np.array([contended, nlev, s.priority, F.classrooms_needed(s.success_threshold,
                                                                        n_class),
-                   n_class, len(sc.initiatives), 0], np.int64)
+                   n_class, len(sc.initiatives), td.on, 0], np.int64)
     ini_f = np.array([[i.launch, i.deadline, F.clarity_factor(i.clarity, eff.clarity),
                        i.min_fidelity] for i in sc.initiatives], np.float64).reshape(-1, 4)
     ini_i = np.array([[i.priority, F.classrooms_needed(i.success_threshold, n_class)]
@@ -233,7 +236,7 @@ class Columns:
 
     start: int
     stop: int
-    level_f: np.ndarray  # (reps, physical levels, [wait_total, busy_time])
+    level_f: np.ndarray  # (reps, physical levels, [wait_total, busy_time, trust])
     level_i: np.ndarray  # (reps, physical levels, [waits, departures])
     track_i: np.ndarray  # (tracks, TI_N), in replication then creation order
     track_f: np.ndarray  # (tracks, TF_N)
@@ -247,7 +250,7 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
     par = _params(sc)
     nlev = len(par.plan.sizes)
     n = stop - start
-    lf = np.zeros((n, nlev, 2), np.float64)
+    lf = np.zeros((n, nlev, K.LF_N), np.float64)
     li = np.zeros((n, nlev, 2), np.int64)
     rows = max(16, n * par.exp_tracks)
     parts_i, parts_f, parts_z = [], [], []
@@ -363,11 +366,17 @@ def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
             p = plan.phys_of[lk]
             levels.append(LevelOutcome(
                 wait_total=lf[k][p][0], waits=li[k][p][0], busy_time=lf[k][p][1],
-                capacity_time=caps[p],
-                departures=li[k][p][1] if logical[p] == lk else 0))
+                capacity_time=caps[p], departures=li[k][p][1] if logical[p] == lk else 0,
+                trust=_trust(lf[k][p][2], lk, logical[p])))
         out.append(Replication(rep=rep, seed=seed, initiatives=tuple(inits),
                                levels=tuple(levels)))
     return out
+
+
+def _trust(mean: float, k: int, first: int) -> float | None:
+    """A logical level's trust at the deadline: the kernel's mean of its physical level
+    (NaN without dynamic trust), None on the first level and on merged levels."""
+    return None if k == 0 or first != k or math.isnan(mean) else mean
 
 
 def simulate_chunk(sc: Scenario, seed: int, start: int, stop: int) -> list[Replication]:
@@ -428,6 +437,8 @@ def outcome_arrays(sc: Scenario, seed: int, start: int, stop: int) -> dict[str, 
     level = {"wait_total": cols.level_f[:, phys, 0], "busy_time": cols.level_f[:, phys, 1],
              "capacity_time": np.tile(np.array([float(caps[p]) for p in phys]),
                                       (stop - start, 1)),
+             "trust": np.where((own & (np.arange(n_logical) > 0))[None, :],
+                               cols.level_f[:, phys, 2], np.nan),
              "waits": cols.level_i[:, phys, 0],
              "departures": np.where(own, cols.level_i[:, phys, 1], 0)}
     return {"names": names, "init": init, "zones": zones, "level": level,

@@ -83,6 +83,10 @@ class LevelOutcome:
     busy_time: float  # runner-days of work done before the horizon (sum over slots)
     capacity_time: float  # runner-slot-days available (runners x capacity x horizon)
     departures: int  # runners who left (turnover)
+    # with dynamic trust only ([trust_dynamics] gain or loss > 0; None otherwise, and on
+    # the first level and merged levels): the mean over the level's posts of the receiving
+    # runner's trust in its giver at the trust deadline (docs/model.md section 4.9)
+    trust: float | None = None
 
     @property
     def utilization(self) -> float:

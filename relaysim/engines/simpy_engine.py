@@ -119,6 +119,15 @@ class Relay:
         self.streams = self._streams(plan, seed, rep)
         self.bundle = [plan.runner_bundles(p) for p in range(n_levels)]
         self.odds = [self._runner_odds(p) for p in range(n_levels)]
+        # dynamic trust (docs/model.md 4.9): each post's trust in its giver, and its value
+        # at the trust deadline once an update after the deadline has replaced it
+        self.td = scenario.trust_dynamics
+        self.trusting = self.td.on
+        if self.trusting:
+            self.trust = [[b.trust for b in self.bundle[p]] for p in range(n_levels)]
+            self.trust_then: list[list[float | None]] = [[None] * n for n in sizes]
+            self.trust_deadline = (scenario.initiatives[0].deadline if scenario.initiatives
+                                   else scenario.horizon)
         self.busy = [[0] * n for n in sizes]
         self.held = [[0] * n for n in sizes]
         self.queues: dict[tuple[int, int], list[Any]] = {}
@@ -489,6 +498,8 @@ class Relay:
                 yield env.timeout(duration)
             counts[0] += 1
             if draw(S.FUMBLE, p, i) >= pf:
+                if self.trusting:
+                    self._trust_moves(tr, p, i, True)
                 return True
             counts[1] += 1
             caught = draw(S.RECOVER, p, i) < zone.recover
@@ -497,14 +508,52 @@ class Relay:
                 if trace:
                     trace(env.now, "drop", initiative=tr.ini.name, level=self.logical[p],
                           runner=i, caught=caught, attempt=attempt, classrooms=self.leaves[p])
+                if self.trusting:
+                    self._trust_moves(tr, p, i, False)
                 return False
             counts[2] += 1
             rework = draw(S.REWORK, p, i)
             if trace:
                 trace(env.now, "fumble", initiative=tr.ini.name, level=self.logical[p],
                       runner=i, attempt=attempt, rework=rework)
+            if self.trusting:
+                self._trust_moves(tr, p, i, False)
             if rework > 0:
                 yield env.timeout(rework)
+
+    # -- dynamic trust: moved by each exchange attempt, reset by a new runner ---------
+    def _trust_moves(self, tr: _Track, p: int, i: int, clean: bool) -> None:
+        """The outcome of an exchange attempt into runner (p, i) moves its trust in its
+        giver (formulas.trust_after); not while the post is vacant (nobody received)."""
+        if self.has_turnover[p] and self.vacant[p][i]:
+            return
+        td = self.td
+        old = self.trust[p][i]
+        new = F.trust_after(old, clean, td.gain, td.loss, td.low, td.high)
+        if new == old:
+            return
+        self._set_trust(p, i, new)
+        if self.tracer:
+            self.tracer(self.env.now, "trust", initiative=tr.ini.name, level=self.logical[p],
+                        runner=i, before=old, trust=new, clean=clean)
+
+    def _set_trust(self, p: int, i: int, value: float) -> None:
+        """Runner (p, i)'s trust becomes `value`, and its fumble odds with it; the first
+        change after the trust deadline keeps the value it replaces (the one reported)."""
+        if self.env.now > self.trust_deadline and self.trust_then[p][i] is None:
+            self.trust_then[p][i] = self.trust[p][i]
+        self.trust[p][i] = value
+        self.odds[p][i] = self.bundle[p][i].zone_odds * F.trust_factor(value, self.eff.trust)
+        if p == self.ps:  # the lateral zone's odds follow the receiver's trust too
+            self.tfac[i] = F.trust_factor(value, self.eff.trust)
+
+    def _trust_at_deadline(self, p: int) -> float:
+        """Mean over level p's posts of the trust at the trust deadline (added in runner
+        order, as the compiled engine adds them)."""
+        total = 0.0
+        for now, then in zip(self.trust[p], self.trust_then[p], strict=True):
+            total += now if then is None else then
+        return total / self.sizes[p]
 
     def _reached(self, tr: _Track, i: int, fidelity: float, peer: bool = False) -> None:
         """A classroom finished its leg with the baton (`peer`: through a peer copy)."""
@@ -617,6 +666,8 @@ class Relay:
         b = self.bundle[p][i]
         self.vacant[p][i] = False
         self.odds[p][i] = b.zone_odds * F.trust_factor(b.new_trust, self.eff.trust)
+        if self.trusting:
+            self._set_trust(p, i, b.new_trust)
         if self.has_tank[p]:
             self.tank[p][i] = 1.0
             self.tank_t[p][i] = self.env.now
@@ -718,6 +769,8 @@ class Relay:
                 capacity_time=cap * sc.horizon,
                 # one person, one departure: counted on the person's first level only
                 departures=self.departures[p] if plan.logical[p] == k else 0,
+                trust=(self._trust_at_deadline(p)
+                       if self.trusting and k > 0 and plan.logical[p] == k else None),
             ))
         return Replication(rep=self.rep, seed=self.seed, initiatives=tuple(inits),
                            levels=tuple(levels))

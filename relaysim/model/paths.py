@@ -55,8 +55,9 @@ def _flatten_table(base: str, table: dict[str, Any], out: dict[str, Any]) -> Non
 
 def flatten_normalized(norm: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for section in ("scenario", "effects", "feedback", "initiative_stream"):
-        _flatten_table(section, norm[section], out)
+    for section in ("scenario", "effects", "feedback", "initiative_stream", "trust_dynamics"):
+        if section in norm:  # trust_dynamics: not in manifests written before it existed
+            _flatten_table(section, norm[section], out)
     for section, key in ENTITY_KEY.items():
         for item in norm[section]:
             skip = {key}

@@ -38,6 +38,7 @@ __all__ = [
     "Initiative",
     "InitiativeStream",
     "Feedback",
+    "TrustDynamics",
     "Effects",
     "load_scenario",
     "scenario_from_dict",
@@ -189,6 +190,22 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class TrustDynamics:
+    """Dynamic trust (docs/model.md section 4.9): each clean handoff raises the receiver's
+    trust in its giver by the share `gain` of the gap to `high`, each fumbled attempt
+    lowers it by the share `loss` of the gap to `low`. Off (trust fixed) when both are 0."""
+
+    gain: float = 0.0
+    loss: float = 0.0
+    low: float = 0.0
+    high: float = 1.0
+
+    @property
+    def on(self) -> bool:
+        return self.gain > 0.0 or self.loss > 0.0
+
+
+@dataclass(frozen=True)
 class Effects:
     trust: float
     clarity: float
@@ -222,6 +239,7 @@ class Scenario:
     #: one replication's per-runner values (engines/realize.py): (dotted path, value per
     #: runner of its level), applied by the plan
     runner_values: tuple[tuple[str, tuple[float, ...]], ...] = field(default=(), repr=False)
+    trust_dynamics: TrustDynamics = TrustDynamics()
 
     # -- identity -----------------------------------------------------------------
     @property
@@ -232,6 +250,9 @@ class Scenario:
             # added after 0.1.0 hashes were published: at its default it leaves them unchanged
             norm = {**norm, "scenario": {k: v for k, v in norm["scenario"].items()
                                          if k != "time_unit"}}
+        if norm.get("trust_dynamics") == _NO_TRUST_DYNAMICS:
+            # added after 0.1.0 too: off at its defaults, it leaves the old hashes unchanged
+            norm = {k: v for k, v in norm.items() if k != "trust_dynamics"}
         text = json.dumps(norm, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -320,6 +341,10 @@ class Scenario:
         if problems:
             raise ScenarioError(problems, self.source)
         return sc
+
+
+#: the normalised [trust_dynamics] of a scenario that does not use it
+_NO_TRUST_DYNAMICS = {"gain": 0.0, "loss": 0.0, "low": 0.0, "high": 1.0}
 
 
 # -- loading -------------------------------------------------------------------------
@@ -496,6 +521,7 @@ def _build(norm: dict[str, Any], raw: dict[str, Any], source: str | None) -> Sce
         effects=Effects(**norm["effects"]),
         stream=stream,
         feedback=Feedback(**norm["feedback"]),
+        trust_dynamics=TrustDynamics(**norm["trust_dynamics"]),
         normalized=norm,
         raw=raw,
         source=source,

@@ -27,6 +27,7 @@ __all__ = [
     "SHARING_SPEC",
     "NETWORKS",
     "TARGETS",
+    "TRUST_DYNAMICS_SPEC",
     "WINDOW_SPEC",
     "SECTIONS",
     "SECTION_SPEC",
@@ -35,6 +36,7 @@ __all__ = [
     "SEGMENT_SCOPE",
     "segment_may_set",
     "DIST_WORDS",
+    "DRAW_WORDS",
     "label",
 ]
 
@@ -222,6 +224,19 @@ FEEDBACK_SPEC: dict[str, Spec] = {
                    label="chance a review finds a drop"),
 }
 
+TRUST_DYNAMICS_SPEC: dict[str, Spec] = {
+    "gain": prob(0.0, "share of the gap to `high` a receiver's trust in its giver closes with "
+                 "each clean handoff (0 with loss 0: trust is fixed)",
+                 label="trust gained per clean handoff"),
+    "loss": prob(0.0, "share of the gap to `low` a receiver's trust in its giver loses with "
+                 "each fumbled attempt (caught or dropped)",
+                 label="trust lost per fumble"),
+    "low": prob(0.0, "the level repeated fumbles wear trust down to",
+                label="lowest trust fumbles lead to"),
+    "high": prob(1.0, "the level repeated clean handoffs build trust up to (>= low)",
+                 label="highest trust clean handoffs lead to"),
+}
+
 WINDOW_SPEC: dict[str, Spec] = {
     "period": Spec("float", REQUIRED, 0.0, lo_open=True, label="window period (days)"),
     "open": Spec("float", REQUIRED, 0.0, label="window opens (day of period)"),
@@ -229,7 +244,7 @@ WINDOW_SPEC: dict[str, Spec] = {
 }
 
 SECTIONS = ("scenario", "levels", "zones", "initiatives", "effects", "initiative_stream",
-            "feedback")
+            "feedback", "trust_dynamics")
 
 #: the keys of each section (entity sections: of each of their tables)
 SECTION_SPEC: dict[str, dict[str, Spec]] = {
@@ -237,6 +252,7 @@ SECTION_SPEC: dict[str, dict[str, Spec]] = {
     "effects": EFFECTS_SPEC,
     "feedback": FEEDBACK_SPEC,
     "initiative_stream": STREAM_SPEC,
+    "trust_dynamics": TRUST_DYNAMICS_SPEC,
     "levels": LEVEL_SPEC,
     "zones": ZONE_SPEC,
     "initiatives": INITIATIVE_SPEC,
@@ -249,6 +265,12 @@ ENTITY_KEY = {"levels": "name", "zones": "to", "initiatives": "name"}
 DIST_WORDS = {"mean": "mean days", "median": "median days", "value": "days",
               "cv": "variability (CV)", "sigma": "variability (sigma)", "low": "min days",
               "high": "max days", "mode": "typical days", "values": "observed days"}
+
+#: planner's words for the keys of a parameter's distribution (draws.py)
+DRAW_WORDS = {"mean": "average", "sd": "spread (sd)", "median": "typical value",
+              "sigma": "spread (sigma)", "low": "lowest", "high": "highest",
+              "mode": "most likely", "values": "possible values", "weights": "weights",
+              "dist": "distribution", "per": "drawn per"}
 
 # -- segments ------------------------------------------------------------------------
 SEGMENT_FIXED = ("count", "segments", "merged_with_parent", "name", "sharing")
@@ -279,7 +301,8 @@ def label(path: str) -> str:
         rest = parts[2:]
     elif section in SECTION_SPEC and len(parts) >= 2:
         who = {"effects": "Effect", "scenario": "Scenario", "feedback": "District review",
-               "initiative_stream": "New initiatives"}[section]
+               "initiative_stream": "New initiatives",
+               "trust_dynamics": "Trust dynamics"}[section]
         rest = parts[1:]
     else:
         return path
@@ -288,7 +311,9 @@ def label(path: str) -> str:
         return path
     words = spec.label or rest[0].replace("_", " ")
     if len(rest) > 1:
-        if spec.kind == "dist":
+        if spec.kind in ("float", "int"):  # a parameter drawn from a distribution
+            words = f"{words} (drawn), {DRAW_WORDS.get(rest[1], rest[1])}"
+        elif spec.kind == "dist":
             words = f"{words}, {DIST_WORDS.get(rest[1], rest[1])}"
         elif spec.sub and rest[1] in spec.sub:
             words = spec.sub[rest[1]].label or rest[1].replace("_", " ")

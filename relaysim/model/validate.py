@@ -27,6 +27,7 @@ from .schema import (
     SEGMENT_SCOPE,
     STREAM_SPEC,
     TARGETS,
+    TRUST_DYNAMICS_SPEC,
     UNIT_RE,
     WINDOW_SPEC,
     ZONE_SPEC,
@@ -314,8 +315,33 @@ class Validator:
         norm["effects"] = self.fields(eff, EFFECTS_SPEC, "effects")
         fb = self.table(raw.get("feedback", {}), "feedback") or {}
         norm["feedback"] = self.fields(fb, FEEDBACK_SPEC, "feedback")
+        norm["trust_dynamics"] = self.trust_dynamics(raw)
         self.tree_size(levels)
         return norm
+
+    def trust_dynamics(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """[trust_dynamics] (optional): gain, loss and the bounds low <= high."""
+        td = self.table(raw.get("trust_dynamics", {}), "trust_dynamics") or {}
+        out = self.fields(td, TRUST_DYNAMICS_SPEC, "trust_dynamics")
+        low, high = out["low"], out["high"]
+        if not (isinstance(low, float) and isinstance(high, float)):
+            return out
+        # a drawn bound (draws.py) must stay on its side in every replication
+        top = self._support("trust_dynamics.low", low)[1]
+        bottom = self._support("trust_dynamics.high", high)[0]
+        if top > bottom:
+            drawn = "trust_dynamics.low" in self.draws or "trust_dynamics.high" in self.draws
+            self.err("trust_dynamics.low", f"must be <= trust_dynamics.high ({bottom:g}), "
+                     f"got {top:g}" + (" (the ends the distributions can draw)"
+                                       if drawn else ""))
+        return out
+
+    def _support(self, path: str, value: float) -> tuple[float, float]:
+        """The values a parameter can take: its value, or the support of its draw."""
+        if path not in self.draws:
+            return value, value
+        lo, hi, _, _ = make_draw(self.draws[path]).support()
+        return lo, hi
 
     def header(self, raw: dict[str, Any]) -> dict[str, Any]:
         sc = self.table(raw.get("scenario", {}), "scenario") or {}

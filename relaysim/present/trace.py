@@ -183,6 +183,13 @@ def _w_filled(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
     return f"A new {sc.levels[w.lvl].name} takes over as {w.who} (trust {ev['trust']:.2f})."
 
 
+def _w_trust(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    why = "after a clean handoff" if ev["clean"] else "after the fumble"
+    way = "rises" if ev["trust"] > ev["before"] else "falls"
+    return (f"{_cap(w.who)}'s trust in {w.giver} {way} from {ev['before']:.2f} to "
+            f"{ev['trust']:.2f} {why}.")
+
+
 def _w_lost(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
     n = ev["classrooms"]
     return (f"{w.ini} is LOST with the departure of {w.who}: {n} classroom"
@@ -221,6 +228,7 @@ WORDS = {
     "reached": _w_reached,
     "departure": _w_departure,
     "filled": _w_filled,
+    "trust": _w_trust,
     "lost": _w_lost,
     "review": _w_review,
     "rescue": _w_rescue,

@@ -28,7 +28,7 @@ INIT_FLOAT = ("launch", "deadline", "completion_time", "follow_up", "coverage", 
 INIT_INT = ("rep", "name", "completed", "observed", "n_classrooms", "implemented",
             "implemented_total", "below_fidelity", "dropped", "lost", "in_flight")
 #: per replication and level
-LEVEL_FLOAT = ("wait_total", "busy_time", "capacity_time")
+LEVEL_FLOAT = ("wait_total", "busy_time", "capacity_time", "trust")  # trust: NaN for None
 LEVEL_INT = ("waits", "departures")
 ZONE_FIELDS = ("attempts", "fumbles", "recoveries", "drops", "rescues")
 #: integer columns are int32 (counts, classrooms up to the 10-million limit) but for these
@@ -78,11 +78,16 @@ class RunColumns:
                                         waits=lv["waits"][k][j],
                                         busy_time=lv["busy_time"][k][j],
                                         capacity_time=lv["capacity_time"][k][j],
-                                        departures=lv["departures"][k][j])
+                                        departures=lv["departures"][k][j],
+                                        trust=_none_if_nan(lv["trust"][k][j]))
                            for j in range(len(lv["waits"][k])))
             out.append(Replication(rep=rep, seed=self.seed, initiatives=tuple(inits),
                                    levels=levels))
         return out
+
+
+def _none_if_nan(x: float) -> float | None:
+    return None if math.isnan(x) else x
 
 
 def _outcome(names: list[str], f: dict[str, list[Any]], i: dict[str, list[Any]],

@@ -19,10 +19,12 @@ from ..engines.keyed import STREAM_VERSION
 from ..engines.realize import replication_values
 from ..engines.records import Replication
 from ..files import atomic_write, json_number, json_safe
+from ..model.plan import plan_for
 from ..model.scenario import Scenario
 from ..model.schema import label
 from .clustered import initiative_intervals, level_intervals
 from .columns import ZONE_FIELDS, RunColumns, columns_of
+from .stats import mean_ci
 from .summary import estimate
 
 __all__ = ["RunResult", "summarize_initiative", "run_summary_text"]
@@ -173,6 +175,8 @@ class RunResult:
                 "departures": json_number(int(cols.level["departures"][:, k].sum()) / n),
                 **level_intervals(cols, k),
             }
+        for name, est in trust_summary(sc, cols).items():
+            levels[name]["trust_at_deadline"] = est
         out = {
             "scenario": sc.name,
             "scenario_hash": sc.hash,
@@ -212,6 +216,11 @@ class RunResult:
                                                   "completion_time", "coverage", "fidelity",
                                                   "observed", "dropped", "lost", "in_flight")}
         drops = cols.zones[:, :, ZONE_FIELDS.index("drops")].tolist()
+        # dynamic trust only: each level's trust at the deadline, per replication
+        trust_levels = [(k, name) for k, name in enumerate(s.name for s in self.scenario.levels)
+                        if name in trust_summary(self.scenario, cols)]
+        trust = cols.level["trust"].tolist()
+        rep_row = {rep: j for j, rep in enumerate(cols.reps_index.tolist())}
         drawn = {p: v.tolist() for p, v in self.district_values.items()}
         for r, rep in enumerate(c["rep"]):
             t, fid = c["completion_time"][r], c["fidelity"][r]
@@ -235,6 +244,9 @@ class RunResult:
             }
             for k, name in zone_levels:
                 row[f"drops.{name}"] = drops[r][k]
+            for k, name in trust_levels:
+                x = trust[rep_row[rep]][k]
+                row[f"trust.{name}"] = "" if math.isnan(x) else x
             for path, v in drawn.items():  # the district this replication drew
                 row[f"drawn.{path}"] = v[rep]
             yield row
@@ -256,6 +268,28 @@ class RunResult:
     def text(self) -> str:
         """A readable summary for people."""
         return run_summary_text(self)
+
+
+def trust_summary(sc: Scenario, cols: RunColumns) -> dict[str, dict[str, Any]]:
+    """With dynamic trust ([trust_dynamics]), per level whose trust can move: the mean
+    over replications of the level's mean trust in the level above at the trust deadline
+    (docs/model.md 4.9), its Student t 95% interval and the level's mean trust at the
+    start. Empty without dynamic trust (the outputs are then as before it existed)."""
+    drawn = any(d.path.startswith("trust_dynamics.") for d in sc.draws)
+    if not (sc.trust_dynamics.on or drawn) or cols.n_reps == 0:
+        return {}
+    plan = plan_for(sc)
+    out = {}
+    for k, lv in enumerate(sc.levels):
+        x = cols.level["trust"][:, k]
+        if k == 0 or np.isnan(x).all():
+            continue
+        m, (lo, hi) = mean_ci(x, bounds=(0.0, 1.0))
+        start = [b.trust for b in plan.runner_bundles(plan.phys_of[k])]
+        out[lv.name] = {"mean": json_number(m), "ci95": [json_number(lo), json_number(hi)],
+                        "start": json_number(sum(start) / len(start)),
+                        "at": "deadline of the first initiative (the horizon without one)"}
+    return out
 
 
 def _merge_intervals(est: dict[str, Any], iv: dict[str, Any], level_names: list[str]) -> None:
@@ -323,7 +357,24 @@ def run_summary_text(res: RunResult) -> str:
         wait = "-" if lv["wait_mean"] is None else f"{lv['wait_mean']:.1f}"
         extra = f", departures per run {lv['departures']:.2f}" if lv["departures"] else ""
         lines.append(f"  {name:<14} wait {wait:>6}   busy {_pct(lv['utilization']):>6}{extra}")
-    return "\n".join(lines)
+    return "\n".join(lines + _trust_lines(sc, s["levels"]))
+
+
+def _trust_lines(sc: Scenario, levels: dict[str, Any]) -> list[str]:
+    """Dynamic trust in words (nothing without it)."""
+    got = {name: lv["trust_at_deadline"] for name, lv in levels.items()
+           if "trust_at_deadline" in lv}
+    if not got:
+        return []
+    when = (f"the deadline of '{sc.initiatives[0].name}'" if sc.initiatives
+            else "the end of the run")
+    lines = ["", f"Trust in the level above (built by clean handoffs, spent by fumbles), "
+             f"mean at {when}"]
+    for name, t in got.items():
+        lo, hi = t["ci95"]
+        ci = "" if lo is None or hi is None else f" (95% CI {lo:.3f} to {hi:.3f})"
+        lines.append(f"  {name:<14} {t['start']:.3f} at the start -> {t['mean']:.3f}{ci}")
+    return lines
 
 
 def _initiative_lines(sc: Scenario, name: str, est: dict[str, Any], ini: Any) -> list[str]:
