@@ -153,7 +153,7 @@ class Relay:
         self.tank = [[1.0] * n if plan.has_tank[p] else None for p, n in enumerate(sizes)]
         self.tank_t = [[0.0] * n if plan.has_tank[p] else None for p, n in enumerate(sizes)]
         self.tank_events: dict[tuple[int, int], simpy.Event] = {}
-        self.dropped: list[tuple[_Track, int, int, float]] = []
+        self.dropped: list[tuple[_Track, int, int, float, bool]] = []
         self._sharing_setup(scenario)
         self.tracks = [self._new_track(ini, ini.name) for ini in scenario.initiatives]
 
@@ -274,7 +274,7 @@ class Relay:
                 tr.in_flight -= leaves
                 tr.dropped += leaves
                 if self.sc.feedback.detect > 0:
-                    self.dropped.append((tr, p, i, fidelity))
+                    self.dropped.append((tr, p, i, fidelity, peer))
                 return
             fidelity *= zone.retention
             if self.tracer:
@@ -705,7 +705,7 @@ class Relay:
             still = []
             rescued = 0
             for entry in self.dropped:
-                tr, p, i, fidelity = entry
+                tr, p, i, fidelity, peer = entry
                 if self.streams.draw(S.REVIEW, p, i) < fb.detect:
                     rescued += 1
                     if tr.peer is not None and p <= self.ps:
@@ -717,7 +717,7 @@ class Relay:
                     if self.tracer:
                         self.tracer(env.now, "rescue", initiative=tr.ini.name,
                                     level=self.logical[p], runner=i)
-                    env.process(self.carry(tr, p, i, fidelity))
+                    env.process(self.carry(tr, p, i, fidelity, peer))
                 else:
                     still.append(entry)
             self.dropped = still
