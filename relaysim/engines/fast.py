@@ -266,6 +266,23 @@ def _network(sc: Scenario, plan: Plan, seed: int, start: int, stop: int
     return rows[0][0], np.stack([idx for _, idx in rows])
 
 
+def _sharing_scratch(K: Any, par: _Params, rows: int) -> tuple[np.ndarray, ...]:
+    """The kernel's peer sharing state: per track (`rows` of one replication) where its
+    copy stands and what peers claimed, per runner of the sharing level its implementing
+    classrooms, finished fidelity and showcase flag; draw counters and newcomer
+    generations (one element each without sharing)."""
+    lvl = par.args[0]
+    ps = int(par.args[8][K.GI_PS])
+    if ps >= len(lvl):
+        rows = 1
+    n_ps = int(lvl[ps, 0]) if ps < len(lvl) else 1
+    n_upto = int(lvl[ps, 3] + lvl[ps, 0]) if ps < len(lvl) else 1
+    return (np.zeros((rows, n_upto), np.int64), np.zeros((rows, n_upto), np.int64),
+            np.zeros((rows, n_ps), np.int64), np.zeros((rows, n_ps), np.float64),
+            np.zeros((rows, n_ps), np.int64), np.zeros((4, n_ps), np.int64),
+            np.zeros(n_ps, np.int64))
+
+
 @dataclass
 class Columns:
     """One chunk's outcomes as arrays (see _fastkernel's TI_*/TF_* column layout)."""
@@ -290,16 +307,11 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
     lf = np.zeros((n, nlev, K.LF_N), np.float64)
     li = np.zeros((n, nlev, 2), np.int64)
     rows = max(16, n * par.exp_tracks)
-    parts_i, parts_f, parts_z, parts_p = [], [], [], []
-    done = 0
+    parts_i, parts_f, parts_z, parts_p, done = [], [], [], [], 0
     lvl = par.args[0]
     n_runners = int(lvl[-1, 3] + lvl[-1, 0])
     n_purposes = 10 + max(1, int(lvl[:, 6].max()))
-    nb_ptr, nb_idx = _network(sc, par.plan, seed, start, stop)
-    ps = int(par.args[8][K.GI_PS])
-    n_ps = int(lvl[ps, 0]) if ps < nlev else 1
-    n_upto = int(lvl[ps, 3] + lvl[ps, 0]) if ps < nlev else 1
-    sh_rows = 2 * par.exp_tracks + 16 if ps < nlev else 1
+    (nb_ptr, nb_idx), sh_rows = _network(sc, par.plan, seed, start, stop), 2 * par.exp_tracks + 16
     while done < n:
         caps = par.caps
         o_ti = np.zeros((rows, K.TI_N), np.int64)
@@ -319,12 +331,7 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
                    np.zeros(K.ST_N, np.int64), np.zeros((n_purposes, n_runners), np.int64),
                    np.zeros((n_runners, K.R_N), np.int64),
                    np.zeros((n_runners, K.RF_N), np.float64),
-                   np.empty(2 * (c_heap + 1), np.int64),
-                   # peer sharing: per track (rows of one replication) and runner
-                   np.zeros((sh_rows, n_upto), np.int64), np.zeros((sh_rows, n_upto), np.int64),
-                   np.zeros((sh_rows, n_ps), np.int64), np.zeros((sh_rows, n_ps), np.float64),
-                   np.zeros((sh_rows, n_ps), np.int64), np.zeros((4, n_ps), np.int64),
-                   np.zeros(n_ps, np.int64))
+                   np.empty(2 * (c_heap + 1), np.int64), *_sharing_scratch(K, par, sh_rows))
         status, reps_done, nrows = K.run_chunk(
             seed_key(seed), start + done, stop, *par.args, nb_ptr,
             nb_idx[done:] if len(nb_idx) > 1 else nb_idx, caps, lf[done:], li[done:], o_ti,
@@ -338,7 +345,7 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
             which = status - 1
             if which == K.CAP_TR:
                 rows *= 2
-                sh_rows = 2 * sh_rows if ps < nlev else 1
+                sh_rows *= 2
             else:
                 caps[which] *= 2
                 if caps[K.CAP_EV] >= 1 << K._EBITS:
@@ -376,14 +383,10 @@ def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
     ti = cols.track_i.tolist()
     tf = cols.track_f.tolist()
     tz = cols.track_z.tolist()
-    tp = cols.track_p.tolist()
-    k_sh = sc.sharing_level
+    k_sh, tp = sc.sharing_level, cols.track_p.tolist()
     lf = cols.level_f.tolist()
     li = cols.level_i.tolist()
-    out = []
-    t = 0
-    nt = len(ti)
-    empty = ZoneCounts()
+    out, t, nt, empty = [], 0, len(ti), ZoneCounts()
     for k, rep in enumerate(range(cols.start, cols.stop)):
         inits = []
         while t < nt and ti[t][K.TI_REP] == rep:

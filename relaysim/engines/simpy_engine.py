@@ -50,7 +50,7 @@ _NONE, _LIVE, _DONE, _DROPPED, _LOST_, _EXCH = 0, 1, 2, 3, 4, 5
 
 
 class _PeerTrack:
-    """Peer sharing state of one initiative (docs/model.md 4.9): per runner of the levels
+    """Peer sharing state of one initiative (docs/model.md 4.10): per runner of the levels
     down to the sharing level ps, where its copy stands (`status`: _NONE not yet arrived,
     _LIVE in exchange, queued or working, _DONE finished, _DROPPED, _LOST_ to turnover)
     (_EXCH: on the sharing level, in the exchange from above, not yet received) and,
@@ -119,7 +119,7 @@ class Relay:
         self.streams = self._streams(plan, seed, rep)
         self.bundle = [plan.runner_bundles(p) for p in range(n_levels)]
         self.odds = [self._runner_odds(p) for p in range(n_levels)]
-        # dynamic trust (docs/model.md 4.9): each post's trust in its giver, and its value
+        # dynamic trust (docs/model.md 4.10): each post's trust in its giver, and its value
         # at the trust deadline once an update after the deadline has replaced it
         self.td = scenario.trust_dynamics
         self.trusting = self.td.on
@@ -158,7 +158,7 @@ class Relay:
         self.tracks = [self._new_track(ini, ini.name) for ini in scenario.initiatives]
 
     def _sharing_setup(self, sc: Scenario) -> None:
-        """Peer sharing (docs/model.md 4.9): the sharing level ps, the network, each
+        """Peer sharing (docs/model.md 4.10): the sharing level ps, the network, each
         runner's trust factor (for the lateral odds) and newcomer generation."""
         k = sc.sharing_level
         self.share = None if k is None else sc.levels[k].sharing
@@ -784,7 +784,7 @@ class Relay:
         out[self.logical[self.ps]] = PeerCounts(*tr.peer.counts)
         return tuple(out)
 
-    # -- peer sharing (docs/model.md 4.9) --------------------------------------------
+    # -- peer sharing (docs/model.md 4.10) --------------------------------------------
     def _eff(self, tr: _Track, p: int, i: int) -> float:
         """Classrooms a copy at (p, i) stands for: its subtree less what peers took."""
         if p < self.ps:
