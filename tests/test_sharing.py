@@ -1,4 +1,4 @@
-"""Peer sharing (issue 17, docs/model.md 4.9): lateral handoffs between runners of one
+"""Peer sharing (issue 17, docs/model.md 4.10): lateral handoffs between runners of one
 level, checked against a closed form and by properties, on both engines.
 
 - closed form: two principals, one dropped and one showcasing from a known time t0;
@@ -8,7 +8,7 @@ level, checked against a closed form and by properties, on both engines.
 - with sharing off, or recognition 0, every record is today's;
 - with one initiative, no slots, no turnover at or below the sharing level, fidelity
   that never matters (min_fidelity 0) and target = "any", raising recognition never
-  lowers a replication's coverage (docs/model.md 4.9 proves it under these conditions;
+  lowers a replication's coverage (docs/model.md 4.10 proves it under these conditions;
   with target = "lacking" it can, and a case is shown).
 """
 

@@ -1,5 +1,5 @@
 """Who shares with whom: the neighbours of each runner of the sharing level (docs/model.md
-4.9), one list per runner in ascending order, the same for both engines.
+4.10), one list per runner in ascending order, the same for both engines.
 
 - all: every other runner of the level;
 - segment: every other runner of the same segment (runners outside every segment form

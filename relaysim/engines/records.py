@@ -21,7 +21,7 @@ class ZoneCounts:
 @dataclass(frozen=True, slots=True)
 class PeerCounts:
     """Peer sharing on one level for one initiative in one replication (docs/model.md
-    4.9); all zero on levels that do not share."""
+    4.10); all zero on levels that do not share."""
 
     shares: int = 0  # share events of showcases (visits hosted), wasted ones included
     handoffs: int = 0  # lateral handoffs begun (showcase shares and newcomer visits)

@@ -50,7 +50,7 @@ _NONE, _LIVE, _DONE, _DROPPED, _LOST_, _EXCH = 0, 1, 2, 3, 4, 5
 
 
 class _PeerTrack:
-    """Peer sharing state of one initiative (docs/model.md 4.9): per runner of the levels
+    """Peer sharing state of one initiative (docs/model.md 4.10): per runner of the levels
     down to the sharing level ps, where its copy stands (`status`: _NONE not yet arrived,
     _LIVE in exchange, queued or working, _DONE finished, _DROPPED, _LOST_ to turnover)
     (_EXCH: on the sharing level, in the exchange from above, not yet received) and,
@@ -119,7 +119,7 @@ class Relay:
         self.streams = self._streams(plan, seed, rep)
         self.bundle = [plan.runner_bundles(p) for p in range(n_levels)]
         self.odds = [self._runner_odds(p) for p in range(n_levels)]
-        # dynamic trust (docs/model.md 4.9): each post's trust in its giver, and its value
+        # dynamic trust (docs/model.md 4.10): each post's trust in its giver, and its value
         # at the trust deadline once an update after the deadline has replaced it
         self.td = scenario.trust_dynamics
         self.trusting = self.td.on
@@ -153,12 +153,12 @@ class Relay:
         self.tank = [[1.0] * n if plan.has_tank[p] else None for p, n in enumerate(sizes)]
         self.tank_t = [[0.0] * n if plan.has_tank[p] else None for p, n in enumerate(sizes)]
         self.tank_events: dict[tuple[int, int], simpy.Event] = {}
-        self.dropped: list[tuple[_Track, int, int, float]] = []
+        self.dropped: list[tuple[_Track, int, int, float, bool]] = []
         self._sharing_setup(scenario)
         self.tracks = [self._new_track(ini, ini.name) for ini in scenario.initiatives]
 
     def _sharing_setup(self, sc: Scenario) -> None:
-        """Peer sharing (docs/model.md 4.9): the sharing level ps, the network, each
+        """Peer sharing (docs/model.md 4.10): the sharing level ps, the network, each
         runner's trust factor (for the lateral odds) and newcomer generation."""
         k = sc.sharing_level
         self.share = None if k is None else sc.levels[k].sharing
@@ -274,7 +274,7 @@ class Relay:
                 tr.in_flight -= leaves
                 tr.dropped += leaves
                 if self.sc.feedback.detect > 0:
-                    self.dropped.append((tr, p, i, fidelity))
+                    self.dropped.append((tr, p, i, fidelity, peer))
                 return
             fidelity *= zone.retention
             if self.tracer:
@@ -705,7 +705,7 @@ class Relay:
             still = []
             rescued = 0
             for entry in self.dropped:
-                tr, p, i, fidelity = entry
+                tr, p, i, fidelity, peer = entry
                 if self.streams.draw(S.REVIEW, p, i) < fb.detect:
                     rescued += 1
                     if tr.peer is not None and p <= self.ps:
@@ -717,7 +717,7 @@ class Relay:
                     if self.tracer:
                         self.tracer(env.now, "rescue", initiative=tr.ini.name,
                                     level=self.logical[p], runner=i)
-                    env.process(self.carry(tr, p, i, fidelity))
+                    env.process(self.carry(tr, p, i, fidelity, peer))
                 else:
                     still.append(entry)
             self.dropped = still
@@ -784,7 +784,7 @@ class Relay:
         out[self.logical[self.ps]] = PeerCounts(*tr.peer.counts)
         return tuple(out)
 
-    # -- peer sharing (docs/model.md 4.9) --------------------------------------------
+    # -- peer sharing (docs/model.md 4.10) --------------------------------------------
     def _eff(self, tr: _Track, p: int, i: int) -> float:
         """Classrooms a copy at (p, i) stands for: its subtree less what peers took."""
         if p < self.ps:

@@ -79,7 +79,7 @@ class Tank:
 
 @dataclass(frozen=True)
 class Sharing:
-    """Peer sharing between the runners of one level (docs/model.md 4.9): showcases hand
+    """Peer sharing between the runners of one level (docs/model.md 4.10): showcases hand
     the baton sideways to peers that lack it, through a lateral exchange zone."""
 
     rate: float  # shares per showcase per school year, before recognition

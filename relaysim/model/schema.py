@@ -73,7 +73,7 @@ TANK_SPEC: dict[str, Spec] = {
                        label="tank level required before a handoff"),
 }
 
-#: who a showcase shares with (docs/model.md 4.9)
+#: who a showcase shares with (docs/model.md 4.10)
 NETWORKS = ("all", "segment", "ring", "random")
 #: whom a share goes to: a neighbour that lacks the baton, or any neighbour (wasted if it
 #: has the baton already)
@@ -133,7 +133,7 @@ LEVEL_SPEC: dict[str, Spec] = {
     "segments": Spec("segments", None, doc="[{name, share, set = {path = value}}]",
                      label="segments"),
     "sharing": Spec("opt_table", None, doc="peer sharing between this level's runners "
-                    "(docs/model.md 4.9); absent: none", sub=SHARING_SPEC,
+                    "(docs/model.md 4.10); absent: none", sub=SHARING_SPEC,
                     label="peer sharing"),
 }
 

@@ -418,7 +418,7 @@ class Validator:
         self.sharing(levels)
 
     def sharing(self, levels: list[dict[str, Any]]) -> None:
-        """Peer sharing (docs/model.md 4.9): on one level other than the first, with a
+        """Peer sharing (docs/model.md 4.10): on one level other than the first, with a
         known network and target; a segment network needs segments at or above it."""
         found = []
         seg_k = next((k for k, lv in enumerate(levels) if lv["segments"]), None)
