@@ -67,9 +67,7 @@ from _common import SCENARIOS, Experiment, cli, dci, effect, paired
 from matplotlib.figure import Figure
 
 import relaysim
-from relaysim.engines import fast
 from relaysim.engines.records import PEER_FIELDS
-from relaysim.study.execute import chunks, default_workers, execute
 
 REVIEW_HOURS = 3.0  # per school and review round (ASSUMPTION, 2-6)
 VISIT_HOURS = 6.0  # per showcase visit (ASSUMPTION, 3-12)
@@ -95,34 +93,20 @@ DRAWN = {"feedback.detect": _u(0.3, 0.8), "levels.principal.sharing.threshold": 
 
 
 class Runs:
-    """Runs that keep each replication's peer counts (the study layer's columns do not
-    carry them yet) on the fast engine when it supports sharing, else on SimPy."""
+    """Runs and, per replication, the peer counts of the sharing level (reps x
+    PEER_FIELDS, from the run's columns; zeros without sharing)."""
 
     def __init__(self, ex: Experiment) -> None:
         self.ex = ex
-        self.workers = ex.workers or default_workers()
         self.engines: set[str] = set()
 
-    def engine(self, sc: relaysim.Scenario) -> str:
-        if sc.sharing_level is None or not fast.available():
-            return "auto"
-        recs = fast.simulate_chunk(sc, 0, 0, 1)  # does the compiled engine carry sharing?
-        return "auto" if recs[0].initiatives[0].peers else "simpy"
-
     def run(self, sc: relaysim.Scenario, reps: int) -> tuple[relaysim.RunResult, np.ndarray]:
-        """The run and its peers' counts on the sharing level (reps x PEER_FIELDS; zeros
-        without sharing)."""
-        eng = self.engine(sc)
-        self.engines.add("SimPy" if eng == "simpy" else "fast")
-        parts = chunks(reps, max(10, math.ceil(reps / (4 * self.workers))))
-        recs = [r for part in execute(sc, self.ex.seed, parts, self.workers, None, eng)
-                for r in part]
-        k = sc.sharing_level
-        peers = np.array([[getattr(r.initiatives[0].peers[k], f) for f in PEER_FIELDS]
-                          if k is not None else [0] * len(PEER_FIELDS) for r in recs], float)
-        res = relaysim.RunResult(sc, self.ex.seed, reps, replications=recs,
-                                 engine="simpy" if eng == "simpy" else "fast")
-        return res, peers
+        res = self.ex.run(sc, reps)
+        self.engines.add(res.engine)
+        k, cols = sc.sharing_level, res.columns
+        if k is None or cols.peers is None:
+            return res, np.zeros((reps, len(PEER_FIELDS)))
+        return res, cols.peers[cols.rows_of(sc.initiatives[0].name), k].astype(float)
 
 
 def rounds(sc: relaysim.Scenario) -> int:
@@ -178,8 +162,8 @@ def segmented(sc_file: str) -> relaysim.Scenario:
 
 def main(argv: list[str] | None = None) -> None:
     ex = Experiment.from_args("sharing_wins", __doc__, argv)
-    reps = ex.reps(quick=40, full=800)
-    pilot = ex.reps(quick=20, full=200)
+    reps = ex.reps(quick=200, full=4000)
+    pilot = ex.reps(quick=100, full=1000)
     runs = Runs(ex)
     base = ex.scenario("baseline.toml")
     out: dict[str, Any] = {"reps": reps}
