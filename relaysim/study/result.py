@@ -365,6 +365,12 @@ def run_summary_text(res: RunResult) -> str:
     sizes = sc.level_sizes
     chain = " -> ".join(f"{lv.name} ({n})" for lv, n in zip(sc.levels, sizes, strict=True))
     lines.append(f"The relay: {chain}")
+    if sc.sharing_level is not None:
+        sh, who = sc.levels[sc.sharing_level].sharing, sc.levels[sc.sharing_level].name
+        assert sh is not None
+        lines.append(f"  and sideways between {who}s ({_NETWORK_WORDS[sh.network]}): a "
+                     f"{who} whose classrooms have it working ({100 * sh.threshold:.0f}%) "
+                     f"hosts {sh.share_rate:.3g} showcase visits a year")
     lines += _draws_lines(res)
     by_name = {ini.name: ini for ini in sc.initiatives}
     for name, est in s["initiatives"].items():
@@ -378,6 +384,12 @@ def run_summary_text(res: RunResult) -> str:
         extra = f", departures per run {lv['departures']:.2f}" if lv["departures"] else ""
         lines.append(f"  {name:<14} wait {wait:>6}   busy {_pct(lv['utilization']):>6}{extra}")
     return "\n".join(lines + _trust_lines(sc, s["levels"]) + _peer_lines(s["initiatives"]))
+
+
+#: who shares with whom, in words (run text)
+_NETWORK_WORDS = {"all": "every one with every other", "segment": "within each segment",
+                  "ring": "each with its nearest neighbours",
+                  "random": "each with a few peers picked at random"}
 
 
 def _peer_lines(inits: dict[str, Any]) -> list[str]:
