@@ -344,7 +344,10 @@ def _bars(ax: Any, effects: dict[str, dict[str, Any]], title: str,
 
 
 def _pts(d: dict[str, Any]) -> str:
-    return f"{100 * d['difference']:+.2f} points ({dci(d['ci95'])})"
+    """A coverage effect in points, two decimals (some effects here are a tenth of one)."""
+    lo, hi = d["ci95"]
+    return (f"{100 * d['difference']:+.2f} points (95% CI {100 * lo:+.2f} to "
+            f"{100 * hi:+.2f} points)")
 
 
 def finish(ex: Experiment, runs: Runs, out: dict[str, Any]) -> None:
@@ -385,7 +388,8 @@ def finish(ex: Experiment, runs: Runs, out: dict[str, Any]) -> None:
                f"completion {effect(d['added_c'])}; {d['newcomers']:.3f} new principals a "
                f"run got the baton from a peer, {d['from_lost']:.3f} batons lost to "
                f"turnover picked up ({d['from_lost_share']:.3f} without newcomer visits), "
-               f"{d['extra_handoffs']:+.2f} lateral handoffs a run")
+               f"lateral handoffs a run change by {d['extra_handoffs']:+.2f} (newcomers take "
+               f"some of the batons showcases would have handed over)")
     ex.say("")
     ex.say(f"Robustness (detect, threshold, lateral and principal fumble risk drawn per "
            f"replication; reviews every {MIDDLE:g} days, {rob['budget']:.0f} h a year, "
