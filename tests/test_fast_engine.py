@@ -276,10 +276,23 @@ def _add_draws(draw: Any, d: dict[str, Any], merged_k: int | None, segments: boo
     if lv.get("turnover"):
         lv["turnover"] = {"dist": "triangular", "low": 0.0, "mode": 2.0, "high": 6.0,
                           "per": "runner"}
+    if lv.get("tank"):
+        lv["tank"]["floor"] = {"dist": "uniform", "low": 0.3, "high": 0.9, "per": "runner"}
+    if lv.get("vacancy", {}).get("dist") == "exponential":
+        lv["vacancy"]["mean"] = {"dist": "uniform", "low": 0.5, "high": 3.0, "per": "runner"}
+    if lv.get("turnover"):
+        lv["loss_on_turnover"] = {"dist": "beta", "mean": 0.5, "sd": 0.3, "per": "runner"}
+        lv["new_trust"] = {"dist": "choice", "values": [0.2, 0.6], "per": "runner"}
+    if merged_k is not None and levels[merged_k]["work"]["dist"] == "exponential":
+        levels[merged_k]["work"]["mean"] = {"dist": "uniform", "low": 0.5, "high": 3.0,
+                                            "per": "runner"}
     z = next(z for z in d["zones"] if z["to"] == lv["name"])
     z["recover"] = {"dist": "triangular", "low": 0.0, "mode": 0.5, "high": 0.9,
                     "per": draw(st.sampled_from(["runner", "replication"]))}
     z["fumble"] = {"dist": "beta", "mean": 0.3, "sd": 0.2, "per": "runner"}
+    z["retention"] = {"dist": "uniform", "low": 0.7, "high": 1.0, "per": "runner"}
+    if z["duration"]["dist"] == "exponential":
+        z["duration"]["mean"] = {"dist": "uniform", "low": 0.5, "high": 4.0, "per": "runner"}
 
 
 def _check_dict(d: dict[str, Any], reps: int = 3) -> None:

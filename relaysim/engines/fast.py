@@ -120,11 +120,18 @@ def _warm(K: Any) -> None:
 
 @dataclass
 class _Params:
-    plan: Plan
+    plan: Plan  # without per-runner values (the runners' values are in args)
     args: tuple[Any, ...]
     n_ini: int
     exp_tracks: int
     caps: np.ndarray
+    scenario: Any = None
+
+    def level_capacity(self, p: int) -> int:
+        """Batons physical level p's runners work on at once, all runners together."""
+        lv, rb, bi = self.args[0], self.args[1], self.args[2]
+        off, n = int(lv[p, 3]), int(lv[p, 0])
+        return int(bi[rb[off:off + n], 0].sum())
 
 
 _PARAMS: dict[int, _Params] = {}
@@ -133,12 +140,15 @@ _PARAMS: dict[int, _Params] = {}
 def _params(sc: Scenario) -> _Params:
     # long on purpose: one flat table of the kernel's parameters, field by field in the
     # layout _fastkernel reads (LV_*, B_*, BF_*, G_*, GI_* columns)
-    plan = plan_for(sc)
     got = _PARAMS.get(id(sc))
-    if got is not None and got.plan is plan:
+    if got is not None and got.scenario is sc:
         return got
     if len(_PARAMS) > 64:
         _PARAMS.clear()
+    if sc.runner_values:
+        par = _PARAMS[id(sc)] = _runner_params(sc)
+        return par
+    plan = plan_for(sc)
     eff = sc.effects
     nlev = len(plan.sizes)
     lv = np.zeros((nlev, 7), np.int64)
@@ -233,6 +243,7 @@ def _params(sc: Scenario) -> _Params:
     caps = np.array([2 * procs, procs, procs, 4 * R + 64, 0, R + 64, 0], np.int64)
     par = _Params(plan, (lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i),
                   len(sc.initiatives), exp_tracks, caps)
+    par.scenario = sc
     _PARAMS[id(sc)] = par
     return par
 
@@ -281,6 +292,105 @@ def _sharing_scratch(K: Any, par: _Params, rows: int) -> tuple[np.ndarray, ...]:
             np.zeros((rows, n_ps), np.int64), np.zeros((rows, n_ps), np.float64),
             np.zeros((rows, n_ps), np.int64), np.zeros((4, n_ps), np.int64),
             np.zeros(n_ps, np.int64))
+
+
+def _runner_params(sc: Scenario) -> _Params:
+    """_params of a replication whose runners have values of their own (realize.py):
+    the parameters without them, with each affected runner's bundle row copied and its
+    values written in. The same numbers as packing one bundle per runner
+    (plan._own_bundles, what the SimPy engine runs: the differential tests compare
+    them), without building those objects."""
+    base = _params(sc.with_runner_values(()))
+    lv, rb, bi, bf, dcode, dn, dpar, *rest = base.args
+    lv, rb = lv.copy(), rb.copy()
+    flat = [b for bs in base.plan.bundles for b in bs]
+    blocks = [(bi, bf, dcode, dn, dpar)]
+    nb = len(bi)
+    by_level: dict[int, list[tuple[str, tuple[float, ...]]]] = {}
+    for path, values in sc.runner_values:
+        k = sc.level_index(path.split(".")[1])
+        by_level.setdefault(base.plan.phys_of[k], []).append((path, values))
+    for p, changes in by_level.items():
+        off, n = int(lv[p, 3]), int(lv[p, 0])
+        rows = rb[off:off + n].copy()
+        block = (bi[rows], bf[rows], dcode[rows], dn[rows], dpar[rows])
+        _write_runner_values(sc, base.plan, p, [flat[j] for j in rows.tolist()], changes,
+                             block)
+        blocks.append(block)
+        rb[off:off + n] = nb + np.arange(n)
+        nb += n
+        lv[p, 4] = bool((block[1][:, 7] > 0).any())  # LV_TURN: BF_TURN > 0 somewhere
+        lv[p, 5] = bool((block[1][:, 9] > 0).any())  # LV_TANK: BF_DRAIN > 0 somewhere
+    stacked = [np.concatenate([b[i] for b in blocks]) for i in range(5)]
+    par = _Params(base.plan, (lv, rb, *stacked, *rest), base.n_ini, base.exp_tracks,
+                  base.caps.copy(), sc)
+    return par
+
+
+def _write_runner_values(sc: Scenario, plan: Plan, p: int, own: list[Any],
+                         changes: list[tuple[str, tuple[float, ...]]],
+                         block: tuple[np.ndarray, ...]) -> None:
+    # long on purpose: one branch per kind of per-runner parameter, each the column of
+    # _params that the bundle field fills (BF_*, B_CAP, DS_* slots)
+    bi, bf, dcode, dn, dpar = block
+    eff = sc.effects
+    trust, new_trust, zodds = bf[:, 13].copy(), bf[:, 14].copy(), bf[:, 15].copy()
+    legs = plan.legs[p]
+    for path, values in changes:
+        parts = path.split(".")
+        k = sc.level_index(parts[1])
+        key, sub = parts[2], (parts[3] if len(parts) > 3 else None)
+        if parts[0] == "zones":
+            if sub is not None:
+                slot = 1 if key == "duration" else 2
+                _write_dists(dcode, dn, dpar, slot, [getattr(b.zone, key) for b in own],
+                             sub, values)
+            elif key == "fumble":
+                zodds = np.array([F.zone_odds(x, b.zone.rehearsed, b.zone.checkpoint,
+                                              eff.rehearsal, eff.checkpoint)
+                                  for b, x in zip(own, values, strict=True)])
+            else:
+                bf[:, 0 if key == "retention" else 1] = values
+            continue
+        leg = legs.index(k)
+        if sub is not None and key in ("work", "vacancy"):
+            dists = [(b.work if leg == 0 else b.extra_work[leg - 1]) if key == "work"
+                     else b.vacancy for b in own]
+            slot = (0 if leg == 0 else 3 + leg) if key == "work" else 3
+            _write_dists(dcode, dn, dpar, slot, dists, sub, values)
+        elif key == "tank":
+            bf[:, {"drain": 9, "recovery": 10, "floor": 11, "check_tank": 12}[sub]] = values
+        elif key == "capacity":
+            bi[:, 0] = values
+        elif key == "trust":
+            trust = np.array(values, float)
+            if sc.normalized["levels"][k]["new_trust"] is None:
+                new_trust = trust.copy()  # a newcomer's trust follows the post's
+        elif key == "new_trust":
+            new_trust = np.array(values, float)
+        elif key == "turnover":
+            bf[:, 7] = [x / sc.year_length for x in values]
+        elif key == "succession" or sc.normalized["levels"][k]["succession"] is None:
+            bf[:, 8] = values  # loss_on_turnover counts only without succession planning
+    bf[:, 13], bf[:, 14], bf[:, 15] = trust, new_trust, zodds
+    bf[:, 5] = [z * F.trust_factor(t, eff.trust) for z, t in zip(zodds.tolist(),
+                                                                   trust.tolist(), strict=True)]
+    bf[:, 6] = [z * F.trust_factor(t, eff.trust) for z, t in zip(zodds.tolist(),
+                                                                   new_trust.tolist(),
+                                                                   strict=True)]
+
+
+def _write_dists(dcode: np.ndarray, dn: np.ndarray, dpar: np.ndarray, slot: int,
+                 dists: list[Any], param: str, values: tuple[float, ...]) -> None:
+    """Each runner's distribution in `slot` with one parameter set to its own value."""
+    from ..model.distributions import make
+
+    for r, (d, x) in enumerate(zip(dists, values, strict=True)):
+        t = d.to_dict()
+        t[param] = x
+        code, par = make(t.pop("dist"), **t).packed()
+        dcode[r, slot], dn[r, slot] = code, len(par)
+        dpar[r, slot, :len(par)] = par
 
 
 @dataclass
@@ -377,8 +487,7 @@ def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
     n = plan.sizes[-1]
     horizon = sc.horizon
     names = [i.name for i in sc.initiatives]
-    caps = [sum(b.capacity for b in plan.runner_bundles(p)) * horizon
-            for p in range(len(plan.sizes))]
+    caps = [par.level_capacity(p) * horizon for p in range(len(plan.sizes))]
     logical = plan.logical
     ti = cols.track_i.tolist()
     tf = cols.track_f.tolist()
@@ -494,8 +603,7 @@ def outcome_arrays(sc: Scenario, seed: int, start: int, stop: int) -> dict[str, 
     zones = np.zeros((len(ti), n_logical, 5), np.int64)
     for p, lk in enumerate(plan.logical):
         zones[:, lk] = cols.track_z[:, p]
-    caps = [sum(b.capacity for b in plan.runner_bundles(p)) * horizon
-            for p in range(len(plan.sizes))]
+    caps = [par.level_capacity(p) * horizon for p in range(len(plan.sizes))]
     phys = [plan.phys_of[lk] for lk in range(n_logical)]
     own = np.array([plan.logical[p] == lk for lk, p in enumerate(phys)])
     level = {"wait_total": cols.level_f[:, phys, 0], "busy_time": cols.level_f[:, phys, 1],
