@@ -248,6 +248,52 @@ def _params(sc: Scenario) -> _Params:
     return par
 
 
+def _sharing_floats(sc: Scenario) -> tuple[float, ...]:
+    """G_SHMEAN, G_VMEAN (mean days between shares, visits; 0: none), G_SHDUR, G_SHRET,
+    G_SHODDS (the lateral zone's odds without trust, clarity, load and tank)."""
+    k = sc.sharing_level
+    if k is None:
+        return (0.0,) * 5
+    sh = sc.levels[k].sharing
+    assert sh is not None
+    y, eff = sc.year_length, sc.effects
+    return (y / sh.share_rate if sh.share_rate > 0 else 0.0,
+            y / sh.visit_rate if sh.visit_rate > 0 else 0.0, sh.duration, sh.retention,
+            F.zone_odds(sh.fumble, False, False, eff.rehearsal, eff.checkpoint))
+
+
+def _network(sc: Scenario, plan: Plan, seed: int, start: int, stop: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The sharing network as compressed rows (network.as_arrays): one row of neighbours
+    per replication start..stop-1 for a random network, else one row for all."""
+    k = sc.sharing_level
+    if k is None:
+        return np.zeros(2, np.int64), np.zeros((1, 1), np.int64)
+    sh = sc.levels[k].sharing
+    assert sh is not None
+    p = plan.phys_of[k]
+    reps = range(start, stop) if sh.network == "random" else range(start, start + 1)
+    rows = [as_arrays(neighbours(plan, sh, p, seed, rep)) for rep in reps]
+    return rows[0][0], np.stack([idx for _, idx in rows])
+
+
+def _sharing_scratch(K: Any, par: _Params, rows: int) -> tuple[np.ndarray, ...]:
+    """The kernel's peer sharing state: per track (`rows` of one replication) where its
+    copy stands and what peers claimed, per runner of the sharing level its implementing
+    classrooms, finished fidelity and showcase flag; draw counters and newcomer
+    generations (one element each without sharing)."""
+    lvl = par.args[0]
+    ps = int(par.args[8][K.GI_PS])
+    if ps >= len(lvl):
+        rows = 1
+    n_ps = int(lvl[ps, 0]) if ps < len(lvl) else 1
+    n_upto = int(lvl[ps, 3] + lvl[ps, 0]) if ps < len(lvl) else 1
+    return (np.zeros((rows, n_upto), np.int64), np.zeros((rows, n_upto), np.int64),
+            np.zeros((rows, n_ps), np.int64), np.zeros((rows, n_ps), np.float64),
+            np.zeros((rows, n_ps), np.int64), np.zeros((4, n_ps), np.int64),
+            np.zeros(n_ps, np.int64))
+
+
 def _runner_params(sc: Scenario) -> _Params:
     """_params of a replication whose runners have values of their own (realize.py):
     the parameters without them, with each affected runner's bundle row copied and its
@@ -345,52 +391,6 @@ def _write_dists(dcode: np.ndarray, dn: np.ndarray, dpar: np.ndarray, slot: int,
         code, par = make(t.pop("dist"), **t).packed()
         dcode[r, slot], dn[r, slot] = code, len(par)
         dpar[r, slot, :len(par)] = par
-
-
-def _sharing_floats(sc: Scenario) -> tuple[float, ...]:
-    """G_SHMEAN, G_VMEAN (mean days between shares, visits; 0: none), G_SHDUR, G_SHRET,
-    G_SHODDS (the lateral zone's odds without trust, clarity, load and tank)."""
-    k = sc.sharing_level
-    if k is None:
-        return (0.0,) * 5
-    sh = sc.levels[k].sharing
-    assert sh is not None
-    y, eff = sc.year_length, sc.effects
-    return (y / sh.share_rate if sh.share_rate > 0 else 0.0,
-            y / sh.visit_rate if sh.visit_rate > 0 else 0.0, sh.duration, sh.retention,
-            F.zone_odds(sh.fumble, False, False, eff.rehearsal, eff.checkpoint))
-
-
-def _network(sc: Scenario, plan: Plan, seed: int, start: int, stop: int
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """The sharing network as compressed rows (network.as_arrays): one row of neighbours
-    per replication start..stop-1 for a random network, else one row for all."""
-    k = sc.sharing_level
-    if k is None:
-        return np.zeros(2, np.int64), np.zeros((1, 1), np.int64)
-    sh = sc.levels[k].sharing
-    assert sh is not None
-    p = plan.phys_of[k]
-    reps = range(start, stop) if sh.network == "random" else range(start, start + 1)
-    rows = [as_arrays(neighbours(plan, sh, p, seed, rep)) for rep in reps]
-    return rows[0][0], np.stack([idx for _, idx in rows])
-
-
-def _sharing_scratch(K: Any, par: _Params, rows: int) -> tuple[np.ndarray, ...]:
-    """The kernel's peer sharing state: per track (`rows` of one replication) where its
-    copy stands and what peers claimed, per runner of the sharing level its implementing
-    classrooms, finished fidelity and showcase flag; draw counters and newcomer
-    generations (one element each without sharing)."""
-    lvl = par.args[0]
-    ps = int(par.args[8][K.GI_PS])
-    if ps >= len(lvl):
-        rows = 1
-    n_ps = int(lvl[ps, 0]) if ps < len(lvl) else 1
-    n_upto = int(lvl[ps, 3] + lvl[ps, 0]) if ps < len(lvl) else 1
-    return (np.zeros((rows, n_upto), np.int64), np.zeros((rows, n_upto), np.int64),
-            np.zeros((rows, n_ps), np.int64), np.zeros((rows, n_ps), np.float64),
-            np.zeros((rows, n_ps), np.int64), np.zeros((4, n_ps), np.int64),
-            np.zeros(n_ps, np.int64))
 
 
 @dataclass
