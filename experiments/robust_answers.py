@@ -32,11 +32,13 @@ easier with fewer replications, so R is stated) and breaks where it does not. (c
 effect matters: Spearman's rank correlation of the K contrasts with each effect. In the
 baseline no runner holds a second baton (one initiative), no level has a tank and no zone
 a checkpoint, so load, tank and checkpoint cannot matter here: they are drawn anyway, as a
-check that the answers do not depend on them.
+check that the answers do not depend on them. Besides the usual outputs, draws.json holds
+every effect vector and each contrast's estimate and interval in it.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -57,6 +59,7 @@ from _common import (
 from matplotlib.figure import Figure
 from scipy import stats
 
+from relaysim.files import atomic_write, json_safe
 from relaysim.machine import default_workers
 from relaysim.study.execute import local_pool, stop_pool
 
@@ -142,7 +145,7 @@ def figure(ex: Experiment, name: str, part: dict[str, Any]) -> None:
     """Each contrast by effect vector against the effect it is most sensitive to, with
     its paired 95% interval, and the pooled estimate as a band."""
     cs = part["contrasts"]
-    fig = Figure(figsize=(4.2 * len(cs), 4.6), layout="constrained")
+    fig = Figure(figsize=(max(4.2 * len(cs), 7.5), 5), layout="constrained")
     for ax, (key, c) in zip(np.atleast_1d(fig.subplots(1, len(cs))), cs.items(), strict=True):
         p, _ = strongest(c["sensitivity"])
         x = np.array([v[p] for v in part["vectors"]])
@@ -160,8 +163,8 @@ def figure(ex: Experiment, name: str, part: dict[str, Any]) -> None:
         ax.set_title(key.replace("_", " "), fontsize=10)
         ax.set_ylabel(f"{'completion' if c['attr'] == 'completed' else 'coverage'} "
                       "difference (points)")
-    fig.suptitle(f"{name}: the headline contrasts over {len(part['vectors'])} effect draws "
-                 "(blue: above 0, orange: below, grey: interval includes 0)")
+    fig.suptitle(f"{name}: the headline contrasts over {len(part['vectors'])} effect draws\n"
+                 "(blue: above 0, orange: below 0, grey: the interval includes 0)")
     fig.supxlabel(f"{part['vector_reps']} replications per variant and draw; pooled band: "
                   f"{part['pooled_reps']} replications per variant with the effects drawn "
                   f"per replication; seed {ex.seed}", x=0.99, ha="right", fontsize=9,
@@ -250,6 +253,8 @@ def main(argv: list[str] | None = None) -> None:
         report(ex, name, part)
         figure(ex, name, part)
     headlines(ex, parts)
+    atomic_write(ex.out / "draws.json", json.dumps(json_safe(parts), indent=1,
+                                                   allow_nan=False))
     ex.finish(" ".join(sentence(n, p) for n, p in parts.items()))
 
 
