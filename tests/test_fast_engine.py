@@ -89,6 +89,21 @@ def test_bundled_scenarios_identical(path: Path, oracle: Any) -> None:
         assert d is None, f"{path.stem} rep {a.rep}: {d}"
 
 
+#: bundled scenarios with dynamic trust on (their own reps: the SimPy side runs here)
+TRUST_REPS = max(10, REPS // 4)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_bundled_scenarios_with_dynamic_trust_identical(path: Path) -> None:
+    sc = load_scenario(path, {"trust_dynamics.gain": 0.15, "trust_dynamics.loss": 0.35,
+                              "trust_dynamics.low": 0.1, "trust_dynamics.high": 0.9})
+    mine = fast.simulate_chunk(sc, 4, 0, TRUST_REPS)
+    for a in mine:
+        d = _diff(a, simpy_engine.simulate(sc, 4, a.rep))
+        assert d is None, f"{path.stem} rep {a.rep}: {d}"
+    assert any(lv.trust is not None for lv in mine[0].levels)
+
+
 def test_chunking_does_not_matter() -> None:
     sc = load_scenario(ROOT / "scenarios" / "overloaded.toml")
     whole = fast.simulate_chunk(sc, 3, 0, 12)
@@ -99,7 +114,8 @@ def test_chunking_does_not_matter() -> None:
 # -------------------------------------------------------------- generated scenarios
 
 FEATURES = ("capacity", "initiatives", "stream", "slots", "windows", "checkpoints", "tank",
-            "turnover", "feedback", "segments", "merged", "max_attempts", "min_fidelity")
+            "turnover", "feedback", "segments", "merged", "max_attempts", "min_fidelity",
+            "trust_dynamics", "draws", "sharing")
 
 
 def _dist(draw: Any, lo: float = 0.0) -> dict[str, Any]:
@@ -197,6 +213,11 @@ def scenario_dicts(draw: Any, features: frozenset[str]) -> dict[str, Any]:
     if on("feedback"):
         d["feedback"] = {"interval": draw(st.sampled_from([5.0, 20.0])),
                          "detect": draw(st.sampled_from([0.3, 1.0]))}
+    if on("trust_dynamics"):  # starting trusts (0.2 to 0.8) may lie outside the bounds
+        d["trust_dynamics"] = {"gain": draw(st.sampled_from([0.0, 0.1, 0.5, 1.0])),
+                               "loss": draw(st.sampled_from([0.05, 0.3, 1.0])),
+                               "low": draw(st.sampled_from([0.0, 0.1, 0.3])),
+                               "high": draw(st.sampled_from([0.6, 0.9, 1.0]))}
     if on("segments"):
         seg_level = names[1]
         d["levels"][1]["count"] = draw(st.integers(2, 4))
@@ -206,7 +227,72 @@ def scenario_dicts(draw: Any, features: frozenset[str]) -> dict[str, Any]:
         sets[f"zones.{names[-1]}.fumble"] = draw(st.sampled_from([0.1, 0.4]))
         d["levels"][1]["segments"] = [{"name": "red", "share": draw(st.sampled_from([0.3, 0.5])),
                                        "set": sets}]
+    if on("draws"):
+        _add_draws(draw, d, merged_k, on("segments"))
+    if on("sharing"):
+        _add_sharing(draw, d, merged_k, on("segments"))
     return d
+
+
+def _add_sharing(draw: Any, d: dict[str, Any], merged_k: int | None, segments: bool) -> None:
+    """Peer sharing on one level (any but the first and a merged one), every option."""
+    levels = d["levels"]
+    k = draw(st.sampled_from([k for k in range(1, len(levels)) if k != merged_k]))
+    nets = ["all", "ring", "random"] + (["segment"] if segments else [])
+    levels[k]["sharing"] = {
+        "rate": draw(st.sampled_from([2.0, 8.0, 40.0])),
+        "recognition": draw(st.sampled_from([0.5, 1.0, 3.0])),
+        "threshold": draw(st.sampled_from([0.3, 0.8, 1.0])),
+        "network": draw(st.sampled_from(nets)), "degree": draw(st.integers(1, 3)),
+        "target": draw(st.sampled_from(["lacking", "any"])),
+        "newcomer_rate": draw(st.sampled_from([0.0, 6.0, 40.0])),
+        "duration": float(draw(st.integers(0, 3))),
+        "fumble": draw(st.sampled_from([0.0, 0.3, 0.6])),
+        "retention": draw(st.sampled_from([0.8, 1.0]))}
+    if draw(st.booleans()):
+        levels[k]["count"] = draw(st.integers(2, 4))
+
+
+def _add_draws(draw: Any, d: dict[str, Any], merged_k: int | None, segments: bool) -> None:
+    """Parameters given as distributions (per replication and per runner), on paths no
+    segment sets."""
+    d["effects"]["trust"] = {"dist": "uniform", "low": 1.0, "high": 3.0}
+    d["effects"]["load"] = {"dist": "lognormal", "median": 1.25, "sigma": 0.2}
+    levels = d["levels"]
+    last = len(levels) - 1
+    free = [k for k in range(1, len(levels))
+            if k != merged_k and not (segments and k in (1, last))]
+    if not free:
+        return
+    k = draw(st.sampled_from(free))
+    lv = levels[k]
+    lv["trust"] = {"dist": "beta", "mean": 0.5, "sd": draw(st.sampled_from([0.0, 0.2])),
+                   "per": draw(st.sampled_from(["runner", "replication"]))}
+    if "capacity" in lv:
+        lv["capacity"] = {"dist": "choice", "values": [1, 2], "per": "runner"}
+    if lv["work"]["dist"] == "exponential":
+        lv["work"]["mean"] = {"dist": "truncnormal", "mean": 2.0, "sd": 1.0, "low": 0.5,
+                              "high": 4.0, "per": "runner"}
+    if lv.get("turnover"):
+        lv["turnover"] = {"dist": "triangular", "low": 0.0, "mode": 2.0, "high": 6.0,
+                          "per": "runner"}
+    if lv.get("tank"):
+        lv["tank"]["floor"] = {"dist": "uniform", "low": 0.3, "high": 0.9, "per": "runner"}
+    if lv.get("vacancy", {}).get("dist") == "exponential":
+        lv["vacancy"]["mean"] = {"dist": "uniform", "low": 0.5, "high": 3.0, "per": "runner"}
+    if lv.get("turnover"):
+        lv["loss_on_turnover"] = {"dist": "beta", "mean": 0.5, "sd": 0.3, "per": "runner"}
+        lv["new_trust"] = {"dist": "choice", "values": [0.2, 0.6], "per": "runner"}
+    if merged_k is not None and levels[merged_k]["work"]["dist"] == "exponential":
+        levels[merged_k]["work"]["mean"] = {"dist": "uniform", "low": 0.5, "high": 3.0,
+                                            "per": "runner"}
+    z = next(z for z in d["zones"] if z["to"] == lv["name"])
+    z["recover"] = {"dist": "triangular", "low": 0.0, "mode": 0.5, "high": 0.9,
+                    "per": draw(st.sampled_from(["runner", "replication"]))}
+    z["fumble"] = {"dist": "beta", "mean": 0.3, "sd": 0.2, "per": "runner"}
+    z["retention"] = {"dist": "uniform", "low": 0.7, "high": 1.0, "per": "runner"}
+    if z["duration"]["dist"] == "exponential":
+        z["duration"]["mean"] = {"dist": "uniform", "low": 0.5, "high": 4.0, "per": "runner"}
 
 
 def _check_dict(d: dict[str, Any], reps: int = 3) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
+from ..model.draws import is_draw
 from ..model.scenario import Scenario, ScenarioError, parse_value
 from ..model.schema import ENTITY_KEY, MERGED_FORBIDDEN, SECTION_SPEC
 
@@ -55,9 +56,38 @@ class Lever:
         return "lever-" + "".join(c if c.isalnum() else "-" for c in self.path)
 
 
+#: the key a slider moves when a parameter is drawn from a distribution: its centre
+_CENTRE_KEY = {"beta": "mean", "truncnormal": "mean", "lognormal": "median",
+               "triangular": "mode"}
+
+
+def _target(sc: Scenario, path: str) -> tuple[str, Any] | None:
+    """(the path a slider for `path` moves, its value): the parameter itself, or the
+    centre of its distribution when it is drawn (None for a uniform or a choice, which
+    have no single centre to move)."""
+    v = sc.get(path)
+    if not is_draw(v):
+        return path, v
+    key = _CENTRE_KEY.get(v["dist"])
+    return None if key is None else (f"{path}.{key}", v[key])
+
+
+def _value(sc: Scenario, path: str) -> float:
+    """The parameter's value, or its distribution's centre (0 if it has none)."""
+    got = _target(sc, path)
+    return 0.0 if got is None else float(got[1])
+
+
 def _num_lever(sc: Scenario, path: str, group: str, lo: float, hi: float,
-               kind: str = "float", base: Any = None) -> Lever:
-    v = sc.get(path) if base is None else base
+               kind: str = "float", base: Any = None) -> Lever | None:
+    got = _target(sc, path)
+    if got is None:
+        return None
+    if got[0] != path:  # a drawn parameter: the slider moves its distribution's centre
+        path, base = got[0], got[1] if base is None or is_draw(base) else base
+    v = got[1] if base is None else base
+    if is_draw(v):  # e.g. succession unset, loss_on_turnover drawn: nothing single to move
+        return None
     if kind == "int":
         return Lever(path, group, lever_label(path), "int", int(v), int(lo), int(hi), 1)
     span = hi - lo
@@ -67,7 +97,7 @@ def _num_lever(sc: Scenario, path: str, group: str, lo: float, hi: float,
 
 def default_levers(sc: Scenario) -> list[Lever]:
     """The levers every planning session gets, for this scenario."""
-    out: list[Lever] = []
+    out: list[Lever | None] = []
     for k, lv in enumerate(sc.levels):
         if k == 0 or lv.merged_with_parent:
             continue
@@ -76,7 +106,7 @@ def default_levers(sc: Scenario) -> list[Lever]:
         for f in ("rehearsed", "checkpoint"):
             out.append(Lever(f"{z}.{f}", g, lever_label(f"{z}.{f}"), "bool",
                              bool(sc.get(f"{z}.{f}"))))
-        fum = float(sc.get(f"{z}.fumble"))
+        fum = _value(sc, f"{z}.fumble")
         out.append(_num_lever(sc, f"{z}.fumble", g, 0.0, max(0.5, min(0.99, 2 * fum))))
     for k, lv in enumerate(sc.levels):
         g = lv.name.replace("_", " ").capitalize()
@@ -85,28 +115,32 @@ def default_levers(sc: Scenario) -> list[Lever]:
             continue
         if k > 0:
             out.append(_num_lever(sc, f"{p}.trust", g, 0.0, 1.0))
-        cap = int(sc.get(f"{p}.capacity"))
+        cap = int(_value(sc, f"{p}.capacity"))
         out.append(_num_lever(sc, f"{p}.capacity", g, 1, max(4, 2 * cap), kind="int"))
-        turn = float(sc.get(f"{p}.turnover"))
+        turn = _value(sc, f"{p}.turnover")
         out.append(_num_lever(sc, f"{p}.turnover", g, 0.0, max(0.5, 2 * turn)))
         # succession: with succession planning, the chance a leaver's baton is lost instead
         # of loss_on_turnover; unset means none, i.e. the same as loss_on_turnover
         succ = sc.get(f"{p}.succession")
         base = succ if succ is not None else sc.get(f"{p}.loss_on_turnover")
         out.append(_num_lever(sc, f"{p}.succession", g, 0.0, 1.0, base=base))
+    td = sc.trust_dynamics
+    if td.gain > 0 or td.loss > 0:  # trust built by clean handoffs, spent by fumbles
+        for key in ("gain", "loss"):
+            out.append(_num_lever(sc, f"trust_dynamics.{key}", "Trust over time", 0.0, 1.0))
     if sc.stream.rate > 0:
-        rate = float(sc.get("initiative_stream.rate"))
+        rate = _value(sc, "initiative_stream.rate")
         out.append(_num_lever(sc, "initiative_stream.rate", "New initiatives", 0.0,
                               max(4.0, 2 * rate)))
     for ini in sc.initiatives[:3]:
         g = f"Initiative '{ini.name}'"
         p = f"initiatives.{ini.name}"
         dl = sc.get(f"{p}.deadline")
-        if dl is not None:
+        if dl is not None and not is_draw(dl):
             lo = max(1.0, min(float(dl), sc.year_length) / 4)
             out.append(_num_lever(sc, f"{p}.deadline", g, lo, max(float(dl), sc.horizon)))
         out.append(_num_lever(sc, f"{p}.success_threshold", g, 0.05, 1.0))
-    return [lv for lv in out if not _forbidden(sc, lv.path)]
+    return [lv for lv in out if lv is not None and not _forbidden(sc, lv.path)]
 
 
 def _forbidden(sc: Scenario, path: str) -> bool:

@@ -62,7 +62,7 @@ def realize(sc: Scenario, seed: int, rep: int) -> Scenario:
             continue
         n = sc.level_sizes[sc.level_index(d.path.split(".")[1])]
         u = uniforms(key, rep, PARAMETER, path_key(d.path), np.arange(n, dtype=np.int64), 0)
-        runner.append((d.path, tuple(d.value(float(x)) for x in u)))
+        runner.append((d.path, d.runner_values(u)))
         P.set_raw(raw, d.path, d.dist.centre())
     try:
         out = scenario_from_dict(raw, sc.source)

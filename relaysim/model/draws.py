@@ -28,6 +28,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .spec import REQUIRED, Spec
 
 __all__ = ["DrawFamily", "Draw", "DRAW_FAMILIES", "DRAW_KEYS", "PER", "make_draw",
@@ -81,6 +83,12 @@ class DrawFamily:
         """Inverse CDF at u in [0, 1)."""
         raise NotImplementedError  # pragma: no cover
 
+    def many(self, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF of an array of uniforms (the per-runner draws of a level). May
+        differ from `value` in the last bit (numpy's elementary functions), so a draw's
+        scope decides which of the two it uses, always the same one."""
+        return np.array([self.value(float(x)) for x in u], dtype=float)
+
     def centre(self) -> float:
         """The value the rest of the scenario is checked and shown with (the mean, or the
         median where the mean is not the natural centre)."""
@@ -123,6 +131,14 @@ class Beta(DrawFamily):
         x = float(special.betaincinv(a, b, u))
         return min(max(x, _TINY), 1.0 - _EPS)  # (0, 1) even where rounding would reach an end
 
+    def many(self, u: np.ndarray) -> np.ndarray:
+        if self.sd == 0:
+            return np.full(len(u), self.mean)
+        from scipy import special
+
+        a, b = self._ab()
+        return np.clip(special.betaincinv(a, b, u), _TINY, 1.0 - _EPS)
+
     def centre(self) -> float:
         return self.mean
 
@@ -163,6 +179,16 @@ class TruncNormal(DrawFamily):
         x = self.mean + self.sd * float(special.ndtri(pa + u * (pb - pa)))
         return min(max(x, self.low), self.high)  # rounding in a far tail
 
+    def many(self, u: np.ndarray) -> np.ndarray:
+        if self.sd == 0:
+            return np.full(len(u), self.mean)
+        from scipy import special
+
+        pa = special.ndtr((self.low - self.mean) / self.sd)
+        pb = special.ndtr((self.high - self.mean) / self.sd)
+        return np.clip(self.mean + self.sd * special.ndtri(pa + u * (pb - pa)), self.low,
+                       self.high)
+
     def centre(self) -> float:
         return self.mean
 
@@ -190,6 +216,13 @@ class LogNormal(DrawFamily):
 
         return self.median * math.exp(self.sigma * float(special.ndtri(u)))
 
+    def many(self, u: np.ndarray) -> np.ndarray:
+        if self.sigma == 0:
+            return np.full(len(u), self.median)
+        from scipy import special
+
+        return self.median * np.exp(self.sigma * special.ndtri(u))
+
     def centre(self) -> float:
         return self.median
 
@@ -214,6 +247,9 @@ class UniformDraw(DrawFamily):
 
     def value(self, u: float) -> float:
         return self.low + (self.high - self.low) * u
+
+    def many(self, u: np.ndarray) -> np.ndarray:
+        return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
 
     def centre(self) -> float:
         return (self.low + self.high) / 2
@@ -290,6 +326,10 @@ class Choice(DrawFamily):
                 return x
         return self.values[-1]
 
+    def many(self, u: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(np.asarray(self.cumulative), u, side="right")
+        return np.asarray(self.values, dtype=float)[np.minimum(i, len(self.values) - 1)]
+
     def centre(self) -> float:
         return self.values[max(range(len(self.values)), key=lambda i: self.cumulative[i]
                                - (self.cumulative[i - 1] if i else 0.0))]
@@ -312,9 +352,14 @@ class Draw:
     integer: bool = False  # a whole-number parameter (only `choice` of whole numbers)
 
     def value(self, u: float) -> float | int:
-        """The parameter's value for uniform u."""
+        """The parameter's value for uniform u (a draw per replication)."""
         x = self.dist.value(u)
         return int(x) if self.integer else x
+
+    def runner_values(self, u: np.ndarray) -> tuple[float | int, ...]:
+        """The values for the uniforms of a level's runners (a draw per runner)."""
+        x = self.dist.many(u)
+        return tuple(int(v) for v in x) if self.integer else tuple(x.tolist())
 
 
 def make_draw(table: dict[str, Any]) -> DrawFamily:

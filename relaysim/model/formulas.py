@@ -18,6 +18,7 @@ __all__ = [
     "FIDELITY_SLACK",
     "zone_odds",
     "trust_factor",
+    "trust_after",
     "clarity_factor",
     "load_factor",
     "tank_factor",
@@ -57,6 +58,22 @@ def zone_odds(fumble: float, rehearsed: bool, checkpoint: bool, rehearsal: float
 def trust_factor(trust: float, trust_effect: float) -> float:
     """Odds factor of the receiver's trust in the giver."""
     return math.exp(-trust_effect * (trust - CENTRE))
+
+
+def trust_after(trust: float, clean: bool, gain: float, loss: float, low: float,
+                high: float) -> float:
+    """The receiver's trust in its giver after one exchange attempt (dynamic trust,
+    docs/model.md section 4.9): a clean handoff (`clean`) closes the share `gain` of the
+    gap up to `high`, a fumbled attempt loses the share `loss` of the gap down to `low`.
+    Trust never moves the wrong way (a clean handoff never lowers it, a fumble never
+    raises it) and, once in [low, high], never leaves it."""
+    if clean:
+        if trust < high:
+            return min(high, trust + gain * (high - trust))
+        return trust
+    if trust > low:
+        return max(low, trust - loss * (trust - low))
+    return trust
 
 
 def clarity_factor(clarity: float, clarity_effect: float) -> float:

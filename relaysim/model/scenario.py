@@ -34,9 +34,11 @@ __all__ = [
     "Window",
     "Tank",
     "Segment",
+    "Sharing",
     "Initiative",
     "InitiativeStream",
     "Feedback",
+    "TrustDynamics",
     "Effects",
     "load_scenario",
     "scenario_from_dict",
@@ -75,6 +77,33 @@ class Tank:
         return self.drain > 0
 
 
+@dataclass(frozen=True)
+class Sharing:
+    """Peer sharing between the runners of one level (docs/model.md 4.10): showcases hand
+    the baton sideways to peers that lack it, through a lateral exchange zone."""
+
+    rate: float  # shares per showcase per school year, before recognition
+    recognition: float  # scales rate and newcomer_rate (0: no sharing)
+    threshold: float  # share of a runner's classrooms implementing: a showcase
+    network: str  # all | segment | ring | random
+    degree: int  # neighbours per runner (ring, random)
+    target: str  # lacking | any
+    newcomer_rate: float  # visits per school year of a newcomer lacking the baton
+    duration: float  # days one lateral handoff takes
+    fumble: float  # base risk of a lateral handoff
+    retention: float  # fidelity kept by a lateral handoff
+
+    @property
+    def share_rate(self) -> float:
+        """Shares per showcase per school year (rate x recognition)."""
+        return self.rate * self.recognition
+
+    @property
+    def visit_rate(self) -> float:
+        """A newcomer's visits per school year (newcomer_rate x recognition)."""
+        return self.newcomer_rate * self.recognition
+
+
 @dataclass(frozen=True, eq=False)
 class Segment:
     """Runners of one level (and their subtrees) with their own parameters."""
@@ -102,6 +131,7 @@ class Level:
     tank: Tank = Tank(0.0, 0.0, 0.2, 0.0)
     merged_with_parent: bool = False
     segments: tuple[Segment, ...] = ()
+    sharing: Sharing | None = None
 
     @property
     def loss(self) -> float:
@@ -160,6 +190,22 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class TrustDynamics:
+    """Dynamic trust (docs/model.md section 4.9): each clean handoff raises the receiver's
+    trust in its giver by the share `gain` of the gap to `high`, each fumbled attempt
+    lowers it by the share `loss` of the gap to `low`. Off (trust fixed) when both are 0."""
+
+    gain: float = 0.0
+    loss: float = 0.0
+    low: float = 0.0
+    high: float = 1.0
+
+    @property
+    def on(self) -> bool:
+        return self.gain > 0.0 or self.loss > 0.0
+
+
+@dataclass(frozen=True)
 class Effects:
     trust: float
     clarity: float
@@ -193,6 +239,7 @@ class Scenario:
     #: one replication's per-runner values (engines/realize.py): (dotted path, value per
     #: runner of its level), applied by the plan
     runner_values: tuple[tuple[str, tuple[float, ...]], ...] = field(default=(), repr=False)
+    trust_dynamics: TrustDynamics = TrustDynamics()
 
     # -- identity -----------------------------------------------------------------
     @property
@@ -203,6 +250,9 @@ class Scenario:
             # added after 0.1.0 hashes were published: at its default it leaves them unchanged
             norm = {**norm, "scenario": {k: v for k, v in norm["scenario"].items()
                                          if k != "time_unit"}}
+        if norm.get("trust_dynamics") == _NO_TRUST_DYNAMICS:
+            # added after 0.1.0 too: off at its defaults, it leaves the old hashes unchanged
+            norm = {k: v for k, v in norm.items() if k != "trust_dynamics"}
         text = json.dumps(norm, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -231,6 +281,14 @@ class Scenario:
     @property
     def n_classrooms(self) -> int:
         return self.level_sizes[-1]
+
+    @property
+    def sharing_level(self) -> int | None:
+        """Index of the level whose runners share with their peers, if any."""
+        for k, lv in enumerate(self.levels):
+            if lv.sharing is not None:
+                return k
+        return None
 
     @property
     def segment_level(self) -> int | None:
@@ -283,6 +341,10 @@ class Scenario:
         if problems:
             raise ScenarioError(problems, self.source)
         return sc
+
+
+#: the normalised [trust_dynamics] of a scenario that does not use it
+_NO_TRUST_DYNAMICS = {"gain": 0.0, "loss": 0.0, "low": 0.0, "high": 1.0}
 
 
 # -- loading -------------------------------------------------------------------------
@@ -412,6 +474,7 @@ def _level(k: int, lv: dict[str, Any]) -> Level:
         succession=lv["succession"],
         tank=Tank(**lv["tank"]),
         merged_with_parent=lv["merged_with_parent"],
+        sharing=Sharing(**lv["sharing"]) if lv.get("sharing") else None,
     )
 
 
@@ -458,6 +521,7 @@ def _build(norm: dict[str, Any], raw: dict[str, Any], source: str | None) -> Sce
         effects=Effects(**norm["effects"]),
         stream=stream,
         feedback=Feedback(**norm["feedback"]),
+        trust_dynamics=TrustDynamics(**norm["trust_dynamics"]),
         normalized=norm,
         raw=raw,
         source=source,
@@ -474,6 +538,9 @@ def _without_segments(raw: dict[str, Any]) -> dict[str, Any]:
     for item in base.get("levels", []) if isinstance(base.get("levels"), list) else []:
         if isinstance(item, dict):
             item.pop("segments", None)
+            # sharing is the whole level's (the engines read the scenario's, not a
+            # variant's): the base drops it, so a segment network needs no segments there
+            item.pop("sharing", None)
     return base
 
 

@@ -24,6 +24,10 @@ __all__ = [
     "TEMPLATE_SPEC",
     "STREAM_SPEC",
     "FEEDBACK_SPEC",
+    "SHARING_SPEC",
+    "NETWORKS",
+    "TARGETS",
+    "TRUST_DYNAMICS_SPEC",
     "WINDOW_SPEC",
     "SECTIONS",
     "SECTION_SPEC",
@@ -32,6 +36,7 @@ __all__ = [
     "SEGMENT_SCOPE",
     "segment_may_set",
     "DIST_WORDS",
+    "DRAW_WORDS",
     "label",
 ]
 
@@ -68,6 +73,39 @@ TANK_SPEC: dict[str, Spec] = {
                        label="tank level required before a handoff"),
 }
 
+#: who a showcase shares with (docs/model.md 4.10)
+NETWORKS = ("all", "segment", "ring", "random")
+#: whom a share goes to: a neighbour that lacks the baton, or any neighbour (wasted if it
+#: has the baton already)
+TARGETS = ("lacking", "any")
+
+SHARING_SPEC: dict[str, Spec] = {
+    "rate": Spec("float", 4.0, 0.0, doc="shares per showcase per school year (Poisson), "
+                 "times recognition", label="shares per showcase per year"),
+    "recognition": Spec("float", 1.0, 0.0, doc="how much the district recognizes "
+                        "showcases: scales every sharing rate (0 = no sharing; the leveling "
+                        "norm is low recognition)", label="recognition of showcases"),
+    "threshold": Spec("float", 0.8, 0.0, 1.0, lo_open=True,
+                      doc="share of a runner's classrooms implementing that makes it a "
+                      "showcase", label="share of classrooms that makes a showcase"),
+    "network": Spec("str", "all", doc="who shares with whom: all, segment, ring or random",
+                    label="sharing network"),
+    "degree": Spec("int", 2, 1, doc="neighbours of each runner in a ring or random network",
+                   label="neighbours per runner"),
+    "target": Spec("str", "lacking", doc="lacking: a share goes to a neighbour that lacks "
+                   "the baton; any: to any neighbour (wasted if it has the baton)",
+                   label="who a share goes to"),
+    "newcomer_rate": Spec("float", 0.0, 0.0, doc="visits per school year (Poisson), times "
+                          "recognition, a new runner lacking the baton makes to a showcase "
+                          "neighbour", label="newcomer visits per year"),
+    "duration": Spec("float", 0.0, 0.0, doc="days one lateral handoff (a showcase visit) takes",
+                     label="days a showcase visit takes"),
+    "fumble": prob(0.0, "base probability a lateral handoff fails", hi_open=True,
+                   label="fumble risk of a peer handoff"),
+    "retention": prob(1.0, "fidelity kept on a lateral handoff",
+                      label="fidelity kept per peer handoff"),
+}
+
 LEVEL_SPEC: dict[str, Spec] = {
     "name": Spec("name", REQUIRED, doc="level name, e.g. principal", label="name"),
     "count": Spec("int", 1, 1, doc="runners under each runner of the level above",
@@ -94,11 +132,14 @@ LEVEL_SPEC: dict[str, Spec] = {
                                label="same person as the level above"),
     "segments": Spec("segments", None, doc="[{name, share, set = {path = value}}]",
                      label="segments"),
+    "sharing": Spec("opt_table", None, doc="peer sharing between this level's runners "
+                    "(docs/model.md 4.10); absent: none", sub=SHARING_SPEC,
+                    label="peer sharing"),
 }
 
 #: keys a merged level may not set: they belong to the person, i.e. to the parent level
 MERGED_FORBIDDEN = ("count", "capacity", "trust", "turnover", "vacancy", "new_trust",
-                    "loss_on_turnover", "succession", "tank", "segments")
+                    "loss_on_turnover", "succession", "tank", "segments", "sharing")
 
 ZONE_SPEC: dict[str, Spec] = {
     "to": Spec("name", REQUIRED, doc="receiving level", label="receiving level"),
@@ -183,6 +224,19 @@ FEEDBACK_SPEC: dict[str, Spec] = {
                    label="chance a review finds a drop"),
 }
 
+TRUST_DYNAMICS_SPEC: dict[str, Spec] = {
+    "gain": prob(0.0, "share of the gap to `high` a receiver's trust in its giver closes with "
+                 "each clean handoff (0 with loss 0: trust is fixed)",
+                 label="trust gained per clean handoff"),
+    "loss": prob(0.0, "share of the gap to `low` a receiver's trust in its giver loses with "
+                 "each fumbled attempt (caught or dropped)",
+                 label="trust lost per fumble"),
+    "low": prob(0.0, "the level repeated fumbles wear trust down to",
+                label="lowest trust fumbles lead to"),
+    "high": prob(1.0, "the level repeated clean handoffs build trust up to (>= low)",
+                 label="highest trust clean handoffs lead to"),
+}
+
 WINDOW_SPEC: dict[str, Spec] = {
     "period": Spec("float", REQUIRED, 0.0, lo_open=True, label="window period (days)"),
     "open": Spec("float", REQUIRED, 0.0, label="window opens (day of period)"),
@@ -190,7 +244,7 @@ WINDOW_SPEC: dict[str, Spec] = {
 }
 
 SECTIONS = ("scenario", "levels", "zones", "initiatives", "effects", "initiative_stream",
-            "feedback")
+            "feedback", "trust_dynamics")
 
 #: the keys of each section (entity sections: of each of their tables)
 SECTION_SPEC: dict[str, dict[str, Spec]] = {
@@ -198,6 +252,7 @@ SECTION_SPEC: dict[str, dict[str, Spec]] = {
     "effects": EFFECTS_SPEC,
     "feedback": FEEDBACK_SPEC,
     "initiative_stream": STREAM_SPEC,
+    "trust_dynamics": TRUST_DYNAMICS_SPEC,
     "levels": LEVEL_SPEC,
     "zones": ZONE_SPEC,
     "initiatives": INITIATIVE_SPEC,
@@ -211,10 +266,16 @@ DIST_WORDS = {"mean": "mean days", "median": "median days", "value": "days",
               "cv": "variability (CV)", "sigma": "variability (sigma)", "low": "min days",
               "high": "max days", "mode": "typical days", "values": "observed days"}
 
+#: planner's words for the keys of a parameter's distribution (draws.py)
+DRAW_WORDS = {"mean": "average", "sd": "spread (sd)", "median": "typical value",
+              "sigma": "spread (sigma)", "low": "lowest", "high": "highest",
+              "mode": "most likely", "values": "possible values", "weights": "weights",
+              "dist": "distribution", "per": "drawn per"}
+
 # -- segments ------------------------------------------------------------------------
-SEGMENT_FIXED = ("count", "segments", "merged_with_parent", "name")
+SEGMENT_FIXED = ("count", "segments", "merged_with_parent", "name", "sharing")
 SEGMENT_SCOPE = ("a segment may set level and zone parameters of '{}' and the levels below "
-                 "it (not count, names, segments or merging)")
+                 "it (not count, names, segments, merging or sharing)")
 
 
 def segment_may_set(path: str, below: set[str] | list[str]) -> bool:
@@ -240,7 +301,8 @@ def label(path: str) -> str:
         rest = parts[2:]
     elif section in SECTION_SPEC and len(parts) >= 2:
         who = {"effects": "Effect", "scenario": "Scenario", "feedback": "District review",
-               "initiative_stream": "New initiatives"}[section]
+               "initiative_stream": "New initiatives",
+               "trust_dynamics": "Trust dynamics"}[section]
         rest = parts[1:]
     else:
         return path
@@ -249,7 +311,9 @@ def label(path: str) -> str:
         return path
     words = spec.label or rest[0].replace("_", " ")
     if len(rest) > 1:
-        if spec.kind == "dist":
+        if spec.kind in ("float", "int"):  # a parameter drawn from a distribution
+            words = f"{words} (drawn), {DRAW_WORDS.get(rest[1], rest[1])}"
+        elif spec.kind == "dist":
             words = f"{words}, {DIST_WORDS.get(rest[1], rest[1])}"
         elif spec.sub and rest[1] in spec.sub:
             words = spec.sub[rest[1]].label or rest[1].replace("_", " ")

@@ -16,11 +16,15 @@ import numpy as np
 
 from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
-from ..engines.records import Replication
+from ..engines.realize import replication_values
+from ..engines.records import PEER_FIELDS, Replication
 from ..files import atomic_write, json_number, json_safe
+from ..model.plan import plan_for
 from ..model.scenario import Scenario
+from ..model.schema import label
 from .clustered import initiative_intervals, level_intervals
 from .columns import ZONE_FIELDS, RunColumns, columns_of
+from .stats import mean_ci
 from .summary import estimate
 
 __all__ = ["RunResult", "summarize_initiative", "run_summary_text"]
@@ -124,6 +128,29 @@ class RunResult:
         return self.columns.replications()
 
     @cached_property
+    def district_values(self) -> dict[str, np.ndarray]:
+        """Each replication's value of every parameter drawn per replication (by dotted
+        path; one value per replication, in replication order). {} when none is drawn."""
+        sc = self.scenario
+        paths = [d.path for d in sc.draws if d.per == "replication"]
+        if not paths:
+            return {}
+        rows = [replication_values(sc, self.seed, rep) for rep in range(self.reps)]
+        return {p: np.array([r[p] for r in rows], dtype=float) for p in paths}
+
+    def _draws_summary(self) -> dict[str, Any]:
+        """The `run --json` entries of drawn parameters: each distribution as written and,
+        for draws per replication, every replication's value."""
+        out: dict[str, Any] = {}
+        values = self.district_values
+        for d in self.scenario.draws:
+            entry: dict[str, Any] = {"distribution": self.scenario.get(d.path), "per": d.per}
+            if d.path in values:
+                entry["values"] = [json_number(float(x)) for x in values[d.path]]
+            out[d.path] = entry
+        return out
+
+    @cached_property
     def summary(self) -> dict[str, Any]:
         """The `run --json` document (seed, reps, scenario hash and version included)."""
         sc = self.scenario
@@ -136,6 +163,8 @@ class RunResult:
             rows = np.flatnonzero(cols.init["name"] == code)
             est = summarize_initiative(cols, rows, names, n)
             _merge_intervals(est, initiative_intervals(cols, rows, n), names)
+            if cols.peers is not None:
+                est["peer_sharing"] = peer_summary(sc, cols, rows)
             inits[cols.names[code]] = est
         levels = {}
         util = cols.utilization()
@@ -148,7 +177,9 @@ class RunResult:
                 "departures": json_number(int(cols.level["departures"][:, k].sum()) / n),
                 **level_intervals(cols, k),
             }
-        return {
+        for name, est in trust_summary(sc, cols).items():
+            levels[name]["trust_at_deadline"] = est
+        out = {
             "scenario": sc.name,
             "scenario_hash": sc.hash,
             "source": sc.source,
@@ -160,6 +191,9 @@ class RunResult:
             "initiatives": inits,
             "levels": levels,
         }
+        if sc.draws:
+            out["drawn_parameters"] = self._draws_summary()
+        return out
 
     def initiative(self, name: str | None = None) -> dict[str, Any]:
         """Estimates for one initiative (default: the first)."""
@@ -184,6 +218,15 @@ class RunResult:
                                                   "completion_time", "coverage", "fidelity",
                                                   "observed", "dropped", "lost", "in_flight")}
         drops = cols.zones[:, :, ZONE_FIELDS.index("drops")].tolist()
+        # dynamic trust only: each level's trust at the deadline, per replication
+        trust_levels = [(k, name) for k, name in enumerate(s.name for s in self.scenario.levels)
+                        if name in trust_summary(self.scenario, cols)]
+        trust = cols.level["trust"].tolist()
+        rep_row = {rep: j for j, rep in enumerate(cols.reps_index.tolist())}
+        drawn = {p: v.tolist() for p, v in self.district_values.items()}
+        k_sh = self.scenario.sharing_level
+        peers = (cols.peers[:, k_sh].tolist() if cols.peers is not None and k_sh is not None
+                 else None)
         for r, rep in enumerate(c["rep"]):
             t, fid = c["completion_time"][r], c["fidelity"][r]
             row: dict[str, Any] = {
@@ -206,6 +249,14 @@ class RunResult:
             }
             for k, name in zone_levels:
                 row[f"drops.{name}"] = drops[r][k]
+            for k, name in trust_levels:
+                x = trust[rep_row[rep]][k]
+                row[f"trust.{name}"] = "" if math.isnan(x) else x
+            for path, v in drawn.items():  # the district this replication drew
+                row[f"drawn.{path}"] = v[rep]
+            if peers is not None:  # peer sharing only
+                for f, x in zip(PEER_FIELDS, peers[r], strict=True):
+                    row[f"peers.{f}"] = x
             yield row
 
     def per_rep_csv(self) -> str:
@@ -225,6 +276,40 @@ class RunResult:
     def text(self) -> str:
         """A readable summary for people."""
         return run_summary_text(self)
+
+
+def peer_summary(sc: Scenario, cols: RunColumns, rows: np.ndarray) -> dict[str, Any]:
+    """With peer sharing (a level's `sharing` table), for one initiative's rows: the
+    sharing level and each PeerCounts field's mean per replication (docs/model.md 4.10)."""
+    k = sc.sharing_level
+    assert k is not None and cols.peers is not None
+    x = cols.peers[rows, k]
+    n = max(len(rows), 1)
+    return {"level": sc.levels[k].name,
+            **{f: json_number(int(x[:, j].sum()) / n) for j, f in enumerate(PEER_FIELDS)},
+            "units": "mean per replication (reached and implemented: classrooms)"}
+
+
+def trust_summary(sc: Scenario, cols: RunColumns) -> dict[str, dict[str, Any]]:
+    """With dynamic trust ([trust_dynamics]), per level whose trust can move: the mean
+    over replications of the level's mean trust in the level above at the trust deadline
+    (docs/model.md 4.9), its Student t 95% interval and the level's mean trust at the
+    start. Empty without dynamic trust (the outputs are then as before it existed)."""
+    drawn = any(d.path.startswith("trust_dynamics.") for d in sc.draws)
+    if not (sc.trust_dynamics.on or drawn) or cols.n_reps == 0:
+        return {}
+    plan = plan_for(sc)
+    out = {}
+    for k, lv in enumerate(sc.levels):
+        x = cols.level["trust"][:, k]
+        if k == 0 or np.isnan(x).all():
+            continue
+        m, (lo, hi) = mean_ci(x, bounds=(0.0, 1.0))
+        start = [b.trust for b in plan.runner_bundles(plan.phys_of[k])]
+        out[lv.name] = {"mean": json_number(m), "ci95": [json_number(lo), json_number(hi)],
+                        "start": json_number(sum(start) / len(start)),
+                        "at": "deadline of the first initiative (the horizon without one)"}
+    return out
 
 
 def _merge_intervals(est: dict[str, Any], iv: dict[str, Any], level_names: list[str]) -> None:
@@ -250,6 +335,23 @@ def _time(x: float | None) -> str:
     return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
+def _draws_lines(res: RunResult) -> list[str]:
+    """The parameters drawn from distributions, each with the spread of its draws."""
+    sc = res.scenario
+    if not sc.draws:
+        return []
+    lines = ["Drawn from distributions (a population of districts):"]
+    values = res.district_values
+    for d in sc.draws:
+        where = "each replication" if d.per == "replication" else "each runner"
+        text = f"  {label(d.path)} [{d.path}]: {d.dist.family}, one draw for {where}"
+        if d.path in values:
+            lo, mid, hi = np.quantile(values[d.path], [0.05, 0.5, 0.95]).tolist()
+            text += f" (drawn: median {mid:.3g}, 90% of districts {lo:.3g} to {hi:.3g})"
+        lines.append(text)
+    return lines
+
+
 def run_summary_text(res: RunResult) -> str:
     """The run's estimates in a planner's words."""
     s = res.summary
@@ -263,6 +365,7 @@ def run_summary_text(res: RunResult) -> str:
     sizes = sc.level_sizes
     chain = " -> ".join(f"{lv.name} ({n})" for lv, n in zip(sc.levels, sizes, strict=True))
     lines.append(f"The relay: {chain}")
+    lines += _draws_lines(res)
     by_name = {ini.name: ini for ini in sc.initiatives}
     for name, est in s["initiatives"].items():
         lines.append("")
@@ -274,7 +377,40 @@ def run_summary_text(res: RunResult) -> str:
         wait = "-" if lv["wait_mean"] is None else f"{lv['wait_mean']:.1f}"
         extra = f", departures per run {lv['departures']:.2f}" if lv["departures"] else ""
         lines.append(f"  {name:<14} wait {wait:>6}   busy {_pct(lv['utilization']):>6}{extra}")
-    return "\n".join(lines)
+    return "\n".join(lines + _trust_lines(sc, s["levels"]) + _peer_lines(s["initiatives"]))
+
+
+def _peer_lines(inits: dict[str, Any]) -> list[str]:
+    """Peer sharing in words (nothing without it)."""
+    got = {name: est["peer_sharing"] for name, est in inits.items() if "peer_sharing" in est}
+    if not got:
+        return []
+    level = next(iter(got.values()))["level"]
+    lines = ["", f"Peer sharing between {level}s (mean per run): batons recovered by peers "
+             "(from drops, from turnover), lateral fumbles, classrooms implementing through "
+             "peer copies"]
+    for name, p in got.items():
+        lines.append(f"  {name:<14} recovered {p['recovered']:.2f} ({p['from_dropped']:.2f}, "
+                     f"{p['from_lost']:.2f})   fumbles {p['fumbles']:.2f}   classrooms "
+                     f"{p['implemented']:.2f}   shares {p['shares']:.2f}")
+    return lines
+
+
+def _trust_lines(sc: Scenario, levels: dict[str, Any]) -> list[str]:
+    """Dynamic trust in words (nothing without it)."""
+    got = {name: lv["trust_at_deadline"] for name, lv in levels.items()
+           if "trust_at_deadline" in lv}
+    if not got:
+        return []
+    when = (f"the deadline of '{sc.initiatives[0].name}'" if sc.initiatives
+            else "the end of the run")
+    lines = ["", f"Trust in the level above (built by clean handoffs, spent by fumbles), "
+             f"mean at {when}"]
+    for name, t in got.items():
+        lo, hi = t["ci95"]
+        ci = "" if lo is None or hi is None else f" (95% CI {lo:.3f} to {hi:.3f})"
+        lines.append(f"  {name:<14} {t['start']:.3f} at the start -> {t['mean']:.3f}{ci}")
+    return lines
 
 
 def _initiative_lines(sc: Scenario, name: str, est: dict[str, Any], ini: Any) -> list[str]:

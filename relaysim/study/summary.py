@@ -65,8 +65,38 @@ def compact_chunk(scenario: Scenario, seed: int, start: int, stop: int, engine: 
     """Run replications start..stop-1 and keep only their outcome columns (what a sweep
     ships back from a worker and stores)."""
     zone_names = [lv.name for lv in scenario.levels[1:]]
-    cols = outcome_columns(run_chunk(scenario, seed, start, stop, engine), len(zone_names))
+    direct = _columns_direct(scenario, seed, start, stop, engine)
+    if direct is not None:  # the fast engine's arrays, no record objects (same values)
+        cols = direct
+    else:
+        cols = outcome_columns(run_chunk(scenario, seed, start, stop, engine),
+                               len(zone_names))
     return {"start": start, "stop": stop, "zones": zone_names, "initiatives": cols}
+
+
+def _columns_direct(scenario: Scenario, seed: int, start: int, stop: int, engine: str
+                    ) -> dict[str, dict[str, list[Any]]] | None:
+    """outcome_columns of a chunk from the fast engine's arrays (None on SimPy)."""
+    from .columns import ZONE_FIELDS, chunk_columns
+
+    c = chunk_columns.direct(scenario, seed, start, stop, engine)  # type: ignore[attr-defined]
+    if c is NotImplemented:
+        return None
+    init, names = c.init, c.names
+    drops = init["zones"][:, 1:, ZONE_FIELDS.index("drops")]
+    order = list(dict.fromkeys(init["name"].tolist()))  # names in order of first outcome
+    out: dict[str, dict[str, list[Any]]] = {}
+    for code in order:
+        m = init["name"] == code
+        time, fid = init["completion_time"][m], init["fidelity"][m]
+        out[names[code]] = {
+            "rep": init["rep"][m].tolist(), "completed": init["completed"][m].tolist(),
+            "time": [None if math.isnan(x) else x for x in time.tolist()],
+            "follow": init["follow_up"][m].tolist(), "coverage": init["coverage"][m].tolist(),
+            "fidelity": [None if math.isnan(x) else x for x in fid.tolist()],
+            "observed": init["observed"][m].tolist(),
+            "drops": drops[m].T.tolist()}
+    return out
 
 
 def estimate(a: dict[str, np.ndarray], quartiles: bool = False) -> dict[str, Any]:
