@@ -29,6 +29,7 @@ EXPERIMENTS = [
     "calibration",
     "relay_4x100",
     "failure_conditions",
+    "trust_currency",
 ]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
