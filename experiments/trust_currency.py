@@ -305,12 +305,11 @@ def trust_figure(ex: Experiment, paths: dict[str, np.ndarray], levels: list[str]
         ax.axhline(paths["clear"][i, 0], color=color, lw=0.8, alpha=0.5)
     for k in range(N_INITIATIVES):
         ax.axvline(GAP * k, color="#cccccc", lw=0.8, zorder=0)
-    ax.set_xlabel("School day (a new initiative every 90 days; thin lines: static trust)")
+    ax.set_xlabel(f"School day (a new initiative every {GAP} days; thin lines: static "
+                  f"trust; {path_reps} replications per point, seed {ex.seed})")
     ax.set_ylabel("Mean trust (dynamic rule)")
     ax.set_title(f"Trust built and spent (gain {RULE['gain']:g}, loss {RULE['loss']:g})")
     fig.legend(frameon=False, fontsize=8, ncol=3, loc="outside lower center")
-    fig.supxlabel(f"{path_reps} replications per point, seed {ex.seed}", x=0.99, ha="right",
-                  fontsize=10, color="#555555")
     ex.figure(fig, "trust_currency_trust.png")
 
 
@@ -346,7 +345,7 @@ def report(ex: Experiment, static: dict[str, Any], dynamic: dict[str, Any],
            c: dict[str, Any], spill: dict[str, Any], paths: dict[str, np.ndarray],
            robust: dict[tuple[float, float], dict[str, Any]], levels: list[str],
            same: bool) -> None:
-    """long on purpose: the summary's lines, headline numbers and answer in one place."""
+    """The summary's lines: the sequence, both parts, the grid and the deadline check."""
     for tag, runs in (("static", static), ("dynamic", dynamic)):
         ex.say(f"- all four clear, {tag} trust: completion "
                + ", ".join(pct(rate(runs["clear"], n)["value"]) for n in NAMES)
@@ -389,7 +388,7 @@ def report(ex: Experiment, static: dict[str, Any], dynamic: dict[str, Any],
 
 def headlines_and_answer(ex: Experiment, c: dict[str, Any],
                          robust: dict[tuple[float, float], dict[str, Any]]) -> None:
-    """long on purpose: headline numbers with their claimed ranges and the verdicts."""
+    """Headline numbers with their claimed ranges, and the answer with its verdicts."""
     h = ex.headline
     for key, claim, what in (
             ("did_fumble", (-0.012, -0.004),
