@@ -115,7 +115,7 @@ def test_chunking_does_not_matter() -> None:
 
 FEATURES = ("capacity", "initiatives", "stream", "slots", "windows", "checkpoints", "tank",
             "turnover", "feedback", "segments", "merged", "max_attempts", "min_fidelity",
-            "trust_dynamics", "draws")
+            "trust_dynamics", "draws", "sharing")
 
 
 def _dist(draw: Any, lo: float = 0.0) -> dict[str, Any]:
@@ -229,7 +229,28 @@ def scenario_dicts(draw: Any, features: frozenset[str]) -> dict[str, Any]:
                                        "set": sets}]
     if on("draws"):
         _add_draws(draw, d, merged_k, on("segments"))
+    if on("sharing"):
+        _add_sharing(draw, d, merged_k, on("segments"))
     return d
+
+
+def _add_sharing(draw: Any, d: dict[str, Any], merged_k: int | None, segments: bool) -> None:
+    """Peer sharing on one level (any but the first and a merged one), every option."""
+    levels = d["levels"]
+    k = draw(st.sampled_from([k for k in range(1, len(levels)) if k != merged_k]))
+    nets = ["all", "ring", "random"] + (["segment"] if segments else [])
+    levels[k]["sharing"] = {
+        "rate": draw(st.sampled_from([2.0, 8.0, 40.0])),
+        "recognition": draw(st.sampled_from([0.5, 1.0, 3.0])),
+        "threshold": draw(st.sampled_from([0.3, 0.8, 1.0])),
+        "network": draw(st.sampled_from(nets)), "degree": draw(st.integers(1, 3)),
+        "target": draw(st.sampled_from(["lacking", "any"])),
+        "newcomer_rate": draw(st.sampled_from([0.0, 6.0, 40.0])),
+        "duration": float(draw(st.integers(0, 3))),
+        "fumble": draw(st.sampled_from([0.0, 0.3, 0.6])),
+        "retention": draw(st.sampled_from([0.8, 1.0]))}
+    if draw(st.booleans()):
+        levels[k]["count"] = draw(st.integers(2, 4))
 
 
 def _add_draws(draw: Any, d: dict[str, Any], merged_k: int | None, segments: bool) -> None:
@@ -255,10 +276,23 @@ def _add_draws(draw: Any, d: dict[str, Any], merged_k: int | None, segments: boo
     if lv.get("turnover"):
         lv["turnover"] = {"dist": "triangular", "low": 0.0, "mode": 2.0, "high": 6.0,
                           "per": "runner"}
+    if lv.get("tank"):
+        lv["tank"]["floor"] = {"dist": "uniform", "low": 0.3, "high": 0.9, "per": "runner"}
+    if lv.get("vacancy", {}).get("dist") == "exponential":
+        lv["vacancy"]["mean"] = {"dist": "uniform", "low": 0.5, "high": 3.0, "per": "runner"}
+    if lv.get("turnover"):
+        lv["loss_on_turnover"] = {"dist": "beta", "mean": 0.5, "sd": 0.3, "per": "runner"}
+        lv["new_trust"] = {"dist": "choice", "values": [0.2, 0.6], "per": "runner"}
+    if merged_k is not None and levels[merged_k]["work"]["dist"] == "exponential":
+        levels[merged_k]["work"]["mean"] = {"dist": "uniform", "low": 0.5, "high": 3.0,
+                                            "per": "runner"}
     z = next(z for z in d["zones"] if z["to"] == lv["name"])
     z["recover"] = {"dist": "triangular", "low": 0.0, "mode": 0.5, "high": 0.9,
                     "per": draw(st.sampled_from(["runner", "replication"]))}
     z["fumble"] = {"dist": "beta", "mean": 0.3, "sd": 0.2, "per": "runner"}
+    z["retention"] = {"dist": "uniform", "low": 0.7, "high": 1.0, "per": "runner"}
+    if z["duration"]["dist"] == "exponential":
+        z["duration"]["mean"] = {"dist": "uniform", "low": 0.5, "high": 4.0, "per": "runner"}
 
 
 def _check_dict(d: dict[str, Any], reps: int = 3) -> None:

@@ -420,3 +420,13 @@ def test_a_drawn_gain_and_loss_run_alike_in_both_engines() -> None:
         assert _diff(a, simpy_engine.simulate(sc, 2, a.rep)) is None
     res = relaysim.run(sc, reps=6, seed=2, workers=1)
     assert any("trust_at_deadline" in lv for lv in res.summary["levels"].values())
+
+
+def test_explorer_offers_gain_and_loss_levers_when_trust_moves():
+    from relaysim.app.levers import default_levers
+
+    on = load_scenario(ROOT / "scenarios" / "minimal.toml", {"trust_dynamics.gain": 0.2})
+    paths = {lv.path for lv in default_levers(on)}
+    assert {"trust_dynamics.gain", "trust_dynamics.loss"} <= paths
+    off = load_scenario(ROOT / "scenarios" / "minimal.toml")
+    assert not any(lv.path.startswith("trust_dynamics") for lv in default_levers(off))

@@ -124,6 +124,10 @@ def default_levers(sc: Scenario) -> list[Lever]:
         succ = sc.get(f"{p}.succession")
         base = succ if succ is not None else sc.get(f"{p}.loss_on_turnover")
         out.append(_num_lever(sc, f"{p}.succession", g, 0.0, 1.0, base=base))
+    td = sc.trust_dynamics
+    if td.gain > 0 or td.loss > 0:  # trust built by clean handoffs, spent by fumbles
+        for key in ("gain", "loss"):
+            out.append(_num_lever(sc, f"trust_dynamics.{key}", "Trust over time", 0.0, 1.0))
     if sc.stream.rate > 0:
         rate = _value(sc, "initiative_stream.rate")
         out.append(_num_lever(sc, "initiative_stream.rate", "New initiatives", 0.0,

@@ -26,8 +26,9 @@ from ..model.distributions import ZERO
 from ..model.plan import Plan, plan_for
 from ..model.scenario import Scenario
 from .keyed import seed_key
+from .network import as_arrays, neighbours
 from .realize import realize
-from .records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
+from .records import InitiativeOutcome, LevelOutcome, PeerCounts, Replication, ZoneCounts
 
 __all__ = ["available", "simulate", "simulate_chunk", "run_columns", "kernel"]
 
@@ -119,11 +120,18 @@ def _warm(K: Any) -> None:
 
 @dataclass
 class _Params:
-    plan: Plan
+    plan: Plan  # without per-runner values (the runners' values are in args)
     args: tuple[Any, ...]
     n_ini: int
     exp_tracks: int
     caps: np.ndarray
+    scenario: Any = None
+
+    def level_capacity(self, p: int) -> int:
+        """Batons physical level p's runners work on at once, all runners together."""
+        lv, rb, bi = self.args[0], self.args[1], self.args[2]
+        off, n = int(lv[p, 3]), int(lv[p, 0])
+        return int(bi[rb[off:off + n], 0].sum())
 
 
 _PARAMS: dict[int, _Params] = {}
@@ -132,12 +140,15 @@ _PARAMS: dict[int, _Params] = {}
 def _params(sc: Scenario) -> _Params:
     # long on purpose: one flat table of the kernel's parameters, field by field in the
     # layout _fastkernel reads (LV_*, B_*, BF_*, G_*, GI_* columns)
-    plan = plan_for(sc)
     got = _PARAMS.get(id(sc))
-    if got is not None and got.plan is plan:
+    if got is not None and got.scenario is sc:
         return got
     if len(_PARAMS) > 64:
         _PARAMS.clear()
+    if sc.runner_values:
+        par = _PARAMS[id(sc)] = _runner_params(sc)
+        return par
+    plan = plan_for(sc)
     eff = sc.effects
     nlev = len(plan.sizes)
     lv = np.zeros((nlev, 7), np.int64)
@@ -203,16 +214,22 @@ def _params(sc: Scenario) -> _Params:
     fb = sc.feedback
     td = sc.trust_dynamics
     n_class = plan.sizes[-1]
+    k_sh = sc.sharing_level
+    sh = None if k_sh is None else sc.levels[k_sh].sharing
+    ps = nlev if k_sh is None else plan.phys_of[k_sh]
     gf = np.array([sc.horizon, eff.load, eff.tank, eff.checkpoint_time, s.rate, s.start,
                    s.stop, sc.year_length / s.rate if s.rate > 0 else 0.0, s.deadline_after,
                    F.clarity_factor(s.clarity, eff.clarity), s.min_fidelity, fb.interval,
                    fb.detect, td.gain, td.loss, td.low, td.high,
                    sc.initiatives[0].deadline if sc.initiatives else sc.horizon, eff.trust,
-                   0.0], np.float64)
+                   *_sharing_floats(sc), 0.0], np.float64)
     contended = len(sc.initiatives) > 1 or s.rate > 0
     gi = np.array([contended, nlev, s.priority, F.classrooms_needed(s.success_threshold,
                                                                        n_class),
-                   n_class, len(sc.initiatives), td.on, 0], np.int64)
+                   n_class, len(sc.initiatives), td.on, ps,
+                   sh is not None and sh.target == "any",
+                   0 if sh is None else F.classrooms_needed(sh.threshold, plan.leaves[ps]),
+                   sh is not None and sh.network == "random", 0], np.int64)
     ini_f = np.array([[i.launch, i.deadline, F.clarity_factor(i.clarity, eff.clarity),
                        i.min_fidelity] for i in sc.initiatives], np.float64).reshape(-1, 4)
     ini_i = np.array([[i.priority, F.classrooms_needed(i.success_threshold, n_class)]
@@ -226,8 +243,154 @@ def _params(sc: Scenario) -> _Params:
     caps = np.array([2 * procs, procs, procs, 4 * R + 64, 0, R + 64, 0], np.int64)
     par = _Params(plan, (lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i),
                   len(sc.initiatives), exp_tracks, caps)
+    par.scenario = sc
     _PARAMS[id(sc)] = par
     return par
+
+
+def _sharing_floats(sc: Scenario) -> tuple[float, ...]:
+    """G_SHMEAN, G_VMEAN (mean days between shares, visits; 0: none), G_SHDUR, G_SHRET,
+    G_SHODDS (the lateral zone's odds without trust, clarity, load and tank)."""
+    k = sc.sharing_level
+    if k is None:
+        return (0.0,) * 5
+    sh = sc.levels[k].sharing
+    assert sh is not None
+    y, eff = sc.year_length, sc.effects
+    return (y / sh.share_rate if sh.share_rate > 0 else 0.0,
+            y / sh.visit_rate if sh.visit_rate > 0 else 0.0, sh.duration, sh.retention,
+            F.zone_odds(sh.fumble, False, False, eff.rehearsal, eff.checkpoint))
+
+
+def _network(sc: Scenario, plan: Plan, seed: int, start: int, stop: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The sharing network as compressed rows (network.as_arrays): one row of neighbours
+    per replication start..stop-1 for a random network, else one row for all."""
+    k = sc.sharing_level
+    if k is None:
+        return np.zeros(2, np.int64), np.zeros((1, 1), np.int64)
+    sh = sc.levels[k].sharing
+    assert sh is not None
+    p = plan.phys_of[k]
+    reps = range(start, stop) if sh.network == "random" else range(start, start + 1)
+    rows = [as_arrays(neighbours(plan, sh, p, seed, rep)) for rep in reps]
+    return rows[0][0], np.stack([idx for _, idx in rows])
+
+
+def _sharing_scratch(K: Any, par: _Params, rows: int) -> tuple[np.ndarray, ...]:
+    """The kernel's peer sharing state: per track (`rows` of one replication) where its
+    copy stands and what peers claimed, per runner of the sharing level its implementing
+    classrooms, finished fidelity and showcase flag; draw counters and newcomer
+    generations (one element each without sharing)."""
+    lvl = par.args[0]
+    ps = int(par.args[8][K.GI_PS])
+    if ps >= len(lvl):
+        rows = 1
+    n_ps = int(lvl[ps, 0]) if ps < len(lvl) else 1
+    n_upto = int(lvl[ps, 3] + lvl[ps, 0]) if ps < len(lvl) else 1
+    return (np.zeros((rows, n_upto), np.int64), np.zeros((rows, n_upto), np.int64),
+            np.zeros((rows, n_ps), np.int64), np.zeros((rows, n_ps), np.float64),
+            np.zeros((rows, n_ps), np.int64), np.zeros((4, n_ps), np.int64),
+            np.zeros(n_ps, np.int64))
+
+
+def _runner_params(sc: Scenario) -> _Params:
+    """_params of a replication whose runners have values of their own (realize.py):
+    the parameters without them, with each affected runner's bundle row copied and its
+    values written in. The same numbers as packing one bundle per runner
+    (plan._own_bundles, what the SimPy engine runs: the differential tests compare
+    them), without building those objects."""
+    base = _params(sc.with_runner_values(()))
+    lv, rb, bi, bf, dcode, dn, dpar, *rest = base.args
+    lv, rb = lv.copy(), rb.copy()
+    flat = [b for bs in base.plan.bundles for b in bs]
+    blocks = [(bi, bf, dcode, dn, dpar)]
+    nb = len(bi)
+    by_level: dict[int, list[tuple[str, tuple[float, ...]]]] = {}
+    for path, values in sc.runner_values:
+        k = sc.level_index(path.split(".")[1])
+        by_level.setdefault(base.plan.phys_of[k], []).append((path, values))
+    for p, changes in by_level.items():
+        off, n = int(lv[p, 3]), int(lv[p, 0])
+        rows = rb[off:off + n].copy()
+        block = (bi[rows], bf[rows], dcode[rows], dn[rows], dpar[rows])
+        _write_runner_values(sc, base.plan, p, [flat[j] for j in rows.tolist()], changes,
+                             block)
+        blocks.append(block)
+        rb[off:off + n] = nb + np.arange(n)
+        nb += n
+        lv[p, 4] = bool((block[1][:, 7] > 0).any())  # LV_TURN: BF_TURN > 0 somewhere
+        lv[p, 5] = bool((block[1][:, 9] > 0).any())  # LV_TANK: BF_DRAIN > 0 somewhere
+    stacked = [np.concatenate([b[i] for b in blocks]) for i in range(5)]
+    par = _Params(base.plan, (lv, rb, *stacked, *rest), base.n_ini, base.exp_tracks,
+                  base.caps.copy(), sc)
+    return par
+
+
+def _write_runner_values(sc: Scenario, plan: Plan, p: int, own: list[Any],
+                         changes: list[tuple[str, tuple[float, ...]]],
+                         block: tuple[np.ndarray, ...]) -> None:
+    # long on purpose: one branch per kind of per-runner parameter, each the column of
+    # _params that the bundle field fills (BF_*, B_CAP, DS_* slots)
+    bi, bf, dcode, dn, dpar = block
+    eff = sc.effects
+    trust, new_trust, zodds = bf[:, 13].copy(), bf[:, 14].copy(), bf[:, 15].copy()
+    legs = plan.legs[p]
+    for path, values in changes:
+        parts = path.split(".")
+        k = sc.level_index(parts[1])
+        key, sub = parts[2], (parts[3] if len(parts) > 3 else None)
+        if parts[0] == "zones":
+            if sub is not None:
+                slot = 1 if key == "duration" else 2
+                _write_dists(dcode, dn, dpar, slot, [getattr(b.zone, key) for b in own],
+                             sub, values)
+            elif key == "fumble":
+                zodds = np.array([F.zone_odds(x, b.zone.rehearsed, b.zone.checkpoint,
+                                              eff.rehearsal, eff.checkpoint)
+                                  for b, x in zip(own, values, strict=True)])
+            else:
+                bf[:, 0 if key == "retention" else 1] = values
+            continue
+        leg = legs.index(k)
+        if sub is not None and key in ("work", "vacancy"):
+            dists = [(b.work if leg == 0 else b.extra_work[leg - 1]) if key == "work"
+                     else b.vacancy for b in own]
+            slot = (0 if leg == 0 else 3 + leg) if key == "work" else 3
+            _write_dists(dcode, dn, dpar, slot, dists, sub, values)
+        elif key == "tank":
+            bf[:, {"drain": 9, "recovery": 10, "floor": 11, "check_tank": 12}[sub]] = values
+        elif key == "capacity":
+            bi[:, 0] = values
+        elif key == "trust":
+            trust = np.array(values, float)
+            if sc.normalized["levels"][k]["new_trust"] is None:
+                new_trust = trust.copy()  # a newcomer's trust follows the post's
+        elif key == "new_trust":
+            new_trust = np.array(values, float)
+        elif key == "turnover":
+            bf[:, 7] = [x / sc.year_length for x in values]
+        elif key == "succession" or sc.normalized["levels"][k]["succession"] is None:
+            bf[:, 8] = values  # loss_on_turnover counts only without succession planning
+    bf[:, 13], bf[:, 14], bf[:, 15] = trust, new_trust, zodds
+    bf[:, 5] = [z * F.trust_factor(t, eff.trust) for z, t in zip(zodds.tolist(),
+                                                                   trust.tolist(), strict=True)]
+    bf[:, 6] = [z * F.trust_factor(t, eff.trust) for z, t in zip(zodds.tolist(),
+                                                                   new_trust.tolist(),
+                                                                   strict=True)]
+
+
+def _write_dists(dcode: np.ndarray, dn: np.ndarray, dpar: np.ndarray, slot: int,
+                 dists: list[Any], param: str, values: tuple[float, ...]) -> None:
+    """Each runner's distribution in `slot` with one parameter set to its own value."""
+    from ..model.distributions import make
+
+    for r, (d, x) in enumerate(zip(dists, values, strict=True)):
+        t = d.to_dict()
+        t[param] = x
+        code, par = make(t.pop("dist"), **t).packed()
+        dcode[r, slot], dn[r, slot] = code, len(par)
+        dpar[r, slot, :len(par)] = par
 
 
 @dataclass
@@ -241,6 +404,7 @@ class Columns:
     track_i: np.ndarray  # (tracks, TI_N), in replication then creation order
     track_f: np.ndarray  # (tracks, TF_N)
     track_z: np.ndarray  # (tracks, physical levels, 5)
+    track_p: np.ndarray  # (tracks, TP_N): peer counts on the sharing level
 
 
 def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = None
@@ -253,16 +417,17 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
     lf = np.zeros((n, nlev, K.LF_N), np.float64)
     li = np.zeros((n, nlev, 2), np.int64)
     rows = max(16, n * par.exp_tracks)
-    parts_i, parts_f, parts_z = [], [], []
-    done = 0
+    parts_i, parts_f, parts_z, parts_p, done = [], [], [], [], 0
     lvl = par.args[0]
     n_runners = int(lvl[-1, 3] + lvl[-1, 0])
     n_purposes = 10 + max(1, int(lvl[:, 6].max()))
+    (nb_ptr, nb_idx), sh_rows = _network(sc, par.plan, seed, start, stop), 2 * par.exp_tracks + 16
     while done < n:
         caps = par.caps
         o_ti = np.zeros((rows, K.TI_N), np.int64)
         o_tf = np.zeros((rows, K.TF_N), np.float64)
         o_tz = np.zeros((rows, nlev, 5), np.int64)
+        o_tp = np.zeros((rows, K.TP_N), np.int64)
         caps[K.CAP_TR] = rows
         c_ev, c_proc, c_heap = int(caps[K.CAP_EV]), int(caps[K.CAP_PROC]), int(caps[K.CAP_HEAP])
         c_qn, c_drop = int(caps[K.CAP_QN]), int(caps[K.CAP_DROP])
@@ -272,22 +437,25 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
                    np.empty((c_proc + 1, K.PF_N), np.float64), np.empty(c_proc + 1, np.int64),
                    np.empty(c_heap + 1, np.float64), np.empty(c_heap + 1, np.int64),
                    np.empty((c_qn + 1, K.Q_N), np.int64), np.empty(c_qn + 1, np.int64),
-                   np.empty((c_drop + 1, 3), np.int64), np.empty(c_drop + 1, np.float64),
+                   np.empty((c_drop + 1, 4), np.int64), np.empty(c_drop + 1, np.float64),
                    np.zeros(K.ST_N, np.int64), np.zeros((n_purposes, n_runners), np.int64),
                    np.zeros((n_runners, K.R_N), np.int64),
                    np.zeros((n_runners, K.RF_N), np.float64),
-                   np.empty(2 * (c_heap + 1), np.int64))
+                   np.empty(2 * (c_heap + 1), np.int64), *_sharing_scratch(K, par, sh_rows))
         status, reps_done, nrows = K.run_chunk(
-            seed_key(seed), start + done, stop, *par.args, caps, lf[done:], li[done:], o_ti, o_tf,
-            o_tz, *scratch)
+            seed_key(seed), start + done, stop, *par.args, nb_ptr,
+            nb_idx[done:] if len(nb_idx) > 1 else nb_idx, caps, lf[done:], li[done:], o_ti,
+            o_tf, o_tz, o_tp, *scratch)
         parts_i.append(o_ti[:nrows])
         parts_f.append(o_tf[:nrows])
         parts_z.append(o_tz[:nrows])
+        parts_p.append(o_tp[:nrows])
         done += reps_done
         if status:
             which = status - 1
             if which == K.CAP_TR:
                 rows *= 2
+                sh_rows *= 2
             else:
                 caps[which] *= 2
                 if caps[K.CAP_EV] >= 1 << K._EBITS:
@@ -297,7 +465,7 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
                     caps[K.CAP_EV] = max(caps[K.CAP_EV], 2 * caps[K.CAP_PROC])
                     caps[K.CAP_HEAP] = max(caps[K.CAP_HEAP], caps[K.CAP_PROC])
     return Columns(start, stop, lf, li, np.concatenate(parts_i), np.concatenate(parts_f),
-                   np.concatenate(parts_z))
+                   np.concatenate(parts_z), np.concatenate(parts_p))
 
 
 def records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
@@ -319,18 +487,15 @@ def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
     n = plan.sizes[-1]
     horizon = sc.horizon
     names = [i.name for i in sc.initiatives]
-    caps = [sum(b.capacity for b in plan.runner_bundles(p)) * horizon
-            for p in range(len(plan.sizes))]
+    caps = [par.level_capacity(p) * horizon for p in range(len(plan.sizes))]
     logical = plan.logical
     ti = cols.track_i.tolist()
     tf = cols.track_f.tolist()
     tz = cols.track_z.tolist()
+    k_sh, tp = sc.sharing_level, cols.track_p.tolist()
     lf = cols.level_f.tolist()
     li = cols.level_i.tolist()
-    out = []
-    t = 0
-    nt = len(ti)
-    empty = ZoneCounts()
+    out, t, nt, empty = [], 0, len(ti), ZoneCounts()
     for k, rep in enumerate(range(cols.start, cols.stop)):
         inits = []
         while t < nt and ti[t][K.TI_REP] == rep:
@@ -359,6 +524,7 @@ def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
                 in_flight=a[K.TI_INFLIGHT],
                 zones=tuple(zones),
                 observed=deadline <= horizon,
+                peers=() if k_sh is None else _peers(tp[t], k_sh, n_logical),
             ))
             t += 1
         levels = []
@@ -371,6 +537,13 @@ def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
         out.append(Replication(rep=rep, seed=seed, initiatives=tuple(inits),
                                levels=tuple(levels)))
     return out
+
+
+def _peers(counts: list[int], k: int, n_logical: int) -> tuple[PeerCounts, ...]:
+    """A track's PeerCounts per logical level: its counts on the sharing level k."""
+    out = [PeerCounts()] * n_logical
+    out[k] = PeerCounts(*counts)
+    return tuple(out)
 
 
 def _trust(mean: float, k: int, first: int) -> float | None:
@@ -430,8 +603,7 @@ def outcome_arrays(sc: Scenario, seed: int, start: int, stop: int) -> dict[str, 
     zones = np.zeros((len(ti), n_logical, 5), np.int64)
     for p, lk in enumerate(plan.logical):
         zones[:, lk] = cols.track_z[:, p]
-    caps = [sum(b.capacity for b in plan.runner_bundles(p)) * horizon
-            for p in range(len(plan.sizes))]
+    caps = [par.level_capacity(p) * horizon for p in range(len(plan.sizes))]
     phys = [plan.phys_of[lk] for lk in range(n_logical)]
     own = np.array([plan.logical[p] == lk for lk, p in enumerate(phys)])
     level = {"wait_total": cols.level_f[:, phys, 0], "busy_time": cols.level_f[:, phys, 1],
@@ -441,8 +613,13 @@ def outcome_arrays(sc: Scenario, seed: int, start: int, stop: int) -> dict[str, 
                                cols.level_f[:, phys, 2], np.nan),
              "waits": cols.level_i[:, phys, 0],
              "departures": np.where(own, cols.level_i[:, phys, 1], 0)}
+    peers = None
+    k_sh = sc.sharing_level
+    if k_sh is not None:
+        peers = np.zeros((len(ti), n_logical, K.TP_N), np.int64)
+        peers[:, k_sh] = cols.track_p
     return {"names": names, "init": init, "zones": zones, "level": level,
-            "reps_index": np.arange(start, stop, dtype=np.int64)}
+            "reps_index": np.arange(start, stop, dtype=np.int64), "peers": peers}
 
 
 def _joined(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -451,6 +628,8 @@ def _joined(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"names": first["names"],
             "init": {k: np.concatenate([p["init"][k] for p in parts]) for k in first["init"]},
             "zones": np.concatenate([p["zones"] for p in parts]),
+            "peers": (None if first["peers"] is None
+                      else np.concatenate([p["peers"] for p in parts])),
             "level": {k: np.concatenate([p["level"][k] for p in parts])
                       for k in first["level"]},
             "reps_index": np.concatenate([p["reps_index"] for p in parts])}
