@@ -34,6 +34,7 @@ EXPERIMENTS = [
     "failure_conditions",
     "sharing_wins",
     "robust_answers",
+    "trust_currency",
 ]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
