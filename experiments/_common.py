@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 
 import relaysim
+from relaysim.engines.realize import replication_values
 from relaysim.errors import RelaysimError
 from relaysim.files import atomic_write, json_safe
 from relaysim.present.plot import save
 from relaysim.study.intervals import paired_means, paired_proportions
+from relaysim.study.stats import wilson
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -127,6 +129,7 @@ class Experiment:
     figures: list[str] = field(default_factory=list)
     scenarios: dict[str, str] = field(default_factory=dict)  # file -> scenario hash
     rep_counts: set[int] = field(default_factory=set)
+    executor: Any = None  # a process pool shared by many short runs (robust_answers)
 
     @classmethod
     def from_args(cls, name: str, doc: str, argv: list[str] | None = None) -> Experiment:
@@ -157,8 +160,10 @@ class Experiment:
         self.scenarios[file] = sc.hash
         return sc.with_values(values) if values else sc
 
-    def run(self, sc: relaysim.Scenario, reps: int) -> relaysim.RunResult:
-        return relaysim.run(sc, reps=reps, seed=self.seed, workers=self.workers)
+    def run(self, sc: relaysim.Scenario, reps: int, seed: int | None = None
+            ) -> relaysim.RunResult:
+        return relaysim.run(sc, reps=reps, seed=self.seed if seed is None else seed,
+                            workers=self.workers, executor=self.executor)
 
     def figure(self, fig: Any, name: str) -> None:
         save(fig, self.out / name)
@@ -283,3 +288,119 @@ def improved(sc: relaysim.Scenario, work: float = 1.0, fumble: float = 1.0,
         if z is not None and (levels is None or z.to in levels) and fumble != 1.0:
             values[f"zones.{z.to}.fumble"] = z.fumble * fumble
     return sc.with_values(values) if values else sc
+
+
+# ------------------------------------------------ the odds effects' plausible ranges
+
+
+@dataclass(frozen=True)
+class Range:
+    """A plausible range of one parameter, and why."""
+
+    low: float
+    high: float
+    why: str
+
+
+_RULE = ("ASSUMPTION (no published figure; MODEL.md calls every default an assumption): "
+         "the effect's size on the log-odds of a fumble between half and one and a half "
+         "times its default, as weakest_zone's Sobol ranges take half to one and a half "
+         "times each fumble risk; the direction is not in doubt")
+#: Plausible ranges of the odds effects of MODEL.md's fumble formula (issue 13 item 7),
+#: drawn uniformly by effects_drawn and effect_vectors. One rule for all six: the log-odds
+#: effect x (0.5, 1.5). For the slopes (trust, clarity, tank) that is the default x 0.5 to
+#: 1.5; for the odds factors (rehearsal, checkpoint, load) it is default ** 0.5 to
+#: default ** 1.5, rounded outwards to two decimals.
+EFFECT_RANGES: dict[str, Range] = {
+    "effects.trust": Range(1.0, 3.0, f"{_RULE} (the seeds' 'trust is the real currency': "
+                           "more trust, fewer fumbles). Across the whole trust scale a "
+                           "trusting receiver fumbles at odds e^-1 to e^-3 of a distrustful "
+                           "one; the baseline's trusts (0.45 to 0.6) move the odds by at "
+                           "most e^0.3"),
+    "effects.clarity": Range(1.0, 3.0, f"{_RULE} (the seeds: clarity is the first "
+                             "condition of execution). The baseline's clarity 0.6 cuts the "
+                             "odds of every handoff by e^-0.1 to e^-0.3"),
+    "effects.rehearsal": Range(0.35, 0.71, f"{_RULE}: 0.5 ** 1.5 to 0.5 ** 0.5 (rehearsal "
+                               "helps, as relay teams' practice shows). practice_the_pass "
+                               "also sweeps it from 1 to 0.2 for its own question"),
+    "effects.checkpoint": Range(0.46, 0.78, f"{_RULE}: 0.6 ** 1.5 to 0.6 ** 0.5 (a joint "
+                                "checkpoint before the handoff, seed 001, lowers the odds)"),
+    "effects.load": Range(1.11, 1.40, f"{_RULE}: 1.25 ** 0.5 to 1.25 ** 1.5 (a receiver "
+                          "juggling batons fumbles more, seed 001)"),
+    "effects.tank": Range(0.75, 2.25, f"{_RULE}: an empty tank multiplies the odds by e^0.75 "
+                          "= 2.1 to e^2.25 = 9.5 (default 4.5)"),
+}
+
+
+def effects_drawn(sc: relaysim.Scenario, ranges: dict[str, Range] | None = None,
+                  per: str = "replication") -> relaysim.Scenario:
+    """`sc` with each odds effect drawn uniformly from its plausible range (`per`
+    replication: one value for the whole district). Two variants run with one seed draw
+    the same values in each replication (keyed streams), so they stay paired."""
+    ranges = EFFECT_RANGES if ranges is None else ranges
+    return sc.with_values({p: {"dist": "uniform", "low": r.low, "high": r.high, "per": per}
+                           for p, r in ranges.items()})
+
+
+def effect_vectors(sc: relaysim.Scenario, k: int, seed: int,
+                   ranges: dict[str, Range] | None = None) -> list[dict[str, float]]:
+    """k draws of the odds effects (each a dict path -> value): the values that
+    replications 0..k-1 of effects_drawn(sc) draw with `seed`."""
+    drawn = effects_drawn(sc, ranges)
+    return [replication_values(drawn, seed, rep) for rep in range(k)]
+
+
+# ----------------------------------------------------------- headline comparisons
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """A headline comparison as a contrast of variants, replication by replication: the
+    sum over variants of weight x outcome (`attr`, "completed" or "coverage"). `claim` is
+    the sign the experiment's answer gives it: +1, -1, or 0 (a tie: no difference)."""
+
+    key: str
+    what: str
+    weights: dict[str, float]
+    claim: int
+    attr: str = "completed"
+
+
+def contrast_effect(runs: dict[str, relaysim.RunResult], c: Contrast) -> dict[str, Any]:
+    """The contrast's mean over replications with its paired 95% interval: paired() for
+    B - A (Tango's score interval for completion), else intervals.paired_means on the
+    weighted sums of the positive and the negative terms (Student t, variance floored)."""
+    pos = {k: w for k, w in c.weights.items() if w > 0}
+    neg = {k: -w for k, w in c.weights.items() if w < 0}
+    if list(pos.values()) == [1] and list(neg.values()) == [1]:
+        return paired(runs[next(iter(neg))], runs[next(iter(pos))], c.attr)
+    x = sum(w * per_rep(runs[k], c.attr) for k, w in neg.items())
+    y = sum(w * per_rep(runs[k], c.attr) for k, w in pos.items())
+    m = paired_means(x, y, max_abs_difference=max(sum(pos.values()), sum(neg.values())))
+    return {"difference": m.difference, "ci95": list(m.ci), "se": m.se, "n": m.n,
+            "method": m.method, "nonzero_pairs": m.nonzero}
+
+
+def resolved_sign(d: dict[str, Any]) -> int:
+    """+1 or -1 when the 95% interval excludes 0 on that side, 0 when it includes 0."""
+    lo, hi = d["ci95"]
+    return 1 if lo > 0 else -1 if hi < 0 else 0
+
+
+def share_of_draws(signs: list[int], claim: int) -> dict[str, Any]:
+    """How often a verdict holds over K effect draws, each judged by its own paired
+    interval (`signs`: resolved_sign per draw). For a claimed sign (+1 or -1) the verdict
+    holds where the interval lies on the claimed side and is reversed where it lies on
+    the other; the share of draws in which the true effect has the claimed sign lies
+    between `holds` and 1 - `reversed` (up to each interval's 5% error). For a tie
+    (claim 0) it holds where the interval includes 0 (which depends on the replications
+    per draw) and breaks where it excludes it. Shares come with Wilson intervals."""
+    k = len(signs)
+    if claim == 0:
+        n_hold, n_rev = sum(s == 0 for s in signs), sum(s != 0 for s in signs)
+    else:
+        n_hold, n_rev = sum(s == claim for s in signs), sum(s == -claim for s in signs)
+    return {"k": k, "holds": n_hold / k, "holds_ci95": list(wilson(n_hold, k)),
+            "reversed": n_rev / k, "reversed_ci95": list(wilson(n_rev, k)),
+            "unresolved": (k - n_hold - n_rev) / k,
+            "positive": sum(s > 0 for s in signs), "negative": sum(s < 0 for s in signs)}

@@ -14,7 +14,10 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import relaysim
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,11 +32,14 @@ EXPERIMENTS = [
     "calibration",
     "relay_4x100",
     "failure_conditions",
+    "sharing_wins",
+    "robust_answers",
+    "trust_currency",
 ]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: experiments whose headline numbers include a paired completion effect
-COMPLETION_EFFECTS = ("baton_vs_speed", "structures", "weakest_zone")
+COMPLETION_EFFECTS = ("baton_vs_speed", "structures", "weakest_zone", "robust_answers")
 QUICK_SECONDS = 60  # what --quick promises on a free two-core machine
 HARD_TIMEOUT = 600  # a run this long is hung, not slow
 
@@ -129,3 +135,120 @@ def test_experiment_relaysim_error_exits_2(tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and "error:" in proc.stderr
+
+
+# ------------------------------------------- robust_answers and its helpers in _common
+
+
+@pytest.fixture(scope="module")
+def common():
+    """experiments/_common.py and robust_answers.py, imported as the scripts import them."""
+    sys.path.insert(0, str(ROOT / "experiments"))
+    try:
+        import _common
+        import robust_answers
+        yield _common, robust_answers
+    finally:
+        sys.path.remove(str(ROOT / "experiments"))
+
+
+def test_effect_ranges_follow_their_rule(common) -> None:
+    """Each odds effect's range holds its default, lies in the parameter's range and is the
+    stated rule: the log-odds effect times 0.5 to 1.5 (odds factors rounded outwards to two
+    decimals); every range says why."""
+    from relaysim.model.schema import EFFECTS_SPEC
+    c, _ = common
+    assert set(c.EFFECT_RANGES) == {f"effects.{k}" for k in
+                                    ("trust", "clarity", "rehearsal", "checkpoint", "load",
+                                     "tank")}
+    for path, r in c.EFFECT_RANGES.items():
+        spec = EFFECTS_SPEC[path.split(".")[1]]
+        assert spec.lo < r.low < spec.default < r.high, path
+        assert "ASSUMPTION" in r.why
+        if path.split(".")[1] in ("trust", "clarity", "tank"):
+            assert (r.low, r.high) == pytest.approx((0.5 * spec.default, 1.5 * spec.default))
+        else:
+            ends = sorted((spec.default ** 0.5, spec.default ** 1.5))
+            assert r.low <= ends[0] < r.low + 0.01 and r.high - 0.01 < ends[1] <= r.high, path
+
+
+def test_effects_drawn_pair_the_variants(common) -> None:
+    """Two variants drawn with one seed draw the same effects in each replication (common
+    random numbers), inside the ranges; effect_vectors are those draws."""
+    from relaysim.engines.realize import replication_values
+    c, _ = common
+    base = relaysim.load_scenario(ROOT / "scenarios" / "baseline.toml")
+    a = c.effects_drawn(base)
+    b = c.effects_drawn(base.with_values({"zones.coach.fumble": 0.06}))
+    vecs = c.effect_vectors(base, 20, seed=3)
+    assert len(vecs) == 20 and len({v["effects.trust"] for v in vecs}) == 20
+    for rep in range(20):
+        va = replication_values(a, 3, rep)
+        assert va == replication_values(b, 3, rep) == vecs[rep]
+        for path, r in c.EFFECT_RANGES.items():
+            assert r.low <= va[path] <= r.high
+    assert replication_values(a, 4, 0) != vecs[0]
+
+
+def test_contrast_effect_uses_the_paired_intervals(common) -> None:
+    """A B - A contrast is _common.paired (Tango for completion); a wider contrast is
+    intervals.paired_means on the weighted sums, replication by replication."""
+    from relaysim.study.intervals import paired_means
+    c, _ = common
+    base = relaysim.load_scenario(ROOT / "scenarios" / "baseline.toml")
+    scs = {"a": base, "b": base.with_values({"zones.classroom.fumble": 0.05}),
+           "c": base.with_values({"zones.coach.fumble": 0.05})}
+    runs = {k: relaysim.run(sc, reps=60, seed=1, workers=1) for k, sc in scs.items()}
+    two = c.contrast_effect(runs, c.Contrast("b_a", "b - a", {"b": 1, "a": -1}, +1))
+    assert two == c.paired(runs["a"], runs["b"])
+    assert two["method"] == "tango-score"
+    w = {"b": 1, "c": 1, "a": -2}
+    got = c.contrast_effect(runs, c.Contrast("bc_2a", "b + c - 2a", w, +1, "coverage"))
+    cov = {k: c.per_rep(r, "coverage") for k, r in runs.items()}
+    want = paired_means(2 * cov["a"], cov["b"] + cov["c"], max_abs_difference=2)
+    assert got["difference"] == pytest.approx(float(np.mean(cov["b"] + cov["c"] - 2 * cov["a"])))
+    assert got["ci95"] == list(want.ci) and got["method"] == want.method
+
+
+def test_share_of_draws_counts_and_bounds(common) -> None:
+    """Draws are counted by their intervals' side; Wilson intervals come with the shares;
+    a tie holds where the interval includes 0."""
+    c, ra = common
+    assert [c.resolved_sign({"ci95": ci}) for ci in ([0.1, 0.2], [-0.2, -0.1], [-0.1, 0.1])] \
+        == [1, -1, 0]
+    s = c.share_of_draws([1] * 7 + [0] * 2 + [-1], claim=+1)
+    assert (s["k"], s["holds"], s["reversed"], s["unresolved"]) == (10, 0.7, 0.1, 0.2)
+    assert s["holds_ci95"][0] < 0.7 < s["holds_ci95"][1]
+    assert c.share_of_draws([1] * 7 + [0] * 2 + [-1], claim=-1)["holds"] == 0.1
+    tie = c.share_of_draws([0] * 8 + [1, -1], claim=0)
+    assert (tie["holds"], tie["reversed"], tie["positive"], tie["negative"]) == (0.8, 0.2, 1, 1)
+    # survival: the pooled interval's side, and no more reversals than chance
+    sh = c.share_of_draws([1] * 50, claim=+1)
+    assert ra.survival({"ci95": [0.01, 0.02]}, sh, +1) == "survives"
+    assert ra.survival({"ci95": [-0.01, 0.02]}, sh, +1) == "not resolved over the ranges"
+    assert ra.survival({"ci95": [-0.02, -0.01]}, sh, +1) == "reversed"
+    some = c.share_of_draws([1] * 40 + [-1] * 10, claim=+1)
+    assert ra.survival({"ci95": [0.01, 0.02]}, some, +1).startswith("survives on average")
+    assert ra.survival({"ci95": [-0.01, 0.02]}, c.share_of_draws([0] * 50, 0), 0) == "survives"
+    assert ra.survival({"ci95": [0.01, 0.02]}, tie, 0).startswith("broken")
+
+
+def test_headline_comparisons_match_the_experiments(common) -> None:
+    """Each experiment's `headline` gives the variants its own main runs and contrasts over
+    them with the claimed signs its answer states."""
+    _, ra = common
+    base = relaysim.load_scenario(ROOT / "scenarios" / "baseline.toml")
+    claims = {}
+    for name, (fn, _pool, _vec) in ra.PARTS.items():
+        variants, contrasts = fn(base)
+        for con in contrasts:
+            assert set(con.weights) <= set(variants), (name, con.key)
+            assert sum(con.weights.values()) == 0, (name, con.key)  # a contrast
+            claims[f"{name}.{con.key}"] = con.claim
+    assert claims["baton_vs_speed.handoffs_minus_speed"] == 1
+    assert claims["weakest_zone.classroom_minus_principal"] == 1
+    assert claims["weakest_zone.classroom_minus_coach"] == 0
+    assert claims["practice_the_pass.interaction_completion"] == -1
+    v, _ = ra.PARTS["baton_vs_speed"][0](base)
+    assert v["handoffs"].get("zones.classroom.fumble") == pytest.approx(0.15 * 0.7)
+    assert v["speed"].get("zones.classroom.fumble") == pytest.approx(0.15)

@@ -115,7 +115,7 @@ def test_chunking_does_not_matter() -> None:
 
 FEATURES = ("capacity", "initiatives", "stream", "slots", "windows", "checkpoints", "tank",
             "turnover", "feedback", "segments", "merged", "max_attempts", "min_fidelity",
-            "trust_dynamics", "draws")
+            "trust_dynamics", "draws", "sharing")
 
 
 def _dist(draw: Any, lo: float = 0.0) -> dict[str, Any]:
@@ -229,7 +229,28 @@ def scenario_dicts(draw: Any, features: frozenset[str]) -> dict[str, Any]:
                                        "set": sets}]
     if on("draws"):
         _add_draws(draw, d, merged_k, on("segments"))
+    if on("sharing"):
+        _add_sharing(draw, d, merged_k, on("segments"))
     return d
+
+
+def _add_sharing(draw: Any, d: dict[str, Any], merged_k: int | None, segments: bool) -> None:
+    """Peer sharing on one level (any but the first and a merged one), every option."""
+    levels = d["levels"]
+    k = draw(st.sampled_from([k for k in range(1, len(levels)) if k != merged_k]))
+    nets = ["all", "ring", "random"] + (["segment"] if segments else [])
+    levels[k]["sharing"] = {
+        "rate": draw(st.sampled_from([2.0, 8.0, 40.0])),
+        "recognition": draw(st.sampled_from([0.5, 1.0, 3.0])),
+        "threshold": draw(st.sampled_from([0.3, 0.8, 1.0])),
+        "network": draw(st.sampled_from(nets)), "degree": draw(st.integers(1, 3)),
+        "target": draw(st.sampled_from(["lacking", "any"])),
+        "newcomer_rate": draw(st.sampled_from([0.0, 6.0, 40.0])),
+        "duration": float(draw(st.integers(0, 3))),
+        "fumble": draw(st.sampled_from([0.0, 0.3, 0.6])),
+        "retention": draw(st.sampled_from([0.8, 1.0]))}
+    if draw(st.booleans()):
+        levels[k]["count"] = draw(st.integers(2, 4))
 
 
 def _add_draws(draw: Any, d: dict[str, Any], merged_k: int | None, segments: bool) -> None:

@@ -4,7 +4,8 @@ A lever is one dotted path (as `--set` takes it) with a control: a switch for fl
 slider for numbers. The default levers are grouped by junction (each handoff's rehearsal,
 checkpoint and fumble risk), by level (trust, capacity, turnover, succession) and by
 initiative (deadline, success threshold; with an initiative stream, how many new
-initiatives arrive a year). Any other path comes in with `--lever PATH=LO:HI`.
+initiatives arrive a year); with peer sharing, how much the district recognizes showcase
+schools ("Sharing school wins"). Any other path comes in with `--lever PATH=LO:HI`.
 
 Values are never checked here: every change goes through Scenario.with_values, exactly as
 `--set` does, so a bad value gets the same message.
@@ -124,6 +125,7 @@ def default_levers(sc: Scenario) -> list[Lever]:
         succ = sc.get(f"{p}.succession")
         base = succ if succ is not None else sc.get(f"{p}.loss_on_turnover")
         out.append(_num_lever(sc, f"{p}.succession", g, 0.0, 1.0, base=base))
+    out += _sharing_levers(sc)
     td = sc.trust_dynamics
     if td.gain > 0 or td.loss > 0:  # trust built by clean handoffs, spent by fumbles
         for key in ("gain", "loss"):
@@ -141,6 +143,16 @@ def default_levers(sc: Scenario) -> list[Lever]:
             out.append(_num_lever(sc, f"{p}.deadline", g, lo, max(float(dl), sc.horizon)))
         out.append(_num_lever(sc, f"{p}.success_threshold", g, 0.05, 1.0))
     return [lv for lv in out if lv is not None and not _forbidden(sc, lv.path)]
+
+
+def _sharing_levers(sc: Scenario) -> list[Lever | None]:
+    """With peer sharing: how much the district recognizes showcase schools, which scales
+    every sharing rate (0 = the leveling norm at its strictest: no sharing at all)."""
+    k = sc.sharing_level
+    if k is None:
+        return []
+    path = f"levels.{sc.levels[k].name}.sharing.recognition"
+    return [_num_lever(sc, path, "Sharing school wins", 0.0, max(3.0, 2 * _value(sc, path)))]
 
 
 def _forbidden(sc: Scenario, path: str) -> bool:

@@ -207,7 +207,11 @@ def relay_figure(var: RunResult, name: str) -> Any:
     headline = None
     if cr.get("estimate") is not None:
         headline = (cr["estimate"], cr["ci95"][0], cr["ci95"][1], name)
-    return relay(var.scenario, shares=shares, headline=headline)
+    peers = s.get("peer_sharing")
+    if peers is not None:  # the district's reviews at the same handoff, for the share
+        runs = max(int(s.get("runs") or 0), 1)
+        peers = {**peers, "rescued": zones.get(peers["level"], {}).get("rescues", 0) / runs}
+    return relay(var.scenario, shares=shares, headline=headline, peers=peers)
 
 
 def figures(base: RunResult, var: RunResult, dpi: int = 80) -> dict[str, str]:

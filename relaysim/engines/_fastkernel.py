@@ -115,16 +115,22 @@ B_CAP, B_ZONE, B_MAXATT, B_SLOTS, B_CP, B_WIN, B_N = range(7)
 # global floats
 (G_HORIZON, G_LOAD, G_TANKEFF, G_CPTIME, G_SRATE, G_SSTART, G_SSTOP, G_SMEANGAP, G_SDEADAFTER,
  G_SCLAR, G_SMINFID, G_FBINT, G_FBDETECT, G_TGAIN, G_TLOSS, G_TLOW, G_THIGH, G_TDEADLINE,
- G_TRUSTEFF, G_N) = range(20)
-# global ints
-GI_CONTENDED, GI_NLEV, GI_SPRIO, GI_SNEED, GI_NCLASS, GI_NINI, GI_TDYN, GI_N = range(8)
+ G_TRUSTEFF, G_SHMEAN, G_VMEAN, G_SHDUR, G_SHRET, G_SHODDS, G_N) = range(25)
+# global ints (GI_PS: the sharing level, nlev when none shares)
+(GI_CONTENDED, GI_NLEV, GI_SPRIO, GI_SNEED, GI_NCLASS, GI_NINI, GI_TDYN, GI_PS, GI_SANY,
+ GI_SHOWNEED, GI_SRAND, GI_N) = range(12)
 # dist slots per bundle
 DS_WORK, DS_DUR, DS_REWORK, DS_VAC = 0, 1, 2, 3
 # purposes (streams.py numbers)
 WORK, DURATION, FUMBLE, RECOVER, REWORK = 0, 1, 2, 3, 4
 TURNOVER, VACANCY, LOSS, REVIEW, STREAM = 5, 6, 7, 8, 9
 MERGED_WORK = 20
-# output track ints / floats
+SHARE_GAP, SHARE_PICK, SHARE_FUMBLE, NEWCOMER = 10, 11, 12, 13
+# peer sharing: where a track's copy stands at a runner (simpy_engine's _NONE.._EXCH)
+SS_NONE, SS_LIVE, SS_DONE, SS_DROPPED, SS_LOST, SS_EXCH = range(6)
+# peer counts per track (records.PEER_FIELDS)
+(TP_SHARES, TP_HANDOFFS, TP_FUMBLES, TP_RECOVERED, TP_FROMDROP, TP_FROMLOST, TP_NEWC,
+ TP_REACHED, TP_IMPL, TP_N) = range(10)# output track ints / floats
 (TI_REP, TI_NAME, TI_IMPL, TI_IMPLBD, TI_BELOW, TI_DROPPED, TI_LOST, TI_INFLIGHT, TI_REACHBD,
  TI_PRIO, TI_NEED, TI_N) = range(12)
 TF_LAUNCH, TF_DEADLINE, TF_FIDSUM, TF_DONE, TF_CLAR, TF_MINFID, TF_N = range(7)
@@ -138,14 +144,15 @@ E_KIND, E_A, E_B, E_HEAD, E_TAIL, E_NCB, E_N = range(7)
 EK_RESUME, EK_DISPATCH, EK_DEPART, EK_FILL, EK_INTR = range(5)
 # process ints / floats
 (P_PC, P_TR, P_P, P_I, P_SEQ, P_ATT, P_BEGAN, P_TARGET, P_WNEXT, P_HPREV, P_HNEXT, P_ALIVE,
- P_OK, P_N) = range(14)
-PF_FID, PF_ARRIVED, PF_WORK, PF_STARTED, PF_PF, PF_N = range(6)
+ P_OK, P_PEER, P_AUX, P_N) = range(16)
+PF_FID, PF_ARRIVED, PF_WORK, PF_STARTED, PF_PF, PF_U, PF_T, PF_N = range(8)
 # queue nodes: prio, seq, tick, event, next
 Q_PRIO, Q_SEQ, Q_TICK, Q_EV, Q_NEXT, Q_N = range(6)
 # program counters
 (PC_LAUNCH, PC_CARRY, PC_X_SLOT, PC_X_CP, PC_TANK, PC_ATT_INIT, PC_ATT_TOP, PC_VAC, PC_WIN,
  PC_AFTER_WIN, PC_AFTER_DUR, PC_X_END, PC_LEG, PC_LEG_LOOP, PC_STARTED, PC_WORKED,
- PC_ARRIVALS, PC_ARR_LOOP, PC_ARR_WAKE, PC_REVIEWS, PC_REV_WAKE, PC_INTR) = range(22)
+ PC_ARRIVALS, PC_ARR_LOOP, PC_ARR_WAKE, PC_REVIEWS, PC_REV_WAKE, PC_INTR, PC_SHOW,
+ PC_SHOW_LOOP, PC_SHOW_WAKE, PC_LAT, PC_LAT_END, PC_NEWC, PC_NEWC_LOOP, PC_NEWC_WAKE) = range(30)
 LOST, STAY = 0, 1
 URGENT, NORMAL = 0, 1
 DONE = -1  # program counter of a finished process
@@ -364,6 +371,90 @@ def _draw(seedk, rep, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar):
     return ppf_scalar(dcode[b, dslot], dpar[b, dslot, :dn[b, dslot]], u)
 
 
+# -- peer sharing (simpy_engine.Relay's sharing methods) -----------------------------------
+@njit(cache=True, inline="always")
+def _sdraw(seedk, rep, purpose, ps, i, scnt):
+    """Runner i of the sharing level's next keyed uniform for a sharing purpose."""
+    n = scnt[purpose - SHARE_GAP, i]
+    scnt[purpose - SHARE_GAP, i] = n + 1
+    return uniform(seedk, rep, purpose, ps, i, n)
+
+
+@njit(cache=True, inline="always")
+def _eff(lv, sclaim, tl, p, i, ps):
+    """Relay._eff: classrooms a copy at (p, i) stands for, less what peers took."""
+    if p < ps:
+        return lv[p, LV_LEAVES] - sclaim[tl, lv[p, LV_OFF] + i]
+    return lv[p, LV_LEAVES]
+
+
+@njit(cache=True, inline="always")
+def _lacks(sstat, tl, lv, ps, j, vacant):
+    """Relay._lacks: runner j of the sharing level lacks the baton and is in post."""
+    r = lv[ps, LV_OFF] + j
+    s0 = sstat[tl, r]
+    if s0 == SS_LIVE or s0 == SS_DONE:
+        return False
+    return not (lv[ps, LV_TURN] and vacant[r])
+
+
+@njit(cache=True, inline="always")
+def _claim(lv, ps, tr, tl, j, newcomer, sstat, sclaim, o_ti, o_tp, drop_i, drop_f, st):
+    """Relay._claim: runner j takes a peer copy; its classrooms leave their bucket."""
+    L = lv[ps, LV_LEAVES]
+    r = lv[ps, LV_OFF] + j
+    s0 = sstat[tl, r]
+    if s0 == SS_NONE:
+        q = ps - 1
+        while sstat[tl, lv[q, LV_OFF] + j // (lv[ps, LV_SIZE] // lv[q, LV_SIZE])] == SS_NONE:
+            q -= 1
+        s0 = sstat[tl, lv[q, LV_OFF] + j // (lv[ps, LV_SIZE] // lv[q, LV_SIZE])]
+        for qq in range(q, ps):
+            sclaim[tl, lv[qq, LV_OFF] + j // (lv[ps, LV_SIZE] // lv[qq, LV_SIZE])] += L
+    elif s0 == SS_DROPPED:
+        kept = 0
+        for d in range(st[ST_NDROP]):
+            if drop_i[d, 0] == tr and drop_i[d, 1] == ps and drop_i[d, 2] == j:
+                continue
+            for c in range(4):
+                drop_i[kept, c] = drop_i[d, c]
+            drop_f[kept] = drop_f[d]
+            kept += 1
+        st[ST_NDROP] = kept
+    if s0 == SS_LIVE or s0 == SS_EXCH:
+        o_ti[tr, TI_INFLIGHT] -= L
+    elif s0 == SS_DROPPED:
+        o_ti[tr, TI_DROPPED] -= L
+        o_tp[tr, TP_FROMDROP] += 1
+    else:
+        o_ti[tr, TI_LOST] -= L
+        o_tp[tr, TP_FROMLOST] += 1
+    o_tp[tr, TP_RECOVERED] += 1
+    if newcomer:
+        o_tp[tr, TP_NEWC] += 1
+    sstat[tl, r] = SS_LIVE
+    o_ti[tr, TI_INFLIGHT] += L
+
+
+@njit(cache=True, inline="always")
+def _new_proc(pi, st, cap_proc, pc, tr, p, i, peer, aux):
+    """A new process row (env.process): its state; the caller schedules its start."""
+    w2 = st[ST_NPROC]
+    if w2 >= cap_proc:
+        st[ST_OVF] = CAP_PROC + 1
+        w2 = cap_proc
+    else:
+        st[ST_NPROC] = w2 + 1
+    pi[w2, P_PC] = pc
+    pi[w2, P_TR] = tr
+    pi[w2, P_P] = p
+    pi[w2, P_I] = i
+    pi[w2, P_ALIVE] = 1
+    pi[w2, P_PEER] = peer
+    pi[w2, P_AUX] = aux
+    return w2
+
+
 # per-runner state columns (ri: ints, rf: floats)
 (R_BUSY, R_HELD, R_VAC, R_SLOTS, R_SHEAD, R_STAIL, R_DISP, R_FILL, R_TANKEV, R_QHEAD, R_QLEN,
  R_HHEAD, R_HTAIL, R_LEVEL, R_N) = range(15)
@@ -393,8 +484,9 @@ def _trust_moves(trust, trustd, odds, r, clean, now, zodds, gf):
 
 @njit(cache=True, _nrt=False)
 def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i,
-              caps, out_lf, out_li, o_ti, o_tf, o_tz, ev, evfree, pi, pf, runlist, ht, hk,
-              qn, qfree, drop_i, drop_f, st, cnt, ri, rf, fq):
+              nb_ptr, nb_idx, caps, out_lf, out_li, o_ti, o_tf, o_tz, o_tp, ev, evfree, pi,
+              pf, runlist, ht, hk, qn, qfree, drop_i, drop_f, st, cnt, ri, rf, fq, sstat,
+              sclaim, simpl, sfid, sshow, scnt, sgen):
     """Replications rep0..rep1-1. Returns (status, reps done, track rows written); status 0
     is success, k > 0 means pool k-1 (CAP_*) overflowed in replication rep0 + reps done.
 
@@ -404,10 +496,12 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, 
     R = lv[nlev - 1, LV_OFF] + lv[nlev - 1, LV_SIZE]
     rows = 0
     for rep in range(rep0, rep1):
+        nbrow = rep - rep0 if gi[GI_SRAND] else 0
         status = _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i,
-                      caps, out_lf[rep - rep0], out_li[rep - rep0], o_ti, o_tf, o_tz, rows,
-                      ev, evfree, pi, pf, runlist, ht, hk, qn, qfree, drop_i, drop_f, st,
-                      cnt, R, ri, rf, fq)
+                      nb_ptr, nb_idx[nbrow], caps, out_lf[rep - rep0], out_li[rep - rep0],
+                      o_ti, o_tf, o_tz, o_tp, rows, ev, evfree, pi, pf, runlist, ht, hk, qn,
+                      qfree, drop_i, drop_f, st, cnt, R, ri, rf, fq, sstat, sclaim, simpl,
+                      sfid, sshow, scnt, sgen)
         if status != 0:
             return status, rep - rep0, rows
         rows += st[ST_NTR]
@@ -415,9 +509,10 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, 
 
 
 @njit(cache=True, _nrt=False)
-def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
-         lf, li, o_ti, o_tf, o_tz, row0, ev, evfree, pi, pf, runlist, ht, hk, qn, qfree,
-         drop_i, drop_f, st, cnt, R, ri, rf, fq):
+def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_ptr, nbrs,
+         caps, lf, li, o_ti, o_tf, o_tz, o_tp, row0, ev, evfree, pi, pf, runlist, ht, hk, qn,
+         qfree, drop_i, drop_f, st, cnt, R, ri, rf, fq, sstat, sclaim, simpl, sfid, sshow,
+         scnt, sgen):
     # long on purpose: SimPy's event loop and every process's state machine share these
     # locals; helpers in the hot loop would cost calls, and splitting it would scatter the
     # one-to-one correspondence with simpy_engine.py (each PC_* branch is one of its yields)
@@ -440,6 +535,15 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
     st[:] = 0
     cnt[:, :] = 0
     seedk = seed
+    # peer sharing (simpy_engine.Relay._sharing_setup): ps the sharing level, nlev if none
+    ps = gi[GI_PS]
+    shar = ps < nlev
+    n_upto = 0
+    sh_rows = sstat.shape[0]
+    if shar:
+        n_upto = lv[ps, LV_OFF] + lv[ps, LV_SIZE]
+        scnt[:, :] = 0
+        sgen[:] = 0
     # per-runner state (views of the caller's arrays)
     busy = ri[:, R_BUSY]
     held = ri[:, R_HELD]
@@ -507,6 +611,15 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
         o_tf[t, TF_FIDSUM] = 0.0
         o_tf[t, TF_DONE] = np.nan
         o_tz[t, :, :] = 0
+        o_tp[t, :] = 0
+        if shar:
+            if k >= sh_rows:
+                return CAP_TR + 1
+            sstat[k, :n_upto] = 0
+            sclaim[k, :n_upto] = 0
+            simpl[k, :] = 0
+            sfid[k, :] = 0.0
+            sshow[k, :] = 0
     ntr = nini
     arr_t = 0.0
     now = 0.0
@@ -635,6 +748,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
             odds[r] = bf[b, BF_ODDSNEW]
             if tdyn:
                 _set_trust(trust, trustd, odds, r, bf[b, BF_TRUSTNEW], now, bf[b, BF_ZODDS], gf)
+            elif p == ps:  # the lateral odds read the receiver's trust
+                trust[r] = bf[b, BF_TRUSTNEW]
             if lv[p, LV_TANK]:
                 tank[r] = 1.0
                 tank_t[r] = now
@@ -661,6 +776,12 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                 if now + gap < horizon:
                     e2 = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
                     _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
+            if p == ps and gf[G_VMEAN] > 0:  # a newcomer who may visit showcases
+                sgen[i] += 1
+                w2 = _new_proc(pi, st, cap_proc, PC_NEWC, -1, p, i, 0, sgen[i])
+                e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                _wait(ev, pi, w2, e2)
+                _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
         _free_event(evfree, st, e)
 
         # run the resumed processes in callback order, each up to its next yield
@@ -670,10 +791,13 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
             tr = pi[w, P_TR]
             p = pi[w, P_P]
             i = pi[w, P_I]
+            tl = tr - row0
             if p >= 0:
                 r = lv[p, LV_OFF] + i
                 b = rb[r]
                 leaves = lv[p, LV_LEAVES]
+                if shar and p <= ps:
+                    leaves = _eff(lv, sclaim, tl, p, i, ps)
             else:
                 r = 0
                 b = 0
@@ -689,6 +813,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                                now + (launch - now))
                         break
                 elif pc == PC_CARRY:
+                    if shar and p == 0:
+                        sstat[tl, 0] = SS_LIVE
                     o_ti[tr, TI_INFLIGHT] += leaves
                     if bi[b, B_ZONE]:
                         if bi[b, B_SLOTS] >= 0:
@@ -828,7 +954,16 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                             _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, qn[node, Q_EV])
                         else:
                             slots_used[g] -= 1
+                    if shar and p <= ps:
+                        if p == ps:
+                            if sstat[tl, r] != SS_EXCH:  # a peer's copy came first
+                                pc = DONE
+                                break
+                            sstat[tl, r] = SS_LIVE
+                        leaves = _eff(lv, sclaim, tl, p, i, ps)
                     if pi[w, P_OK] == 0:
+                        if shar and p <= ps:
+                            sstat[tl, r] = SS_DROPPED
                         o_ti[tr, TI_INFLIGHT] -= leaves
                         o_ti[tr, TI_DROPPED] += leaves
                         if has_feedback:
@@ -841,6 +976,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                             drop_i[nd, 0] = tr
                             drop_i[nd, 1] = p
                             drop_i[nd, 2] = i
+                            drop_i[nd, 3] = 1 if pi[w, P_PEER] == 1 else 0
                             drop_f[nd] = pf[w, PF_FID]
                         pc = DONE
                         break
@@ -933,13 +1069,51 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     held[r] -= 1
                     if lv[p, LV_TURN]:
                         _unhold(pi, hhead, htail, r, w)
-                    o_ti[tr, TI_INFLIGHT] -= leaves
+                    peer = 1 if pi[w, P_PEER] == 1 else 0
+                    if shar and p <= ps:
+                        o_ti[tr, TI_INFLIGHT] -= _eff(lv, sclaim, tl, p, i, ps)
+                        sstat[tl, r] = SS_DONE
+                        if p == ps:
+                            sfid[tl, i] = pf[w, PF_FID]
+                    else:
+                        o_ti[tr, TI_INFLIGHT] -= leaves
                     if p == last:
-                        _reached(o_ti, o_tf, tr, now, pf[w, PF_FID])
+                        fid = pf[w, PF_FID]
+                        _reached(o_ti, o_tf, tr, now, fid)
+                        if shar:  # Relay._reached's peer sharing part
+                            imp = implements(fid, o_tf[tr, TF_MINFID])
+                            if peer:
+                                o_tp[tr, TP_REACHED] += 1
+                                if imp and now <= o_tf[tr, TF_DEADLINE]:
+                                    o_tp[tr, TP_IMPL] += 1
+                            if imp:
+                                sc_ = i // lv[ps, LV_LEAVES]
+                                simpl[tl, sc_] += 1
+                                if simpl[tl, sc_] == gi[GI_SHOWNEED]:
+                                    sshow[tl, sc_] = 1
+                                    if gf[G_SHMEAN] > 0:
+                                        w2 = _new_proc(pi, st, cap_proc, PC_SHOW, tr, ps, sc_,
+                                                       0, 0)
+                                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0,
+                                                        0)
+                                        _wait(ev, pi, w2, e2)
+                                        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT,
+                                                  e2)
                         pc = DONE
                         break
                     c = lv[p + 1, LV_COUNT]
                     for j in range(i * c, (i + 1) * c):
+                        if shar and p + 1 <= ps:  # Relay._spawn
+                            rc = lv[p + 1, LV_OFF] + j
+                            if p + 1 == ps:
+                                s0 = sstat[tl, rc]
+                                if s0 == SS_LIVE or s0 == SS_DONE:
+                                    continue
+                                if s0 == SS_LOST:
+                                    o_ti[tr, TI_LOST] -= lv[ps, LV_LEAVES]
+                                sstat[tl, rc] = SS_EXCH if bi[rb[rc], B_ZONE] else SS_LIVE
+                            else:
+                                sstat[tl, rc] = SS_LIVE
                         w2 = st[ST_NPROC]
                         if w2 >= cap_proc:
                             st[ST_OVF] = CAP_PROC + 1
@@ -951,6 +1125,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         pi[w2, P_P] = p + 1
                         pi[w2, P_I] = j
                         pi[w2, P_ALIVE] = 1
+                        pi[w2, P_PEER] = peer
                         pf[w2, PF_FID] = pf[w, PF_FID]
                         e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
                         _wait(ev, pi, w2, e2)
@@ -964,6 +1139,9 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     if work > 0:
                         busy_time[p] -= max(0.0, min(pf[w, PF_STARTED] + work, horizon) - now)
                     if cause == LOST:
+                        if shar and p <= ps:
+                            leaves = _eff(lv, sclaim, tl, p, i, ps)
+                            sstat[tl, r] = SS_LOST
                         o_ti[tr, TI_INFLIGHT] -= leaves
                         o_ti[tr, TI_LOST] += leaves
                         pc = DONE
@@ -1002,6 +1180,17 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                     o_tf[t, TF_FIDSUM] = 0.0
                     o_tf[t, TF_DONE] = np.nan
                     o_tz[t, :, :] = 0
+                    o_tp[t, :] = 0
+                    if shar:
+                        tl2 = t - row0
+                        if tl2 >= sh_rows:
+                            st[ST_OVF] = CAP_TR + 1
+                            return st[ST_OVF]
+                        sstat[tl2, :n_upto] = 0
+                        sclaim[tl2, :n_upto] = 0
+                        simpl[tl2, :] = 0
+                        sfid[tl2, :] = 0.0
+                        sshow[tl2, :] = 0
                     w2 = st[ST_NPROC]
                     if w2 >= cap_proc:
                         st[ST_OVF] = CAP_PROC + 1
@@ -1034,7 +1223,11 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                         u = _draw(seedk, rep, REVIEW, dp, di, dr, cnt, -1, 0, dcode, dn,
                                   dpar)
                         if u < detect:
-                            o_ti[dtr, TI_DROPPED] -= lv[dp, LV_LEAVES]
+                            if shar and dp <= ps:
+                                o_ti[dtr, TI_DROPPED] -= _eff(lv, sclaim, dtr - row0, dp, di, ps)
+                                sstat[dtr - row0, dr] = SS_EXCH if dp == ps else SS_LIVE
+                            else:
+                                o_ti[dtr, TI_DROPPED] -= lv[dp, LV_LEAVES]
                             o_tz[dtr, dp, 4] += 1
                             w2 = st[ST_NPROC]
                             if w2 >= cap_proc:
@@ -1046,6 +1239,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                             pi[w2, P_P] = dp
                             pi[w2, P_I] = di
                             pi[w2, P_ALIVE] = 1
+                            pi[w2, P_PEER] = drop_i[d, 3]
                             pf[w2, PF_FID] = drop_f[d]
                             e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
                             _wait(ev, pi, w2, e2)
@@ -1054,10 +1248,136 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, caps,
                             drop_i[kept, 0] = dtr
                             drop_i[kept, 1] = dp
                             drop_i[kept, 2] = di
+                            drop_i[kept, 3] = drop_i[d, 3]
                             drop_f[kept] = drop_f[d]
                             kept += 1
                     st[ST_NDROP] = kept
                     pc = PC_REVIEWS
+                elif pc == PC_SHOW:  # Relay._showcase: shares at Poisson times
+                    pf[w, PF_T] = now
+                    pc = PC_SHOW_LOOP
+                elif pc == PC_SHOW_LOOP:
+                    pf[w, PF_T] += exponential_gap(_sdraw(seedk, rep, SHARE_GAP, ps, i, scnt),
+                                                   gf[G_SHMEAN])
+                    if pf[w, PF_T] >= horizon:
+                        pc = DONE
+                        break
+                    _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                           now + (pf[w, PF_T] - now))
+                    pc = PC_SHOW_WAKE
+                    break
+                elif pc == PC_SHOW_WAKE:  # Relay._share
+                    u_pick = _sdraw(seedk, rep, SHARE_PICK, ps, i, scnt)
+                    u_f = _sdraw(seedk, rep, SHARE_FUMBLE, ps, i, scnt)
+                    o_tp[tr, TP_SHARES] += 1
+                    a0 = nb_ptr[i]
+                    a1 = nb_ptr[i + 1]
+                    j = -1
+                    if gi[GI_SANY]:
+                        if a1 > a0:
+                            j = nbrs[a0 + int(u_pick * (a1 - a0))]
+                    else:
+                        m = 0
+                        for x in range(a0, a1):
+                            if _lacks(sstat, tl, lv, ps, nbrs[x], vacant):
+                                m += 1
+                        if m > 0:
+                            want = int(u_pick * m)
+                            for x in range(a0, a1):
+                                if _lacks(sstat, tl, lv, ps, nbrs[x], vacant):
+                                    if want == 0:
+                                        j = nbrs[x]
+                                        break
+                                    want -= 1
+                    pc = PC_SHOW_LOOP
+                    if j >= 0 and _lacks(sstat, tl, lv, ps, j, vacant):
+                        rj = lv[ps, LV_OFF] + j
+                        has_tank = lv[ps, LV_TANK] != 0
+                        level = 1.0
+                        if has_tank:
+                            bj = rb[rj]
+                            level = tank_level(tank[rj], tank_rate(bf[bj, BF_DRAIN],
+                                               bf[bj, BF_RECOVERY], busy[rj]), now - tank_t[rj])
+                        o_tp[tr, TP_HANDOFFS] += 1
+                        w2 = _new_proc(pi, st, cap_proc, PC_LAT, tr, ps, j, 0, i)
+                        pf[w2, PF_PF] = probability(fumble_odds(
+                            gf[G_SHODDS] * trust_factor(trust[rj], gf[G_TRUSTEFF]),
+                            o_tf[tr, TF_CLAR], held[rj], load, has_tank, level, tank_eff))
+                        pf[w2, PF_U] = u_f
+                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                        _wait(ev, pi, w2, e2)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                elif pc == PC_LAT:  # Relay._lateral: the lateral zone from P_AUX to i
+                    pc = PC_LAT_END
+                    if gf[G_SHDUR] > 0:
+                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                               now + gf[G_SHDUR])
+                        break
+                elif pc == PC_LAT_END:
+                    if pf[w, PF_U] < pf[w, PF_PF]:
+                        o_tp[tr, TP_FUMBLES] += 1
+                        pc = DONE
+                        break
+                    if not _lacks(sstat, tl, lv, ps, i, vacant):
+                        pc = DONE
+                        break
+                    _claim(lv, ps, tr, tl, i, pi[w, P_PEER] == 2, sstat, sclaim, o_ti, o_tp,
+                           drop_i, drop_f, st)
+                    pf[w, PF_FID] = sfid[tl, pi[w, P_AUX]] * gf[G_SHRET]
+                    pi[w, P_PEER] = 1
+                    pc = PC_LEG
+                elif pc == PC_NEWC:  # Relay._newcomer
+                    pf[w, PF_T] = now
+                    pc = PC_NEWC_LOOP
+                elif pc == PC_NEWC_LOOP:
+                    pf[w, PF_T] += exponential_gap(_sdraw(seedk, rep, NEWCOMER, ps, i, scnt),
+                                                   gf[G_VMEAN])
+                    if pf[w, PF_T] >= horizon:
+                        pc = DONE
+                        break
+                    _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                           now + (pf[w, PF_T] - now))
+                    pc = PC_NEWC_WAKE
+                    break
+                elif pc == PC_NEWC_WAKE:
+                    if sgen[i] != pi[w, P_AUX] or vacant[r]:
+                        pc = DONE
+                        break
+                    a0 = nb_ptr[i]
+                    a1 = nb_ptr[i + 1]
+                    for t2 in range(row0, row0 + ntr):
+                        tl2 = t2 - row0
+                        if not _lacks(sstat, tl2, lv, ps, i, vacant):
+                            continue
+                        m = 0
+                        for x in range(a0, a1):
+                            m += sshow[tl2, nbrs[x]]
+                        if m == 0:
+                            continue
+                        want = int(_sdraw(seedk, rep, NEWCOMER, ps, i, scnt) * m)
+                        sj = -1
+                        for x in range(a0, a1):
+                            if sshow[tl2, nbrs[x]]:
+                                if want == 0:
+                                    sj = nbrs[x]
+                                    break
+                                want -= 1
+                        u_f = _sdraw(seedk, rep, NEWCOMER, ps, i, scnt)
+                        has_tank = lv[ps, LV_TANK] != 0
+                        level = 1.0
+                        if has_tank:
+                            level = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN],
+                                               bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
+                        o_tp[t2, TP_HANDOFFS] += 1
+                        w2 = _new_proc(pi, st, cap_proc, PC_LAT, t2, ps, i, 2, sj)
+                        pf[w2, PF_PF] = probability(fumble_odds(
+                            gf[G_SHODDS] * trust_factor(trust[r], gf[G_TRUSTEFF]),
+                            o_tf[t2, TF_CLAR], held[r], load, has_tank, level, tank_eff))
+                        pf[w2, PF_U] = u_f
+                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+                        _wait(ev, pi, w2, e2)
+                        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                    pc = PC_NEWC_LOOP
                 else:  # pragma: no cover
                     return 99
             pi[w, P_PC] = pc

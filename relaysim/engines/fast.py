@@ -26,8 +26,9 @@ from ..model.distributions import ZERO
 from ..model.plan import Plan, plan_for
 from ..model.scenario import Scenario
 from .keyed import seed_key
+from .network import as_arrays, neighbours
 from .realize import realize
-from .records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
+from .records import InitiativeOutcome, LevelOutcome, PeerCounts, Replication, ZoneCounts
 
 __all__ = ["available", "simulate", "simulate_chunk", "run_columns", "kernel"]
 
@@ -213,16 +214,22 @@ def _params(sc: Scenario) -> _Params:
     fb = sc.feedback
     td = sc.trust_dynamics
     n_class = plan.sizes[-1]
+    k_sh = sc.sharing_level
+    sh = None if k_sh is None else sc.levels[k_sh].sharing
+    ps = nlev if k_sh is None else plan.phys_of[k_sh]
     gf = np.array([sc.horizon, eff.load, eff.tank, eff.checkpoint_time, s.rate, s.start,
                    s.stop, sc.year_length / s.rate if s.rate > 0 else 0.0, s.deadline_after,
                    F.clarity_factor(s.clarity, eff.clarity), s.min_fidelity, fb.interval,
                    fb.detect, td.gain, td.loss, td.low, td.high,
                    sc.initiatives[0].deadline if sc.initiatives else sc.horizon, eff.trust,
-                   0.0], np.float64)
+                   *_sharing_floats(sc), 0.0], np.float64)
     contended = len(sc.initiatives) > 1 or s.rate > 0
     gi = np.array([contended, nlev, s.priority, F.classrooms_needed(s.success_threshold,
                                                                        n_class),
-                   n_class, len(sc.initiatives), td.on, 0], np.int64)
+                   n_class, len(sc.initiatives), td.on, ps,
+                   sh is not None and sh.target == "any",
+                   0 if sh is None else F.classrooms_needed(sh.threshold, plan.leaves[ps]),
+                   sh is not None and sh.network == "random", 0], np.int64)
     ini_f = np.array([[i.launch, i.deadline, F.clarity_factor(i.clarity, eff.clarity),
                        i.min_fidelity] for i in sc.initiatives], np.float64).reshape(-1, 4)
     ini_i = np.array([[i.priority, F.classrooms_needed(i.success_threshold, n_class)]
@@ -239,6 +246,52 @@ def _params(sc: Scenario) -> _Params:
     par.scenario = sc
     _PARAMS[id(sc)] = par
     return par
+
+
+def _sharing_floats(sc: Scenario) -> tuple[float, ...]:
+    """G_SHMEAN, G_VMEAN (mean days between shares, visits; 0: none), G_SHDUR, G_SHRET,
+    G_SHODDS (the lateral zone's odds without trust, clarity, load and tank)."""
+    k = sc.sharing_level
+    if k is None:
+        return (0.0,) * 5
+    sh = sc.levels[k].sharing
+    assert sh is not None
+    y, eff = sc.year_length, sc.effects
+    return (y / sh.share_rate if sh.share_rate > 0 else 0.0,
+            y / sh.visit_rate if sh.visit_rate > 0 else 0.0, sh.duration, sh.retention,
+            F.zone_odds(sh.fumble, False, False, eff.rehearsal, eff.checkpoint))
+
+
+def _network(sc: Scenario, plan: Plan, seed: int, start: int, stop: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The sharing network as compressed rows (network.as_arrays): one row of neighbours
+    per replication start..stop-1 for a random network, else one row for all."""
+    k = sc.sharing_level
+    if k is None:
+        return np.zeros(2, np.int64), np.zeros((1, 1), np.int64)
+    sh = sc.levels[k].sharing
+    assert sh is not None
+    p = plan.phys_of[k]
+    reps = range(start, stop) if sh.network == "random" else range(start, start + 1)
+    rows = [as_arrays(neighbours(plan, sh, p, seed, rep)) for rep in reps]
+    return rows[0][0], np.stack([idx for _, idx in rows])
+
+
+def _sharing_scratch(K: Any, par: _Params, rows: int) -> tuple[np.ndarray, ...]:
+    """The kernel's peer sharing state: per track (`rows` of one replication) where its
+    copy stands and what peers claimed, per runner of the sharing level its implementing
+    classrooms, finished fidelity and showcase flag; draw counters and newcomer
+    generations (one element each without sharing)."""
+    lvl = par.args[0]
+    ps = int(par.args[8][K.GI_PS])
+    if ps >= len(lvl):
+        rows = 1
+    n_ps = int(lvl[ps, 0]) if ps < len(lvl) else 1
+    n_upto = int(lvl[ps, 3] + lvl[ps, 0]) if ps < len(lvl) else 1
+    return (np.zeros((rows, n_upto), np.int64), np.zeros((rows, n_upto), np.int64),
+            np.zeros((rows, n_ps), np.int64), np.zeros((rows, n_ps), np.float64),
+            np.zeros((rows, n_ps), np.int64), np.zeros((4, n_ps), np.int64),
+            np.zeros(n_ps, np.int64))
 
 
 def _runner_params(sc: Scenario) -> _Params:
@@ -351,6 +404,7 @@ class Columns:
     track_i: np.ndarray  # (tracks, TI_N), in replication then creation order
     track_f: np.ndarray  # (tracks, TF_N)
     track_z: np.ndarray  # (tracks, physical levels, 5)
+    track_p: np.ndarray  # (tracks, TP_N): peer counts on the sharing level
 
 
 def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = None
@@ -363,16 +417,17 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
     lf = np.zeros((n, nlev, K.LF_N), np.float64)
     li = np.zeros((n, nlev, 2), np.int64)
     rows = max(16, n * par.exp_tracks)
-    parts_i, parts_f, parts_z = [], [], []
-    done = 0
+    parts_i, parts_f, parts_z, parts_p, done = [], [], [], [], 0
     lvl = par.args[0]
     n_runners = int(lvl[-1, 3] + lvl[-1, 0])
     n_purposes = 10 + max(1, int(lvl[:, 6].max()))
+    (nb_ptr, nb_idx), sh_rows = _network(sc, par.plan, seed, start, stop), 2 * par.exp_tracks + 16
     while done < n:
         caps = par.caps
         o_ti = np.zeros((rows, K.TI_N), np.int64)
         o_tf = np.zeros((rows, K.TF_N), np.float64)
         o_tz = np.zeros((rows, nlev, 5), np.int64)
+        o_tp = np.zeros((rows, K.TP_N), np.int64)
         caps[K.CAP_TR] = rows
         c_ev, c_proc, c_heap = int(caps[K.CAP_EV]), int(caps[K.CAP_PROC]), int(caps[K.CAP_HEAP])
         c_qn, c_drop = int(caps[K.CAP_QN]), int(caps[K.CAP_DROP])
@@ -382,22 +437,25 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
                    np.empty((c_proc + 1, K.PF_N), np.float64), np.empty(c_proc + 1, np.int64),
                    np.empty(c_heap + 1, np.float64), np.empty(c_heap + 1, np.int64),
                    np.empty((c_qn + 1, K.Q_N), np.int64), np.empty(c_qn + 1, np.int64),
-                   np.empty((c_drop + 1, 3), np.int64), np.empty(c_drop + 1, np.float64),
+                   np.empty((c_drop + 1, 4), np.int64), np.empty(c_drop + 1, np.float64),
                    np.zeros(K.ST_N, np.int64), np.zeros((n_purposes, n_runners), np.int64),
                    np.zeros((n_runners, K.R_N), np.int64),
                    np.zeros((n_runners, K.RF_N), np.float64),
-                   np.empty(2 * (c_heap + 1), np.int64))
+                   np.empty(2 * (c_heap + 1), np.int64), *_sharing_scratch(K, par, sh_rows))
         status, reps_done, nrows = K.run_chunk(
-            seed_key(seed), start + done, stop, *par.args, caps, lf[done:], li[done:], o_ti, o_tf,
-            o_tz, *scratch)
+            seed_key(seed), start + done, stop, *par.args, nb_ptr,
+            nb_idx[done:] if len(nb_idx) > 1 else nb_idx, caps, lf[done:], li[done:], o_ti,
+            o_tf, o_tz, o_tp, *scratch)
         parts_i.append(o_ti[:nrows])
         parts_f.append(o_tf[:nrows])
         parts_z.append(o_tz[:nrows])
+        parts_p.append(o_tp[:nrows])
         done += reps_done
         if status:
             which = status - 1
             if which == K.CAP_TR:
                 rows *= 2
+                sh_rows *= 2
             else:
                 caps[which] *= 2
                 if caps[K.CAP_EV] >= 1 << K._EBITS:
@@ -407,7 +465,7 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
                     caps[K.CAP_EV] = max(caps[K.CAP_EV], 2 * caps[K.CAP_PROC])
                     caps[K.CAP_HEAP] = max(caps[K.CAP_HEAP], caps[K.CAP_PROC])
     return Columns(start, stop, lf, li, np.concatenate(parts_i), np.concatenate(parts_f),
-                   np.concatenate(parts_z))
+                   np.concatenate(parts_z), np.concatenate(parts_p))
 
 
 def records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
@@ -434,12 +492,10 @@ def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
     ti = cols.track_i.tolist()
     tf = cols.track_f.tolist()
     tz = cols.track_z.tolist()
+    k_sh, tp = sc.sharing_level, cols.track_p.tolist()
     lf = cols.level_f.tolist()
     li = cols.level_i.tolist()
-    out = []
-    t = 0
-    nt = len(ti)
-    empty = ZoneCounts()
+    out, t, nt, empty = [], 0, len(ti), ZoneCounts()
     for k, rep in enumerate(range(cols.start, cols.stop)):
         inits = []
         while t < nt and ti[t][K.TI_REP] == rep:
@@ -468,6 +524,7 @@ def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
                 in_flight=a[K.TI_INFLIGHT],
                 zones=tuple(zones),
                 observed=deadline <= horizon,
+                peers=() if k_sh is None else _peers(tp[t], k_sh, n_logical),
             ))
             t += 1
         levels = []
@@ -480,6 +537,13 @@ def _records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
         out.append(Replication(rep=rep, seed=seed, initiatives=tuple(inits),
                                levels=tuple(levels)))
     return out
+
+
+def _peers(counts: list[int], k: int, n_logical: int) -> tuple[PeerCounts, ...]:
+    """A track's PeerCounts per logical level: its counts on the sharing level k."""
+    out = [PeerCounts()] * n_logical
+    out[k] = PeerCounts(*counts)
+    return tuple(out)
 
 
 def _trust(mean: float, k: int, first: int) -> float | None:
@@ -549,8 +613,13 @@ def outcome_arrays(sc: Scenario, seed: int, start: int, stop: int) -> dict[str, 
                                cols.level_f[:, phys, 2], np.nan),
              "waits": cols.level_i[:, phys, 0],
              "departures": np.where(own, cols.level_i[:, phys, 1], 0)}
+    peers = None
+    k_sh = sc.sharing_level
+    if k_sh is not None:
+        peers = np.zeros((len(ti), n_logical, K.TP_N), np.int64)
+        peers[:, k_sh] = cols.track_p
     return {"names": names, "init": init, "zones": zones, "level": level,
-            "reps_index": np.arange(start, stop, dtype=np.int64)}
+            "reps_index": np.arange(start, stop, dtype=np.int64), "peers": peers}
 
 
 def _joined(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -559,6 +628,8 @@ def _joined(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"names": first["names"],
             "init": {k: np.concatenate([p["init"][k] for p in parts]) for k in first["init"]},
             "zones": np.concatenate([p["zones"] for p in parts]),
+            "peers": (None if first["peers"] is None
+                      else np.concatenate([p["peers"] for p in parts])),
             "level": {k: np.concatenate([p["level"][k] for p in parts])
                       for k in first["level"]},
             "reps_index": np.concatenate([p["reps_index"] for p in parts])}

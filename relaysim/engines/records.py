@@ -19,6 +19,26 @@ class ZoneCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerCounts:
+    """Peer sharing on one level for one initiative in one replication (docs/model.md
+    4.10); all zero on levels that do not share."""
+
+    shares: int = 0  # share events of showcases (visits hosted), wasted ones included
+    handoffs: int = 0  # lateral handoffs begun (showcase shares and newcomer visits)
+    fumbles: int = 0  # lateral handoffs that fumbled
+    recovered: int = 0  # peers that got a live copy from a lateral handoff
+    from_dropped: int = 0  # ... whose baton had been dropped (here or above them)
+    from_lost: int = 0  # ... whose baton had been lost to turnover (here or above them)
+    newcomers: int = 0  # ... that were new runners visiting a showcase
+    reached: int = 0  # classrooms reached through peer copies by the horizon
+    implemented: int = 0  # classrooms implementing through peer copies by the deadline
+
+
+PEER_FIELDS = ("shares", "handoffs", "fumbles", "recovered", "from_dropped", "from_lost",
+               "newcomers", "reached", "implemented")
+
+
+@dataclass(frozen=True, slots=True)
 class InitiativeOutcome:
     """What one initiative achieved in one replication.
 
@@ -46,6 +66,8 @@ class InitiativeOutcome:
     in_flight: int  # still on their way at the horizon
     zones: tuple[ZoneCounts, ...]  # indexed by level; entry 0 (the top level) is always empty
     observed: bool = True  # deadline <= horizon (stream arrivals near the end are not)
+    #: with peer sharing only (a level with a `sharing` table; () otherwise): per level
+    peers: tuple[PeerCounts, ...] = ()
 
     @property
     def fidelity_known(self) -> bool:

@@ -36,25 +36,50 @@ from ..model import formulas as F
 from ..model.plan import Bundle, Plan, plan_for, transform
 from ..model.scenario import Initiative, Scenario, Zone
 from . import streams as S
+from .network import neighbours
 from .realize import realize
-from .records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
+from .records import InitiativeOutcome, LevelOutcome, PeerCounts, Replication, ZoneCounts
 
 Tracer = Callable[..., None]
 
 __all__ = ["simulate", "Relay"]
 
 _LOST, _STAY = "lost", "stay"
+# peer sharing: where a track's baton stands at a runner (levels down to the sharing one)
+_NONE, _LIVE, _DONE, _DROPPED, _LOST_, _EXCH = 0, 1, 2, 3, 4, 5
+
+
+class _PeerTrack:
+    """Peer sharing state of one initiative (docs/model.md 4.10): per runner of the levels
+    down to the sharing level ps, where its copy stands (`status`: _NONE not yet arrived,
+    _LIVE in exchange, queued or working, _DONE finished, _DROPPED, _LOST_ to turnover)
+    (_EXCH: on the sharing level, in the exchange from above, not yet received) and,
+    above ps, the classrooms of its subtree that peer copies took over (`claimed`);
+    per runner of ps its implementing classrooms, the fidelity of its finished copy and
+    whether it is a showcase; and the PeerCounts tallies."""
+
+    __slots__ = ("claimed", "counts", "fid", "impl", "show", "status")
+
+    def __init__(self, sizes: tuple[int, ...], ps: int) -> None:
+        self.status = [bytearray(n) for n in sizes[:ps + 1]]
+        self.claimed = [[0] * n for n in sizes[:ps]]
+        n = sizes[ps]
+        self.impl = [0] * n
+        self.fid = [0.0] * n
+        self.show = [False] * n
+        self.counts = [0] * 9  # records.PEER_FIELDS
 
 
 class _Track:
     """Running tallies for one initiative in one replication."""
 
     __slots__ = ("below", "clarity_factor", "done_at", "dropped", "fidelity_sum", "implemented",
-                 "implemented_by_deadline", "in_flight", "ini", "lost", "name",
+                 "implemented_by_deadline", "in_flight", "ini", "lost", "name", "peer",
                  "reached_by_deadline", "need", "zones")
 
     def __init__(self, ini: Initiative, name: str, n_levels: int, n_classrooms: int,
-                 clarity_effect: float) -> None:
+                 clarity_effect: float, peer: _PeerTrack | None = None) -> None:
+        self.peer = peer
         self.ini = ini
         self.name = name  # the name results are reported under ("stream" for arrivals)
         self.need = F.classrooms_needed(ini.success_threshold, n_classrooms)
@@ -90,11 +115,11 @@ class Relay:
         self.counts = plan.counts
         self.leaves = plan.leaves
         self.logical = plan.logical
-        eff = self.eff = scenario.effects
+        self.eff = scenario.effects
         self.streams = self._streams(plan, seed, rep)
         self.bundle = [plan.runner_bundles(p) for p in range(n_levels)]
         self.odds = [self._runner_odds(p) for p in range(n_levels)]
-        # dynamic trust (docs/model.md 4.9): each post's trust in its giver, and its value
+        # dynamic trust (docs/model.md 4.10): each post's trust in its giver, and its value
         # at the trust deadline once an update after the deadline has replaced it
         self.td = scenario.trust_dynamics
         self.trusting = self.td.on
@@ -128,9 +153,31 @@ class Relay:
         self.tank = [[1.0] * n if plan.has_tank[p] else None for p, n in enumerate(sizes)]
         self.tank_t = [[0.0] * n if plan.has_tank[p] else None for p, n in enumerate(sizes)]
         self.tank_events: dict[tuple[int, int], simpy.Event] = {}
-        self.dropped: list[tuple[_Track, int, int, float]] = []
-        self.tracks = [_Track(ini, ini.name, n_levels, sizes[-1], eff.clarity)
-                       for ini in scenario.initiatives]
+        self.dropped: list[tuple[_Track, int, int, float, bool]] = []
+        self._sharing_setup(scenario)
+        self.tracks = [self._new_track(ini, ini.name) for ini in scenario.initiatives]
+
+    def _sharing_setup(self, sc: Scenario) -> None:
+        """Peer sharing (docs/model.md 4.10): the sharing level ps, the network, each
+        runner's trust factor (for the lateral odds) and newcomer generation."""
+        k = sc.sharing_level
+        self.share = None if k is None else sc.levels[k].sharing
+        self.ps = self.last + 1  # no level shares: every `p <= self.ps` test is cheap
+        if self.share is None:
+            return
+        plan, p = self.plan, self.plan.phys_of[k]
+        self.ps = p
+        self.nbrs = neighbours(plan, self.share, p, self.seed, self.rep)
+        self.tfac = [F.trust_factor(b.trust, self.eff.trust) for b in self.bundle[p]]
+        self.gen = [0] * self.sizes[p]
+        self.anc_div = [self.sizes[p] // self.sizes[q] for q in range(p)]
+        self.show_need = F.classrooms_needed(self.share.threshold, self.leaves[p])
+        self.lat_odds = F.zone_odds(self.share.fumble, False, False, self.eff.rehearsal,
+                                    self.eff.checkpoint)
+
+    def _new_track(self, ini: Initiative, name: str) -> _Track:
+        peer = None if self.share is None else _PeerTrack(self.sizes, self.ps)
+        return _Track(ini, name, len(self.sizes), self.sizes[-1], self.eff.clarity, peer)
 
     @staticmethod
     def _streams(plan: Plan, seed: int, rep: int) -> S.Streams:
@@ -178,6 +225,8 @@ class Relay:
             yield self.env.timeout(tr.ini.launch - self.env.now)
         if self.tracer:
             self.tracer(self.env.now, "launch", initiative=tr.ini.name)
+        if tr.peer is not None:
+            tr.peer.status[0][0] = _LIVE
         yield from self.carry(tr, 0, 0, 1.0)
 
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
@@ -195,44 +244,71 @@ class Relay:
                              clarity=s.clarity, priority=s.priority,
                              min_fidelity=s.min_fidelity,
                              success_threshold=s.success_threshold)
-            tr = _Track(ini, "stream", len(self.sizes), self.sizes[-1], self.eff.clarity)
+            tr = self._new_track(ini, "stream")
             self.tracks.append(tr)
             env.process(self._launch(tr))
 
     # -- one baton copy: exchange into runner (p, i), its leg, then hand on ----------
-    def carry(self, tr: _Track, p: int, i: int, fidelity: float
+    def carry(self, tr: _Track, p: int, i: int, fidelity: float, peer: bool = False
               ) -> Generator[simpy.Event, Any, None]:
-        """The life of one baton copy bound for runner (p, i), top to bottom."""
-        leaves = self.leaves[p]
+        """The life of one baton copy bound for runner (p, i), top to bottom (`peer`: it
+        descends from a copy a peer handed sideways)."""
+        sharing = tr.peer is not None and p <= self.ps
+        leaves = self._eff(tr, p, i) if sharing else self.leaves[p]
         tr.in_flight += leaves
         b = self.bundle[p][i]
         zone = b.zone
         if zone is not None:
             ok = yield from self._exchange(tr, b, p, i)
+            if sharing:
+                pt = tr.peer
+                assert pt is not None
+                if p == self.ps:
+                    if pt.status[p][i] != _EXCH:  # a peer's copy came first: this one
+                        return  # vanishes (its classrooms went with the peer's copy)
+                    pt.status[p][i] = _LIVE
+                leaves = self._eff(tr, p, i)  # peers may have taken part of the subtree
             if not ok:
+                if sharing:
+                    pt.status[p][i] = _DROPPED
                 tr.in_flight -= leaves
                 tr.dropped += leaves
                 if self.sc.feedback.detect > 0:
-                    self.dropped.append((tr, p, i, fidelity))
+                    self.dropped.append((tr, p, i, fidelity, peer))
                 return
             fidelity *= zone.retention
             if self.tracer:
                 self.tracer(self.env.now, "handoff", initiative=tr.ini.name,
                             level=self.logical[p], runner=i, fidelity=fidelity)
+        yield from self._leg_on(tr, b, p, i, fidelity, peer)
+
+    def _leg_on(self, tr: _Track, b: Bundle, p: int, i: int, fidelity: float, peer: bool
+                ) -> Generator[simpy.Event, Any, None]:
+        """Runner (p, i)'s leg with a copy it received, then the hand-on to its children."""
         finished = yield from self._leg(tr, b, p, i)
         if not finished:
             return
-        tr.in_flight -= leaves
+        pt = tr.peer
+        if pt is not None and p <= self.ps:
+            tr.in_flight -= self._eff(tr, p, i)
+            pt.status[p][i] = _DONE
+            if p == self.ps:
+                pt.fid[i] = fidelity
+        else:
+            tr.in_flight -= self.leaves[p]
         if p == self.last:
-            self._reached(tr, i, fidelity)
+            self._reached(tr, i, fidelity, peer)
             return
         if self.tracer:
             self.tracer(self.env.now, "finish", initiative=tr.ini.name, level=self.logical[p],
                         runner=i)
         c = self.counts[p + 1]
         process = self.env.process
+        below = pt is not None and p + 1 <= self.ps
         for j in range(i * c, (i + 1) * c):
-            process(self.carry(tr, p + 1, j, fidelity))
+            if below and not self._spawn(tr, p + 1, j):
+                continue
+            process(self.carry(tr, p + 1, j, fidelity, peer))
 
     def _leg(self, tr: _Track, b: Bundle, p: int, i: int) -> Generator[simpy.Event, Any, bool]:
         """Runner (p, i)'s leg: queue for capacity, then work. False if the baton was lost
@@ -322,6 +398,9 @@ class Relay:
 
     def _lost(self, tr: _Track, p: int, i: int) -> None:
         leaves = self.leaves[p]
+        if tr.peer is not None and p <= self.ps:
+            leaves = self._eff(tr, p, i)
+            tr.peer.status[p][i] = _LOST_
         tr.in_flight -= leaves
         tr.lost += leaves
         if self.tracer:
@@ -465,6 +544,8 @@ class Relay:
             self.trust_then[p][i] = self.trust[p][i]
         self.trust[p][i] = value
         self.odds[p][i] = self.bundle[p][i].zone_odds * F.trust_factor(value, self.eff.trust)
+        if p == self.ps:  # the lateral zone's odds follow the receiver's trust too
+            self.tfac[i] = F.trust_factor(value, self.eff.trust)
 
     def _trust_at_deadline(self, p: int) -> float:
         """Mean over level p's posts of the trust at the trust deadline (added in runner
@@ -474,8 +555,8 @@ class Relay:
             total += now if then is None else then
         return total / self.sizes[p]
 
-    def _reached(self, tr: _Track, i: int, fidelity: float) -> None:
-        """A classroom finished its leg with the baton."""
+    def _reached(self, tr: _Track, i: int, fidelity: float, peer: bool = False) -> None:
+        """A classroom finished its leg with the baton (`peer`: through a peer copy)."""
         now = self.env.now
         ini = tr.ini
         by_deadline = now <= ini.deadline
@@ -497,6 +578,17 @@ class Relay:
         if self.tracer:
             self.tracer(now, "reached", initiative=ini.name, level=len(self.sc.levels) - 1,
                         runner=i, fidelity=fidelity, implements=implements)
+        pt = tr.peer
+        if pt is not None:
+            if peer:
+                pt.counts[7] += 1
+                if implements and by_deadline:
+                    pt.counts[8] += 1
+            if implements:
+                s = i // self.leaves[self.ps]
+                pt.impl[s] += 1
+                if pt.impl[s] == self.show_need:
+                    self._showcase_begins(tr, s)
 
     # -- the tank: exact piecewise-linear level, updated only when load changes -----
     def _tank_rate(self, p: int, i: int) -> float:
@@ -593,6 +685,11 @@ class Relay:
                 self.busy[p][i] += 1
                 ev.succeed()
         self._schedule_departure(p, i)
+        if p == self.ps:
+            self.tfac[i] = F.trust_factor(b.new_trust, self.eff.trust)
+            if self.share is not None and self.share.visit_rate > 0:
+                self.gen[i] += 1
+                self.env.process(self._newcomer(i, self.gen[i]))
 
     def _fill_event(self, p: int, i: int) -> simpy.Event:
         ev = self.fill_events.get((p, i))
@@ -608,15 +705,19 @@ class Relay:
             still = []
             rescued = 0
             for entry in self.dropped:
-                tr, p, i, fidelity = entry
+                tr, p, i, fidelity, peer = entry
                 if self.streams.draw(S.REVIEW, p, i) < fb.detect:
                     rescued += 1
-                    tr.dropped -= self.leaves[p]
+                    if tr.peer is not None and p <= self.ps:
+                        tr.dropped -= self._eff(tr, p, i)
+                        tr.peer.status[p][i] = _EXCH if p == self.ps else _LIVE
+                    else:
+                        tr.dropped -= self.leaves[p]
                     tr.zones[p][4] += 1
                     if self.tracer:
                         self.tracer(env.now, "rescue", initiative=tr.ini.name,
                                     level=self.logical[p], runner=i)
-                    env.process(self.carry(tr, p, i, fidelity))
+                    env.process(self.carry(tr, p, i, fidelity, peer))
                 else:
                     still.append(entry)
             self.dropped = still
@@ -655,6 +756,7 @@ class Relay:
                 in_flight=tr.in_flight,
                 zones=tuple(zones),
                 observed=ini.deadline <= sc.horizon,
+                peers=self._peer_counts(tr),
             ))
         levels = []
         for k in range(n_logical):
@@ -672,6 +774,186 @@ class Relay:
             ))
         return Replication(rep=self.rep, seed=self.seed, initiatives=tuple(inits),
                            levels=tuple(levels))
+
+
+    def _peer_counts(self, tr: _Track) -> tuple[PeerCounts, ...]:
+        """The PeerCounts per logical level (() without sharing)."""
+        if tr.peer is None:
+            return ()
+        out = [PeerCounts()] * len(self.sc.levels)
+        out[self.logical[self.ps]] = PeerCounts(*tr.peer.counts)
+        return tuple(out)
+
+    # -- peer sharing (docs/model.md 4.10) --------------------------------------------
+    def _eff(self, tr: _Track, p: int, i: int) -> float:
+        """Classrooms a copy at (p, i) stands for: its subtree less what peers took."""
+        if p < self.ps:
+            return self.leaves[p] - tr.peer.claimed[p][i]  # type: ignore[union-attr]
+        return self.leaves[p]
+
+    def _spawn(self, tr: _Track, p: int, j: int) -> bool:
+        """A copy from above is about to start for (p, j), p <= ps: False when (p, j)
+        already has one from a peer (skipped: no double counting)."""
+        pt = tr.peer
+        assert pt is not None
+        if p == self.ps:
+            st = pt.status[p][j]
+            if st == _LIVE or st == _DONE:
+                if self.tracer:
+                    self.tracer(self.env.now, "peer_skip", initiative=tr.ini.name,
+                                level=self.logical[p], runner=j)
+                return False
+            if st == _LOST_:  # a peer copy it had was lost: this one replaces it
+                tr.lost -= self.leaves[p]
+            pt.status[p][j] = _EXCH if self.bundle[p][j].zone is not None else _LIVE
+            return True
+        pt.status[p][j] = _LIVE
+        return True
+
+    def _lacks(self, tr: _Track, j: int) -> bool:
+        """Runner j of the sharing level lacks tr's baton and is in post to receive it."""
+        st = tr.peer.status[self.ps][j]  # type: ignore[union-attr]
+        if st == _LIVE or st == _DONE:  # received (in the exchange from above: not yet)
+            return False
+        return not (self.has_turnover[self.ps] and self.vacant[self.ps][j])  # type: ignore[index]
+
+    def _showcase_begins(self, tr: _Track, s: int) -> None:
+        tr.peer.show[s] = True  # type: ignore[union-attr]
+        if self.tracer:
+            self.tracer(self.env.now, "showcase", initiative=tr.ini.name,
+                        level=self.logical[self.ps], runner=s)
+        if self.share is not None and self.share.share_rate > 0:
+            self.env.process(self._showcase(tr, s))
+
+    def _showcase(self, tr: _Track, s: int) -> Generator[simpy.Event, Any, None]:
+        """Showcase s shares tr's baton at Poisson times (rate x recognition per year)."""
+        env = self.env
+        mean = self.sc.year_length / self.share.share_rate  # type: ignore[union-attr]
+        t = env.now
+        while True:
+            t += F.exponential_gap(self.streams.draw(S.SHARE_GAP, self.ps, s), mean)
+            if t >= self.sc.horizon:
+                return
+            yield env.timeout(t - env.now)
+            self._share(tr, s)
+
+    def _share(self, tr: _Track, s: int) -> None:
+        """One share of showcase s: a neighbour picked uniformly (among those lacking the
+        baton, or among all with target = "any") gets a lateral handoff."""
+        p, draw = self.ps, self.streams.draw
+        u_pick = draw(S.SHARE_PICK, p, s)
+        u_fumble = draw(S.SHARE_FUMBLE, p, s)
+        tr.peer.counts[0] += 1  # type: ignore[union-attr]
+        nb = self.nbrs[s]
+        if self.share.target != "any":  # type: ignore[union-attr]
+            nb = [j for j in nb if self._lacks(tr, j)]
+        j = nb[int(u_pick * len(nb))] if nb else -1
+        if j < 0 or not self._lacks(tr, j):
+            if self.tracer:
+                self.tracer(self.env.now, "share_wasted", initiative=tr.ini.name,
+                            level=self.logical[p], runner=s, peer=j)
+            return
+        self._lateral_start(tr, s, j, u_fumble, False)
+
+    def _lateral_start(self, tr: _Track, s: int, j: int, u_fumble: float, newcomer: bool
+                       ) -> None:
+        """A lateral handoff from showcase s to runner j begins (its fumble odds now)."""
+        p = self.ps
+        has_tank = self.has_tank[p]
+        pf = F.probability(F.fumble_odds(
+            self.lat_odds * self.tfac[j], tr.clarity_factor, self.held[p][j], self.eff.load,
+            has_tank, self._tank_now(p, j) if has_tank else 1.0, self.eff.tank))
+        tr.peer.counts[1] += 1  # type: ignore[union-attr]
+        if self.tracer:
+            self.tracer(self.env.now, "share", initiative=tr.ini.name, level=self.logical[p],
+                        runner=s, peer=j, p_fumble=pf, newcomer=newcomer)
+        self.env.process(self._lateral(tr, s, j, pf, u_fumble, newcomer))
+
+    def _lateral(self, tr: _Track, s: int, j: int, pf: float, u_fumble: float,
+                 newcomer: bool) -> Generator[simpy.Event, Any, None]:
+        """The lateral exchange zone from s to j; on success j's leg with a peer copy."""
+        sh = self.share
+        assert sh is not None and tr.peer is not None
+        if sh.duration > 0:
+            yield self.env.timeout(sh.duration)
+        p, trace = self.ps, self.tracer
+        if u_fumble < pf:
+            tr.peer.counts[2] += 1
+            if trace:
+                trace(self.env.now, "peer_fumble", initiative=tr.ini.name,
+                      level=self.logical[p], runner=s, peer=j)
+            return
+        if not self._lacks(tr, j):
+            if trace:
+                trace(self.env.now, "peer_moot", initiative=tr.ini.name,
+                      level=self.logical[p], runner=s, peer=j)
+            return
+        was = self._claim(tr, j, newcomer)
+        fidelity = tr.peer.fid[s] * sh.retention
+        if trace:
+            trace(self.env.now, "peer_handoff", initiative=tr.ini.name, level=self.logical[p],
+                  runner=s, peer=j, fidelity=fidelity, was=was, classrooms=self.leaves[p])
+        yield from self._leg_on(tr, self.bundle[p][j], p, j, fidelity, True)
+
+    def _claim(self, tr: _Track, j: int, newcomer: bool) -> str:
+        """Runner j of the sharing level takes a peer copy: its classrooms move from the
+        bucket that held them (in flight above it, dropped or lost) to its live copy.
+        Returns where they were ("ahead", "dropped", "lost")."""
+        pt, p = tr.peer, self.ps
+        assert pt is not None
+        L = self.leaves[p]
+        st = pt.status[p][j]
+        if st == _NONE:  # its subtree belongs to the deepest ancestor with a copy
+            q = p - 1
+            while pt.status[q][j // self.anc_div[q]] == _NONE:
+                q -= 1
+            st = pt.status[q][j // self.anc_div[q]]
+            for qq in range(q, p):
+                pt.claimed[qq][j // self.anc_div[qq]] += L
+        elif st == _DROPPED:
+            self.dropped = [e for e in self.dropped
+                            if not (e[0] is tr and e[1] == p and e[2] == j)]
+        c = pt.counts
+        if st == _LIVE or st == _EXCH:  # an ancestor's copy, or its own in the exchange
+            tr.in_flight -= L
+            was = "ahead"
+        elif st == _DROPPED:
+            tr.dropped -= L
+            c[4] += 1
+            was = "dropped"
+        else:
+            assert st == _LOST_, st
+            tr.lost -= L
+            c[5] += 1
+            was = "lost"
+        c[3] += 1
+        if newcomer:
+            c[6] += 1
+        pt.status[p][j] = _LIVE
+        tr.in_flight += L
+        return was
+
+    def _newcomer(self, i: int, gen: int) -> Generator[simpy.Event, Any, None]:
+        """A new runner i of the sharing level visits showcase neighbours at Poisson times
+        (newcomer_rate x recognition per year) while in post, for every initiative it
+        lacks that a neighbour showcases."""
+        env, p, draw = self.env, self.ps, self.streams.draw
+        mean = self.sc.year_length / self.share.visit_rate  # type: ignore[union-attr]
+        t = env.now
+        while True:
+            t += F.exponential_gap(draw(S.NEWCOMER, p, i), mean)
+            if t >= self.sc.horizon:
+                return
+            yield env.timeout(t - env.now)
+            if self.gen[i] != gen or self.vacant[p][i]:  # type: ignore[index]
+                return
+            for tr in self.tracks:
+                if tr.peer is None or not self._lacks(tr, i):
+                    continue
+                shows = [s for s in self.nbrs[i] if tr.peer.show[s]]
+                if shows:
+                    s = shows[int(draw(S.NEWCOMER, p, i) * len(shows))]
+                    self._lateral_start(tr, s, i, draw(S.NEWCOMER, p, i), True)
 
 
 def simulate(scenario: Scenario, seed: int, rep: int, tracer: Tracer | None = None

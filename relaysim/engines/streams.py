@@ -30,6 +30,10 @@ from .keyed import seed_key, uniforms
 WORK, DURATION, FUMBLE, RECOVER, REWORK = 0, 1, 2, 3, 4
 TURNOVER, VACANCY, LOSS, REVIEW, STREAM = 5, 6, 7, 8, 9
 MERGED_WORK = 20  # + j for the j-th merged leg of one person (j >= 1)
+# peer sharing (docs/model.md 4.10), all keyed by a runner of the sharing level: a
+# showcase's share times, its picks of a peer and the fumble draws of its lateral
+# handoffs; a newcomer's visit times, picks and fumble draws; the random network
+SHARE_GAP, SHARE_PICK, SHARE_FUMBLE, NEWCOMER, NETWORK = 10, 11, 12, 13, 14
 PARAMETER = 16  # parameters drawn from distributions (realize.py; level = the path's key)
 
 BLOCK = 4

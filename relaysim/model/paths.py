@@ -122,7 +122,7 @@ def _path_ok(sc: Scenario, parts: list[str]) -> bool:
     if len(rest) == 1:
         return s.kind != "segments"
     if len(rest) == 3:  # a drawn parameter of a distribution or sub-table: work.mean.sd
-        return s.kind in ("dist", "table") and _path_ok(sc, parts[:-1]) and (
+        return s.kind in ("dist", "table", "opt_table") and _path_ok(sc, parts[:-1]) and (
             rest[2] in DRAW_KEYS)
     if len(rest) != 2:
         return False
@@ -132,7 +132,7 @@ def _path_ok(sc: Scenario, parts: list[str]) -> bool:
         return rest[1] in _ALL_DIST_PARAMS
     if s.kind == "window":
         return rest[1] in WINDOW_SPEC
-    if s.kind == "table":
+    if s.kind in ("table", "opt_table"):
         return rest[1] in (s.sub or {})
     return False
 
@@ -258,7 +258,7 @@ def spec_of(path: str) -> Spec:
     s = SECTION_SPEC[section][rest[0]]
     if len(rest) == 1:
         return s
-    if s.kind == "table":
+    if s.kind in ("table", "opt_table"):
         return (s.sub or {})[rest[1]]
     if s.kind == "window":
         return WINDOW_SPEC[rest[1]]

@@ -34,6 +34,7 @@ __all__ = [
     "Window",
     "Tank",
     "Segment",
+    "Sharing",
     "Initiative",
     "InitiativeStream",
     "Feedback",
@@ -76,6 +77,33 @@ class Tank:
         return self.drain > 0
 
 
+@dataclass(frozen=True)
+class Sharing:
+    """Peer sharing between the runners of one level (docs/model.md 4.10): showcases hand
+    the baton sideways to peers that lack it, through a lateral exchange zone."""
+
+    rate: float  # shares per showcase per school year, before recognition
+    recognition: float  # scales rate and newcomer_rate (0: no sharing)
+    threshold: float  # share of a runner's classrooms implementing: a showcase
+    network: str  # all | segment | ring | random
+    degree: int  # neighbours per runner (ring, random)
+    target: str  # lacking | any
+    newcomer_rate: float  # visits per school year of a newcomer lacking the baton
+    duration: float  # days one lateral handoff takes
+    fumble: float  # base risk of a lateral handoff
+    retention: float  # fidelity kept by a lateral handoff
+
+    @property
+    def share_rate(self) -> float:
+        """Shares per showcase per school year (rate x recognition)."""
+        return self.rate * self.recognition
+
+    @property
+    def visit_rate(self) -> float:
+        """A newcomer's visits per school year (newcomer_rate x recognition)."""
+        return self.newcomer_rate * self.recognition
+
+
 @dataclass(frozen=True, eq=False)
 class Segment:
     """Runners of one level (and their subtrees) with their own parameters."""
@@ -103,6 +131,7 @@ class Level:
     tank: Tank = Tank(0.0, 0.0, 0.2, 0.0)
     merged_with_parent: bool = False
     segments: tuple[Segment, ...] = ()
+    sharing: Sharing | None = None
 
     @property
     def loss(self) -> float:
@@ -252,6 +281,14 @@ class Scenario:
     @property
     def n_classrooms(self) -> int:
         return self.level_sizes[-1]
+
+    @property
+    def sharing_level(self) -> int | None:
+        """Index of the level whose runners share with their peers, if any."""
+        for k, lv in enumerate(self.levels):
+            if lv.sharing is not None:
+                return k
+        return None
 
     @property
     def segment_level(self) -> int | None:
@@ -437,6 +474,7 @@ def _level(k: int, lv: dict[str, Any]) -> Level:
         succession=lv["succession"],
         tank=Tank(**lv["tank"]),
         merged_with_parent=lv["merged_with_parent"],
+        sharing=Sharing(**lv["sharing"]) if lv.get("sharing") else None,
     )
 
 
@@ -500,6 +538,9 @@ def _without_segments(raw: dict[str, Any]) -> dict[str, Any]:
     for item in base.get("levels", []) if isinstance(base.get("levels"), list) else []:
         if isinstance(item, dict):
             item.pop("segments", None)
+            # sharing is the whole level's (the engines read the scenario's, not a
+            # variant's): the base drops it, so a segment network needs no segments there
+            item.pop("sharing", None)
     return base
 
 

@@ -24,6 +24,9 @@ __all__ = [
     "TEMPLATE_SPEC",
     "STREAM_SPEC",
     "FEEDBACK_SPEC",
+    "SHARING_SPEC",
+    "NETWORKS",
+    "TARGETS",
     "TRUST_DYNAMICS_SPEC",
     "WINDOW_SPEC",
     "SECTIONS",
@@ -70,6 +73,39 @@ TANK_SPEC: dict[str, Spec] = {
                        label="tank level required before a handoff"),
 }
 
+#: who a showcase shares with (docs/model.md 4.10)
+NETWORKS = ("all", "segment", "ring", "random")
+#: whom a share goes to: a neighbour that lacks the baton, or any neighbour (wasted if it
+#: has the baton already)
+TARGETS = ("lacking", "any")
+
+SHARING_SPEC: dict[str, Spec] = {
+    "rate": Spec("float", 4.0, 0.0, doc="shares per showcase per school year (Poisson), "
+                 "times recognition", label="shares per showcase per year"),
+    "recognition": Spec("float", 1.0, 0.0, doc="how much the district recognizes "
+                        "showcases: scales every sharing rate (0 = no sharing; the leveling "
+                        "norm is low recognition)", label="recognition of showcases"),
+    "threshold": Spec("float", 0.8, 0.0, 1.0, lo_open=True,
+                      doc="share of a runner's classrooms implementing that makes it a "
+                      "showcase", label="share of classrooms that makes a showcase"),
+    "network": Spec("str", "all", doc="who shares with whom: all, segment, ring or random",
+                    label="sharing network"),
+    "degree": Spec("int", 2, 1, doc="neighbours of each runner in a ring or random network",
+                   label="neighbours per runner"),
+    "target": Spec("str", "lacking", doc="lacking: a share goes to a neighbour that lacks "
+                   "the baton; any: to any neighbour (wasted if it has the baton)",
+                   label="who a share goes to"),
+    "newcomer_rate": Spec("float", 0.0, 0.0, doc="visits per school year (Poisson), times "
+                          "recognition, a new runner lacking the baton makes to a showcase "
+                          "neighbour", label="newcomer visits per year"),
+    "duration": Spec("float", 0.0, 0.0, doc="days one lateral handoff (a showcase visit) takes",
+                     label="days a showcase visit takes"),
+    "fumble": prob(0.0, "base probability a lateral handoff fails", hi_open=True,
+                   label="fumble risk of a peer handoff"),
+    "retention": prob(1.0, "fidelity kept on a lateral handoff",
+                      label="fidelity kept per peer handoff"),
+}
+
 LEVEL_SPEC: dict[str, Spec] = {
     "name": Spec("name", REQUIRED, doc="level name, e.g. principal", label="name"),
     "count": Spec("int", 1, 1, doc="runners under each runner of the level above",
@@ -96,11 +132,14 @@ LEVEL_SPEC: dict[str, Spec] = {
                                label="same person as the level above"),
     "segments": Spec("segments", None, doc="[{name, share, set = {path = value}}]",
                      label="segments"),
+    "sharing": Spec("opt_table", None, doc="peer sharing between this level's runners "
+                    "(docs/model.md 4.10); absent: none", sub=SHARING_SPEC,
+                    label="peer sharing"),
 }
 
 #: keys a merged level may not set: they belong to the person, i.e. to the parent level
 MERGED_FORBIDDEN = ("count", "capacity", "trust", "turnover", "vacancy", "new_trust",
-                    "loss_on_turnover", "succession", "tank", "segments")
+                    "loss_on_turnover", "succession", "tank", "segments", "sharing")
 
 ZONE_SPEC: dict[str, Spec] = {
     "to": Spec("name", REQUIRED, doc="receiving level", label="receiving level"),
@@ -234,9 +273,9 @@ DRAW_WORDS = {"mean": "average", "sd": "spread (sd)", "median": "typical value",
               "dist": "distribution", "per": "drawn per"}
 
 # -- segments ------------------------------------------------------------------------
-SEGMENT_FIXED = ("count", "segments", "merged_with_parent", "name")
+SEGMENT_FIXED = ("count", "segments", "merged_with_parent", "name", "sharing")
 SEGMENT_SCOPE = ("a segment may set level and zone parameters of '{}' and the levels below "
-                 "it (not count, names, segments or merging)")
+                 "it (not count, names, segments, merging or sharing)")
 
 
 def segment_may_set(path: str, below: set[str] | list[str]) -> bool:

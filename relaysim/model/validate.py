@@ -21,10 +21,12 @@ from .schema import (
     MAX_CLASSROOMS,
     MERGED_FORBIDDEN,
     NAME_RE,
+    NETWORKS,
     SCENARIO_SPEC,
     SECTIONS,
     SEGMENT_SCOPE,
     STREAM_SPEC,
+    TARGETS,
     TRUST_DYNAMICS_SPEC,
     UNIT_RE,
     WINDOW_SPEC,
@@ -77,6 +79,8 @@ class Validator:
                     out[key] = None
                 elif s.kind == "table":
                     out[key] = self.fields({}, s.sub or {}, p)
+                elif s.kind == "opt_table":  # absent: left out of the normalised form
+                    pass
                 elif s.kind == "segments":
                     out[key] = []
                 else:
@@ -94,7 +98,7 @@ class Validator:
             return self.dist(x, path)
         if kind == "window":
             return self.window(x, path)
-        if kind == "table":
+        if kind in ("table", "opt_table"):
             t = self.table(x, path)
             return None if t is None else self.fields(t, s.sub or {}, path)
         if kind == "segments":
@@ -411,6 +415,35 @@ class Validator:
         if len(seg_levels) > 1:
             self.err("levels", "only one level may declare segments (found: "
                      + ", ".join(seg_levels) + ")")
+        self.sharing(levels)
+
+    def sharing(self, levels: list[dict[str, Any]]) -> None:
+        """Peer sharing (docs/model.md 4.10): on one level other than the first, with a
+        known network and target; a segment network needs segments at or above it."""
+        found = []
+        seg_k = next((k for k, lv in enumerate(levels) if lv["segments"]), None)
+        for k, lv in enumerate(levels):
+            sh = lv.get("sharing")
+            if not isinstance(sh, dict):
+                continue
+            lp = _entity_path("levels", lv["name"], k)
+            found.append(lp)
+            if k == 0:
+                self.err(_join(lp, "sharing"), "the first level has one runner: it has no "
+                         "peers to share with; put sharing on a level below it")
+            for key, allowed in (("network", NETWORKS), ("target", TARGETS)):
+                v = sh.get(key)
+                if isinstance(v, str) and v not in allowed:
+                    near = difflib.get_close_matches(v, list(allowed), n=1, cutoff=0.5)
+                    hint = f"; did you mean '{near[0]}'?" if near else ""
+                    self.err(_join(lp, f"sharing.{key}"), f"unknown {key} '{v}'{hint} "
+                             f"(one of: {', '.join(allowed)})")
+            if sh.get("network") == "segment" and (seg_k is None or seg_k > k):
+                self.err(_join(lp, "sharing.network"), "'segment' needs segments on this "
+                         "level or a level above it")
+        if len(found) > 1:
+            self.err("levels", "only one level may share between peers (found: "
+                     + ", ".join(found) + ")")
 
     def zones(self, raw: dict[str, Any], levels: list[dict[str, Any]]) -> list[dict[str, Any]]:
         level_names = [lv["name"] for lv in levels if isinstance(lv["name"], str)]

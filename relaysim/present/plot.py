@@ -539,19 +539,23 @@ def _relay_data(src: Results | str | Path | Scenario, point: int, initiative: st
 
 @plot_kind
 def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str | None = None,
-          shares: Any = None, headline: tuple[float, float, float, str] | None = None
-          ) -> Figure:
+          shares: Any = None, headline: tuple[float, float, float, str] | None = None,
+          peers: Mapping[str, Any] | None = None) -> Figure:
     """The district's relay: levels as runners, exchange zones coloured by fumble risk and
-    annotated with the share of drops that happen there.
+    annotated with the share of drops that happen there; with peer sharing, arcs between
+    the runners of the sharing level (the sideways handoffs of showcase visits).
 
-    Given a Scenario, `shares` (each zone's share of drops, top to bottom) and `headline`
-    (completion rate, CI low, CI high, initiative) come from the caller, e.g. a run's
-    summary; given stored results they are read from the store."""
+    Given a Scenario, `shares` (each zone's share of drops, top to bottom), `headline`
+    (completion rate, CI low, CI high, initiative) and `peers` (a run summary's
+    `peer_sharing` for the initiative, optionally with `rescued`: batons the district's
+    reviews found at the same handoff, per run) come from the caller, e.g. a run's
+    summary; given stored results they are read from the store (peer counts are not
+    stored: the arcs then come without numbers)."""
     sc, res, shares, headline = _relay_data(src, point, initiative, shares, headline)
     levels = sc.levels
     sizes = sc.level_sizes
     ini = sc.initiatives[0] if sc.initiatives else None
-    fig, ax = _new((11, 4.6))
+    fig, ax = _new((11, 4.6 if sc.sharing_level is None else 6.8))
     n = len(levels)
     xs = np.arange(n) * 3.0
     for k, (lv, size) in enumerate(zip(levels, sizes, strict=True)):
@@ -579,22 +583,85 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
         if shares is not None and k - 1 < len(shares):
             ax.text((xs[k - 1] + xs[k]) / 2, -0.62, f"{100 * shares[k - 1]:.0f}% of drops",
                     ha="center", va="top", fontsize=12, fontweight="bold")
+    k_sh = sc.sharing_level
+    if k_sh is not None:
+        _sideways(ax, sc, k_sh, float(xs[k_sh]), peers)
     ax.set_xlim(-1.2, xs[-1] + 1.2)
-    ax.set_ylim(-2.1, 1.3)
+    ax.set_ylim(-2.1, 1.3 if k_sh is None else 4.3)
     ax.set_aspect("equal")
     ax.axis("off")
+    # a figure title: with an equal-aspect axes, an axes title can be pushed off the top
+    fig.suptitle(_relay_title(sc, headline), fontsize=15)
+    _risk_colorbar(fig, ax)
+    if res is not None:
+        _note(fig, _provenance(res))
+    return fig
+
+
+def _relay_title(sc: Scenario, headline: tuple[float, float, float, str] | None) -> str:
     title = f"The relay of '{sc.name}': runners per level and the handoffs between them"
     if headline is not None:
         r, lo, hi, name = headline
         ci = (f"{100 * lo:.0f}-{100 * hi:.0f}%" if rate_text(lo).endswith("%")
               and rate_text(hi).endswith("%") else "n/a")
         title += f"\n'{name}' implemented in {rate_text(r)} of runs (95% CI {ci})"
-    # a figure title: with an equal-aspect axes, an axes title can be pushed off the top
-    fig.suptitle(title, fontsize=15)
-    _risk_colorbar(fig, ax)
-    if res is not None:
-        _note(fig, _provenance(res))
-    return fig
+    return title
+
+
+#: the network of the sharing level in a planner's words
+_NETWORK_WORDS = {"all": "with every other {who}", "segment": "with the {who}s of their segment",
+                  "ring": "with their nearest neighbours",
+                  "random": "with a few peers picked at random"}
+
+
+def _sideways(ax: Any, sc: Scenario, k: int, x: float, peers: Mapping[str, Any] | None
+              ) -> None:
+    """Peer sharing on level k drawn above its circle: a few of its runners as dots, arcs
+    between them in the shape of the network, and in words who shares with whom, how
+    often, and (with `peers`) the batons picked up from a peer and their share of the
+    batons recovered at the handoff into the level."""
+    sh = sc.levels[k].sharing
+    assert sh is not None
+    n = min(sc.level_sizes[k], 5)
+    dx = np.linspace(-1.1, 1.1, n) if n > 1 else np.zeros(1)
+    y = 1.35
+    for a, b in _arc_pairs(sh.network, sh.degree, n):
+        ax.add_patch(matplotlib.patches.FancyArrowPatch(
+            (x + dx[a], y + 0.12), (x + dx[b], y + 0.12), arrowstyle="-",
+            connectionstyle=f"arc3,rad={-0.3 - 0.05 * (b - a)}", color=PALETTE[2], lw=2,
+            zorder=2))
+    for d in dx:
+        ax.add_patch(matplotlib.patches.Circle((x + d, y), 0.12, color=PALETTE[0], zorder=3))
+    who = sc.levels[k].name.replace("_", " ")
+    lines = [f"{who.capitalize()}s pass it sideways, "
+             + _NETWORK_WORDS.get(sh.network, "to peers").format(who=who),
+             f"a school that has it working hosts {sh.share_rate:.3g} showcase visits a year"
+             if sh.share_rate > 0 else "no showcase visits (no recognition)"]
+    if peers:
+        got = float(peers.get("recovered") or 0.0)
+        lines.append(f"picked up from a peer: {got:.2f} batons a run")
+        rescued = float(peers.get("rescued") or 0.0)
+        if rescued > 0 and got > 0:
+            lines.append(f"{100 * got / (got + rescued):.0f}% of the batons recovered here "
+                         f"(district reviews: {100 * rescued / (got + rescued):.0f}%)")
+    ax.text(x, y + 0.95, "\n".join(lines), ha="center", va="bottom", fontsize=12,
+            color="#333333", linespacing=1.3)
+
+
+def _arc_pairs(network: str, degree: int, n: int) -> list[tuple[int, int]]:
+    """Which of n dots (runners in a row) are joined, in the network's shape."""
+    if n < 2:
+        return []
+    if network == "all":
+        return list(itertools.combinations(range(n), 2))
+    if network == "segment":  # two groups
+        cut = (n + 1) // 2
+        return [(a, b) for a, b in itertools.combinations(range(n), 2)
+                if (a < cut) == (b < cut)]
+    if network == "ring":
+        pairs = {(i, i + s) for s in range(1, max(1, degree // 2) + 1) for i in range(n - s)}
+        return sorted(pairs | {(0, n - 1)})
+    return [(i, min(n - 1, i + 2)) for i in range(0, n - 1, 2)] + [(1, n - 1)]
 
 
 def _risk_colorbar(fig: Figure, ax: Any) -> None:

@@ -230,6 +230,13 @@ def _headline_section(res: Results) -> str:
 def _relay_section(res: Results) -> str:
     if res.scenario is not None:
         body = _img(P.relay(res), "The district's relay")
+        k = res.scenario.sharing_level
+        if k is not None:
+            who = html.escape(res.scenario.levels[k].name.replace("_", " "))
+            body += (f"<p>The arcs above the {who}s are the sideways handoffs of peer "
+                     f"sharing: a {who} whose classrooms have the initiative working hosts "
+                     f"showcase visits for peers that lack it. How many batons peers picked "
+                     f"up is in <code>relaysim run</code>'s text and the explorer.</p>")
     else:
         body = ("<p>The relay picture needs the sweep's manifest.json (the scenario); "
                 "report the sweep folder rather than its results.csv.</p>")

@@ -65,6 +65,8 @@ class Trace:
                 f"'{o['initiative']}': {verdict} by the deadline; {o['implemented']} of "
                 f"{o['classrooms']} classrooms implementing at the deadline, "
                 f"{o['dropped']} cut off by dropped handoffs, {o['in_flight']} still on the way."
+                + (f" Peers recovered {o['recovered_by_peers']} baton(s)."
+                   if "recovered_by_peers" in o else "")
             )
         return "\n".join(lines)
 
@@ -75,7 +77,8 @@ def _outcome(tr: Trace) -> list[dict[str, Any]]:
     return [
         {"initiative": o.name, "completed": o.completed, "completion_time": o.completion_time,
          "implemented": o.implemented, "classrooms": o.n_classrooms, "dropped": o.dropped,
-         "lost": o.lost, "in_flight": o.in_flight}
+         "lost": o.lost, "in_flight": o.in_flight,
+         **({"recovered_by_peers": sum(x.recovered for x in o.peers)} if o.peers else {})}
         for o in tr.record.initiatives
     ]
 
@@ -214,6 +217,53 @@ def _w_complete(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
     return (f"{w.ini} reaches its target: {100 * ev['share']:.0f}% of classrooms "
             f"implementing.")
 
+def _peer(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return runner_label(sc, w.lvl, ev["peer"]) if w.lvl is not None else ""
+
+
+def _w_showcase(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return (f"{_cap(w.who)} becomes a SHOWCASE of {w.ini}: enough of its classrooms "
+            f"implement it for peers to learn from.")
+
+
+def _w_share(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    who = (f"New {_peer(sc, ev, w)} visits showcase {w.who} to learn {w.ini}"
+           if ev["newcomer"] else
+           f"Showcase {w.who} shares {w.ini} sideways with {_peer(sc, ev, w)}")
+    return f"{who}; fumble risk {100 * ev['p_fumble']:.0f}%."
+
+
+def _w_share_wasted(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    if ev["peer"] < 0:
+        return f"Showcase {w.who} hosts a visit about {w.ini}, but no peer lacks it."
+    return (f"Showcase {w.who} hosts {_peer(sc, ev, w)} about {w.ini}, which it has "
+            f"already: a visit wasted.")
+
+
+def _w_peer_fumble(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return (f"The peer handoff of {w.ini} from {w.who} to {_peer(sc, ev, w)} is FUMBLED: "
+            f"nothing carries over.")
+
+
+def _w_peer_moot(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return (f"{_cap(_peer(sc, ev, w))} got {w.ini} another way while learning it from "
+            f"{w.who}.")
+
+
+def _w_peer_handoff(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    was = {"dropped": "its own baton had been dropped",
+           "lost": "its own baton had been lost to turnover",
+           "ahead": "before the baton from above reached it"}[ev["was"]]
+    n = ev["classrooms"]
+    return (f"{_cap(_peer(sc, ev, w))} picks up {w.ini} from peer {w.who} ({was}; fidelity "
+            f"{ev['fidelity']:.2f}): {n} classroom{'s' if n != 1 else ''} can get it again.")
+
+
+def _w_peer_skip(sc: Scenario, ev: dict[str, Any], w: _Who) -> str:
+    return (f"{_cap(w.who)} already has {w.ini} from a peer: the copy from {w.giver} is not "
+            f"needed.")
+
+
 #: words for each event the engine reports, by event name
 WORDS = {
     "launch": _w_launch,
@@ -234,6 +284,13 @@ WORDS = {
     "rescue": _w_rescue,
     "tank_wait": _w_tank_wait,
     "complete": _w_complete,
+    "showcase": _w_showcase,
+    "share": _w_share,
+    "share_wasted": _w_share_wasted,
+    "peer_fumble": _w_peer_fumble,
+    "peer_moot": _w_peer_moot,
+    "peer_handoff": _w_peer_handoff,
+    "peer_skip": _w_peer_skip,
 }
 
 

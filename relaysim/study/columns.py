@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from ..engines.records import InitiativeOutcome, LevelOutcome, Replication, ZoneCounts
+from ..engines.records import (
+    PEER_FIELDS,
+    InitiativeOutcome,
+    LevelOutcome,
+    PeerCounts,
+    Replication,
+    ZoneCounts,
+)
 
 __all__ = ["RunColumns", "ColumnBuilder", "ChunkColumns", "chunk_columns", "INIT_FLOAT",
            "INIT_INT", "LEVEL_FLOAT", "LEVEL_INT"]
@@ -46,6 +53,8 @@ class RunColumns:
     zones: np.ndarray
     level: dict[str, np.ndarray]
     reps_index: np.ndarray
+    #: with peer sharing only: rows x levels x PEER_FIELDS (None without sharing)
+    peers: np.ndarray | None = None
 
     @property
     def n_reps(self) -> int:
@@ -66,13 +75,15 @@ class RunColumns:
         f = {k: self.init[k].tolist() for k in INIT_FLOAT}
         i = {k: self.init[k].tolist() for k in INIT_INT}
         zones = self.zones.tolist()
+        peers = None if self.peers is None else self.peers.tolist()
         lv = {k: self.level[k].tolist() for k in LEVEL_FLOAT + LEVEL_INT}
         out: list[Replication] = []
         row, n_rows = 0, len(i["rep"])
         for k, rep in enumerate(self.reps_index.tolist()):
             inits = []
             while row < n_rows and i["rep"][row] == rep:
-                inits.append(_outcome(self.names, f, i, zones[row], row))
+                inits.append(_outcome(self.names, f, i, zones[row], row,
+                                      None if peers is None else peers[row]))
                 row += 1
             levels = tuple(LevelOutcome(wait_total=lv["wait_total"][k][j],
                                         waits=lv["waits"][k][j],
@@ -91,7 +102,8 @@ def _none_if_nan(x: float) -> float | None:
 
 
 def _outcome(names: list[str], f: dict[str, list[Any]], i: dict[str, list[Any]],
-             zones: list[list[int]], r: int) -> InitiativeOutcome:
+             zones: list[list[int]], r: int, peers: list[list[int]] | None = None
+             ) -> InitiativeOutcome:
     t = f["completion_time"][r]
     return InitiativeOutcome(
         name=names[i["name"][r]], launch=f["launch"][r], deadline=f["deadline"][r],
@@ -101,7 +113,8 @@ def _outcome(names: list[str], f: dict[str, list[Any]], i: dict[str, list[Any]],
         implemented_total=i["implemented_total"][r],
         below_fidelity=i["below_fidelity"][r], dropped=i["dropped"][r], lost=i["lost"][r],
         in_flight=i["in_flight"][r], zones=tuple(ZoneCounts(*z) for z in zones),
-        observed=bool(i["observed"][r]))
+        observed=bool(i["observed"][r]),
+        peers=() if peers is None else tuple(PeerCounts(*x) for x in peers))
 
 
 class ColumnBuilder:
@@ -152,11 +165,13 @@ class ColumnBuilder:
                                                       else _INT_DTYPE.get(k, np.int32)))
                 for k in INIT_FLOAT + INIT_INT}
         zones = self._join(self._init, "zones", np.zeros((0, L, Z), dtype=np.int32))
+        peers = (self._join(self._init, "peers", np.zeros((0, L, len(PEER_FIELDS)), np.int32))
+                 if "peers" in self._init else None)
         level = {k: self._join(self._level, k, np.zeros((0, L), dtype=float
                                                         if k in LEVEL_FLOAT else np.int32))
                  for k in LEVEL_FLOAT + LEVEL_INT}
         reps = self._join(self._level, "reps_index", np.zeros(0, dtype=np.int64))
-        return RunColumns(self.seed, list(self.names), init, zones, level, reps)
+        return RunColumns(self.seed, list(self.names), init, zones, level, reps, peers)
 
 
 @dataclass
@@ -195,6 +210,10 @@ def chunk_columns(recs: list[Replication]) -> ChunkColumns | None:
     init["zones"] = np.array([[[getattr(z, a) for a in ZONE_FIELDS] for z in o.zones]
                               for _, o in outs], dtype=np.int32).reshape(
                                   len(outs), n_levels, len(ZONE_FIELDS))
+    if outs and outs[0][1].peers:  # peer sharing: its counts per level
+        init["peers"] = np.array([[[getattr(x, a) for a in PEER_FIELDS] for x in o.peers]
+                                  for _, o in outs], dtype=np.int32).reshape(
+                                      len(outs), n_levels, len(PEER_FIELDS))
     level = {k: np.array([[getattr(x, k) for x in r.levels] for r in recs], dtype=float)
              for k in LEVEL_FLOAT}
     level.update({k: np.array([[getattr(x, k) for x in r.levels] for r in recs],
@@ -215,6 +234,8 @@ def _direct(scenario: Any, seed: int, start: int, stop: int, engine: str = "auto
     init.update({k: np.ascontiguousarray(a["init"][k], dtype=_INT_DTYPE.get(k, np.int32))
                  for k in INIT_INT})
     init["zones"] = np.ascontiguousarray(a["zones"], dtype=np.int32)
+    if a.get("peers") is not None:
+        init["peers"] = np.ascontiguousarray(a["peers"], dtype=np.int32)
     level = {k: np.ascontiguousarray(a["level"][k], dtype=float) for k in LEVEL_FLOAT}
     level.update({k: np.ascontiguousarray(a["level"][k], dtype=np.int32) for k in LEVEL_INT})
     level["reps_index"] = a["reps_index"]

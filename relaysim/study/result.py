@@ -17,7 +17,7 @@ import numpy as np
 from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
 from ..engines.realize import replication_values
-from ..engines.records import Replication
+from ..engines.records import PEER_FIELDS, Replication
 from ..files import atomic_write, json_number, json_safe
 from ..model.plan import plan_for
 from ..model.scenario import Scenario
@@ -163,6 +163,8 @@ class RunResult:
             rows = np.flatnonzero(cols.init["name"] == code)
             est = summarize_initiative(cols, rows, names, n)
             _merge_intervals(est, initiative_intervals(cols, rows, n), names)
+            if cols.peers is not None:
+                est["peer_sharing"] = peer_summary(sc, cols, rows)
             inits[cols.names[code]] = est
         levels = {}
         util = cols.utilization()
@@ -222,6 +224,9 @@ class RunResult:
         trust = cols.level["trust"].tolist()
         rep_row = {rep: j for j, rep in enumerate(cols.reps_index.tolist())}
         drawn = {p: v.tolist() for p, v in self.district_values.items()}
+        k_sh = self.scenario.sharing_level
+        peers = (cols.peers[:, k_sh].tolist() if cols.peers is not None and k_sh is not None
+                 else None)
         for r, rep in enumerate(c["rep"]):
             t, fid = c["completion_time"][r], c["fidelity"][r]
             row: dict[str, Any] = {
@@ -249,6 +254,9 @@ class RunResult:
                 row[f"trust.{name}"] = "" if math.isnan(x) else x
             for path, v in drawn.items():  # the district this replication drew
                 row[f"drawn.{path}"] = v[rep]
+            if peers is not None:  # peer sharing only
+                for f, x in zip(PEER_FIELDS, peers[r], strict=True):
+                    row[f"peers.{f}"] = x
             yield row
 
     def per_rep_csv(self) -> str:
@@ -268,6 +276,18 @@ class RunResult:
     def text(self) -> str:
         """A readable summary for people."""
         return run_summary_text(self)
+
+
+def peer_summary(sc: Scenario, cols: RunColumns, rows: np.ndarray) -> dict[str, Any]:
+    """With peer sharing (a level's `sharing` table), for one initiative's rows: the
+    sharing level and each PeerCounts field's mean per replication (docs/model.md 4.10)."""
+    k = sc.sharing_level
+    assert k is not None and cols.peers is not None
+    x = cols.peers[rows, k]
+    n = max(len(rows), 1)
+    return {"level": sc.levels[k].name,
+            **{f: json_number(int(x[:, j].sum()) / n) for j, f in enumerate(PEER_FIELDS)},
+            "units": "mean per replication (reached and implemented: classrooms)"}
 
 
 def trust_summary(sc: Scenario, cols: RunColumns) -> dict[str, dict[str, Any]]:
@@ -345,6 +365,12 @@ def run_summary_text(res: RunResult) -> str:
     sizes = sc.level_sizes
     chain = " -> ".join(f"{lv.name} ({n})" for lv, n in zip(sc.levels, sizes, strict=True))
     lines.append(f"The relay: {chain}")
+    if sc.sharing_level is not None:
+        sh, who = sc.levels[sc.sharing_level].sharing, sc.levels[sc.sharing_level].name
+        assert sh is not None
+        lines.append(f"  and sideways between {who}s ({_NETWORK_WORDS[sh.network]}): a "
+                     f"{who} whose classrooms have it working ({100 * sh.threshold:.0f}%) "
+                     f"hosts {sh.share_rate:.3g} showcase visits a year")
     lines += _draws_lines(res)
     by_name = {ini.name: ini for ini in sc.initiatives}
     for name, est in s["initiatives"].items():
@@ -357,7 +383,29 @@ def run_summary_text(res: RunResult) -> str:
         wait = "-" if lv["wait_mean"] is None else f"{lv['wait_mean']:.1f}"
         extra = f", departures per run {lv['departures']:.2f}" if lv["departures"] else ""
         lines.append(f"  {name:<14} wait {wait:>6}   busy {_pct(lv['utilization']):>6}{extra}")
-    return "\n".join(lines + _trust_lines(sc, s["levels"]))
+    return "\n".join(lines + _trust_lines(sc, s["levels"]) + _peer_lines(s["initiatives"]))
+
+
+#: who shares with whom, in words (run text)
+_NETWORK_WORDS = {"all": "every one with every other", "segment": "within each segment",
+                  "ring": "each with its nearest neighbours",
+                  "random": "each with a few peers picked at random"}
+
+
+def _peer_lines(inits: dict[str, Any]) -> list[str]:
+    """Peer sharing in words (nothing without it)."""
+    got = {name: est["peer_sharing"] for name, est in inits.items() if "peer_sharing" in est}
+    if not got:
+        return []
+    level = next(iter(got.values()))["level"]
+    lines = ["", f"Peer sharing between {level}s (mean per run): batons recovered by peers "
+             "(from drops, from turnover), lateral fumbles, classrooms implementing through "
+             "peer copies"]
+    for name, p in got.items():
+        lines.append(f"  {name:<14} recovered {p['recovered']:.2f} ({p['from_dropped']:.2f}, "
+                     f"{p['from_lost']:.2f})   fumbles {p['fumbles']:.2f}   classrooms "
+                     f"{p['implemented']:.2f}   shares {p['shares']:.2f}")
+    return lines
 
 
 def _trust_lines(sc: Scenario, levels: dict[str, Any]) -> list[str]:
