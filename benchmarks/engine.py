@@ -642,8 +642,15 @@ PRE_DYNAMICS = "9d5e697"  # last commit before dynamics (d34bf86) landed
 _CHILD = r"""
 import json, sys, time
 args = json.loads(sys.argv[1])
+import importlib, os
 import relaysim
-from relaysim.study.execute import run_chunk
+# the tree's own home of run_chunk: relaysim.study.execute since the restructure, before
+# it relaysim.run (never a module of another tree: an editable install's finder would
+# supply one the old tree lacks)
+here = os.path.dirname(relaysim.__file__)
+name = ("relaysim.study.execute" if os.path.exists(os.path.join(here, "study", "execute.py"))
+        else "relaysim.run")
+run_chunk = importlib.import_module(name).run_chunk
 sc = relaysim.scenario_from_dict(args["scenario"])
 seed = args["seed"]
 if args["warmup"]:

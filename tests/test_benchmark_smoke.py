@@ -17,7 +17,7 @@ def test_engine_benchmark_quick_writes_expected_json(tmp_path: Path) -> None:
     """`benchmarks/engine.py --quick --out F` exits 0, prints the table and fills F."""
     out = tmp_path / "engine.json"
     proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "relaysim/bare" in proc.stdout and "Scaling" in proc.stdout
 
@@ -92,7 +92,7 @@ def test_sweep_benchmark_quick_writes_expected_json(tmp_path: Path) -> None:
     """`benchmarks/sweep.py --quick --out F` exits 0, prints the table and fills F."""
     out = tmp_path / "sweep.json"
     proc = subprocess.run([sys.executable, str(SWEEP_SCRIPT), "--quick", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for word in ("64-point sweep", "Store overhead", "Peak memory"):
         assert word in proc.stdout, word
