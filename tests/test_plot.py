@@ -503,7 +503,7 @@ def test_plot_while_the_sweep_is_still_running(tmp_path):
     out = tmp_path / "running"
     cmd = [sys.executable, "-m", "relaysim", "sweep", str(MINIMAL),
            "--set", "levels.principal.count=10", "--set", "levels.classroom.count=10",
-           "--vary", f"{FUMBLE}=0:0.45:8", "--reps", "1000", "--chunk-size", "10",
+           "--vary", f"{FUMBLE}=0:0.45:8", "--reps", "20000", "--chunk-size", "10",
            "--seed", "1", "--workers", "1", "--quiet", "--out", str(out)]
     proc = subprocess.Popen(cmd, env=sub_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)

@@ -130,12 +130,14 @@ class RunResult:
     @cached_property
     def district_values(self) -> dict[str, np.ndarray]:
         """Each replication's value of every parameter drawn per replication (by dotted
-        path; one value per replication, in replication order). {} when none is drawn."""
+        path; one value per replication, in the order of `columns.reps_index`). {} when
+        none is drawn."""
         sc = self.scenario
         paths = [d.path for d in sc.draws if d.per == "replication"]
         if not paths:
             return {}
-        rows = [replication_values(sc, self.seed, rep) for rep in range(self.reps)]
+        rows = [replication_values(sc, self.seed, rep)
+                for rep in self.columns.reps_index.tolist()]
         return {p: np.array([r[p] for r in rows], dtype=float) for p in paths}
 
     def _draws_summary(self) -> dict[str, Any]:
@@ -253,7 +255,7 @@ class RunResult:
                 x = trust[rep_row[rep]][k]
                 row[f"trust.{name}"] = "" if math.isnan(x) else x
             for path, v in drawn.items():  # the district this replication drew
-                row[f"drawn.{path}"] = v[rep]
+                row[f"drawn.{path}"] = v[rep_row[rep]]
             if peers is not None:  # peer sharing only
                 for f, x in zip(PEER_FIELDS, peers[r], strict=True):
                     row[f"peers.{f}"] = x
