@@ -62,7 +62,7 @@ def kernel() -> Any:
         from . import _fastkernel as K  # compiles nothing yet: numba compiles on first call
         cold = not _cached(K)
         if cold:
-            print("relaysim: compiling the fast engine once (about a minute); later runs "
+            print("relaysim: compiling the fast engine once (one to two minutes); later runs "
                   "load it from the cache", file=sys.stderr, flush=True)
         _KERNEL = K
         _warm(K)
