@@ -455,6 +455,31 @@ def _new_proc(pi, st, cap_proc, pc, tr, p, i, peer, aux):
     return w2
 
 
+@njit(cache=True)  # not inlined: numba cannot inline a call with this many arguments
+def _start_lateral(pi, pf, st, ev, evfree, ht, hk, fq, cap_proc, cap_ev, cap_heap, lv, rb,
+                   bf, tank, tank_t, busy, trust, held, o_tf, o_tp, gf, tr, ps, j, peer, src,
+                   u_f, now, load, tank_eff):
+    """Relay._lateral begun: a lateral handoff of track tr from runner `src` into runner j
+    of the sharing level (peer 0: a showcase's share, 2: a newcomer's visit), its fumble
+    chance fixed now from the receiver's trust, load and tank."""
+    rj = lv[ps, LV_OFF] + j
+    has_tank = lv[ps, LV_TANK] != 0
+    level = 1.0
+    if has_tank:
+        bj = rb[rj]
+        level = tank_level(tank[rj], tank_rate(bf[bj, BF_DRAIN], bf[bj, BF_RECOVERY],
+                                               busy[rj]), now - tank_t[rj])
+    o_tp[tr, TP_HANDOFFS] += 1
+    w2 = _new_proc(pi, st, cap_proc, PC_LAT, tr, ps, j, peer, src)
+    pf[w2, PF_PF] = probability(fumble_odds(
+        gf[G_SHODDS] * trust_factor(trust[rj], gf[G_TRUSTEFF]), o_tf[tr, TF_CLAR],
+        held[rj], load, has_tank, level, tank_eff))
+    pf[w2, PF_U] = u_f
+    e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
+    _wait(ev, pi, w2, e2)
+    _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+
+
 # per-runner state columns (ri: ints, rf: floats)
 (R_BUSY, R_HELD, R_VAC, R_SLOTS, R_SHEAD, R_STAIL, R_DISP, R_FILL, R_TANKEV, R_QHEAD, R_QLEN,
  R_HHEAD, R_HTAIL, R_LEVEL, R_N) = range(15)
@@ -1291,22 +1316,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                                     want -= 1
                     pc = PC_SHOW_LOOP
                     if j >= 0 and _lacks(sstat, tl, lv, ps, j, vacant):
-                        rj = lv[ps, LV_OFF] + j
-                        has_tank = lv[ps, LV_TANK] != 0
-                        level = 1.0
-                        if has_tank:
-                            bj = rb[rj]
-                            level = tank_level(tank[rj], tank_rate(bf[bj, BF_DRAIN],
-                                               bf[bj, BF_RECOVERY], busy[rj]), now - tank_t[rj])
-                        o_tp[tr, TP_HANDOFFS] += 1
-                        w2 = _new_proc(pi, st, cap_proc, PC_LAT, tr, ps, j, 0, i)
-                        pf[w2, PF_PF] = probability(fumble_odds(
-                            gf[G_SHODDS] * trust_factor(trust[rj], gf[G_TRUSTEFF]),
-                            o_tf[tr, TF_CLAR], held[rj], load, has_tank, level, tank_eff))
-                        pf[w2, PF_U] = u_f
-                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _wait(ev, pi, w2, e2)
-                        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                        _start_lateral(pi, pf, st, ev, evfree, ht, hk, fq, cap_proc, cap_ev,
+                                       cap_heap, lv, rb, bf, tank, tank_t, busy, trust, held,
+                                       o_tf, o_tp, gf, tr, ps, j, 0, i, u_f, now, load,
+                                       tank_eff)
                 elif pc == PC_LAT:  # Relay._lateral: the lateral zone from P_AUX to i
                     pc = PC_LAT_END
                     if gf[G_SHDUR] > 0:
@@ -1363,20 +1376,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                                     break
                                 want -= 1
                         u_f = _sdraw(seedk, rep, NEWCOMER, ps, i, scnt)
-                        has_tank = lv[ps, LV_TANK] != 0
-                        level = 1.0
-                        if has_tank:
-                            level = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN],
-                                               bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
-                        o_tp[t2, TP_HANDOFFS] += 1
-                        w2 = _new_proc(pi, st, cap_proc, PC_LAT, t2, ps, i, 2, sj)
-                        pf[w2, PF_PF] = probability(fumble_odds(
-                            gf[G_SHODDS] * trust_factor(trust[r], gf[G_TRUSTEFF]),
-                            o_tf[t2, TF_CLAR], held[r], load, has_tank, level, tank_eff))
-                        pf[w2, PF_U] = u_f
-                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _wait(ev, pi, w2, e2)
-                        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                        _start_lateral(pi, pf, st, ev, evfree, ht, hk, fq, cap_proc, cap_ev,
+                                       cap_heap, lv, rb, bf, tank, tank_t, busy, trust, held,
+                                       o_tf, o_tp, gf, t2, ps, i, 2, sj, u_f, now, load,
+                                       tank_eff)
                     pc = PC_NEWC_LOOP
                 else:  # pragma: no cover
                     return 99
