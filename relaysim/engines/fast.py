@@ -383,12 +383,8 @@ def _write_runner_values(sc: Scenario, plan: Plan, p: int, own: list[Any],
 def _write_dists(dcode: np.ndarray, dn: np.ndarray, dpar: np.ndarray, slot: int,
                  dists: list[Any], param: str, values: tuple[float, ...]) -> None:
     """Each runner's distribution in `slot` with one parameter set to its own value."""
-    from ..model.distributions import make
-
     for r, (d, x) in enumerate(zip(dists, values, strict=True)):
-        t = d.to_dict()
-        t[param] = x
-        code, par = make(t.pop("dist"), **t).packed()
+        code, par = d.with_param(param, x).packed()
         dcode[r, slot], dn[r, slot] = code, len(par)
         dpar[r, slot, :len(par)] = par
 

@@ -172,6 +172,12 @@ class Distribution:
         """True for the point mass at 0 (an instant step)."""
         return False
 
+    def with_param(self, name: str, value: float) -> Distribution:
+        """The same family with one parameter changed (e.g. one runner's drawn mean)."""
+        t = self.to_dict()
+        t[name] = value
+        return make(t.pop("dist"), **t)
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"dist": self.family}
         for p in self.params:

@@ -30,6 +30,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import distributions as D
+from .distributions import ppf_scalar
 from .spec import REQUIRED, Spec
 
 __all__ = ["DrawFamily", "Draw", "DRAW_FAMILIES", "DRAW_KEYS", "PER", "make_draw",
@@ -210,11 +212,7 @@ class LogNormal(DrawFamily):
         return 0.0, math.inf, False, False
 
     def value(self, u: float) -> float:
-        if self.sigma == 0:
-            return self.median
-        from scipy import special
-
-        return self.median * math.exp(self.sigma * float(special.ndtri(u)))
+        return float(ppf_scalar(D.LOGNORMAL, np.array([self.median, self.sigma]), u))
 
     def many(self, u: np.ndarray) -> np.ndarray:
         if self.sigma == 0:
@@ -274,13 +272,8 @@ class TriangularDraw(DrawFamily):
     def support(self) -> tuple[float, float, bool, bool]:
         return self.low, self.high, True, True
 
-    def value(self, u: float) -> float:
-        a, c, b = self.low, self.mode, self.high
-        if b == a:
-            return a
-        if u < (c - a) / (b - a):
-            return a + math.sqrt(u * (b - a) * (c - a))
-        return b - math.sqrt((1 - u) * (b - a) * (b - c))
+    def value(self, u: float) -> float:  # the duration family's inverse CDF, on any reals
+        return float(ppf_scalar(D.TRIANGULAR, np.array([self.low, self.mode, self.high]), u))
 
     def centre(self) -> float:
         return self.mode

@@ -200,8 +200,8 @@ def _own_bundles(sc: Scenario, legs: tuple[tuple[int, ...], ...], phys_of: tuple
                 x = values[r]
                 if section == "zones":
                     assert zone is not None
-                    zone_changes[key] = x if sub is None else _with_param(
-                        getattr(zone, key), sub, x)
+                    zone_changes[key] = x if sub is None else getattr(zone, key).with_param(
+                        sub, x)
                     continue
                 assert key in RUNNER_LEVEL_KEYS
                 lv, ch = src.levels[k], level_changes.setdefault(k, {})
@@ -212,22 +212,13 @@ def _own_bundles(sc: Scenario, legs: tuple[tuple[int, ...], ...], phys_of: tuple
                 elif key == "tank":
                     ch["tank"] = replace(ch.get("tank", lv.tank), **{sub: x})
                 else:
-                    ch[key] = _with_param(ch.get(key, getattr(lv, key)), sub, x)
+                    ch[key] = ch.get(key, getattr(lv, key)).with_param(sub, x)
             lvs = {k: replace(src.levels[k], **ch) for k, ch in level_changes.items()}
             if zone_changes:
                 zone = replace(zone, **zone_changes)
             own.append(_bundle(src, legs[p], bundles[p][j].segment, lvs, zone))
         bundles[p] = tuple(own)
         index[p] = np.arange(sizes[p], dtype=np.int64)
-
-
-def _with_param(d: Distribution, param: str, x: float) -> Distribution:
-    """Distribution d with one parameter changed."""
-    from .distributions import make
-
-    t = d.to_dict()
-    t[param] = x
-    return make(t.pop("dist"), **t)
 
 
 def transform(plan: Plan, p: int, attr: str, leg: int = 0
