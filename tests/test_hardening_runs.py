@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _cli import cli, sub_env
 
 import relaysim
 import relaysim.study.execute as execute_mod
 from relaysim import load_scenario
-from relaysim.cli import main
 from relaysim.study.compare import compare
 from relaysim.study.execute import PoolDied
 from relaysim.study.run import run
@@ -31,27 +31,11 @@ from relaysim.study.run import run
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-PKG_ROOT = Path(relaysim.__file__).resolve().parents[1]
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def sub_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PKG_ROOT), env.get("PYTHONPATH", "")) if p)
-    env["MPLBACKEND"] = "Agg"
-    return env
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as e:  # argparse usage errors
-        rc = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def relaysim_proc(*args: Any, stdout: Any = subprocess.DEVNULL) -> subprocess.Popen:

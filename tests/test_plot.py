@@ -10,7 +10,6 @@ The sweeps are tiny (tens of replications, one worker) and made once per module.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -26,6 +25,7 @@ import matplotlib.patches as mpatches
 import matplotlib.text as mtext
 import numpy as np
 import pytest
+from _cli import cli, sub_env
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.container import BarContainer
@@ -34,7 +34,6 @@ from matplotlib.figure import Figure
 import relaysim
 from relaysim import UsageError, load_scenario
 from relaysim import plot as P
-from relaysim.cli import main
 from relaysim.present.results import open_results
 from relaysim.study.designs import make_design, parse_vary
 from relaysim.study.sensitivity import sensitivity
@@ -43,7 +42,6 @@ from relaysim.study.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.toml"
-PKG_ROOT = Path(relaysim.__file__).resolve().parents[1]
 
 FUMBLE = "zones.principal.fumble"
 TRUST = "levels.principal.trust"
@@ -177,21 +175,6 @@ def solid_lines(ax: Any) -> list[Any]:
     return [ln for ln in ax.get_lines() if ln.get_linestyle() not in ("None", "", " ")]
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as e:  # argparse usage errors
-        rc = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def sub_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PKG_ROOT), env.get("PYTHONPATH", "")) if p)
-    env["MPLBACKEND"] = "Agg"
-    return env
 
 
 # --------------------------------------------------------------------------- the kinds

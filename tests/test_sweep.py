@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _cli import cli, sub_env
 
 import relaysim
 import relaysim.study.sweep as sweep_mod
 from relaysim import UsageError, load_scenario
-from relaysim.cli import main
 from relaysim.present.results import load_results
 from relaysim.study.compare import compare
 from relaysim.study.designs import make_design, parse_vary, read_design_csv
@@ -63,22 +63,6 @@ def minimal() -> relaysim.Scenario:
     return load_scenario(MINIMAL)
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
-    """Run the command line in this process: (exit status, stdout, stderr)."""
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as e:  # argparse usage errors
-        rc = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def sub_env() -> dict[str, str]:
-    """Environment for a `python -m relaysim` subprocess that imports this relaysim."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PKG_ROOT), env.get("PYTHONPATH", "")) if p)
-    return env
 
 
 def grid(scenario: relaysim.Scenario, *specs: str) -> list[dict[str, Any]]:
