@@ -3,8 +3,10 @@
 - `write_output` / `atomic_write`: a regular file (or a new path) is written under a
   temporary name and renamed over the target, so a reader never sees half a file. A
   symbolic link is followed (the file it points to is written, the link stays). A
-  character device, FIFO or socket (`/dev/null`, `/dev/stdout`, a named pipe) is written
-  through, never replaced. A folder is refused.
+  character device, FIFO or socket (`/dev/null`, a named pipe) is written through, never
+  replaced. A path through an open file descriptor (`/dev/stdout`, `/dev/fd/N`,
+  `/proc/PID/fd/N`: whatever the shell connected, a terminal, a pipe or a file opened with
+  `>` or `>>`) is appended to, never replaced nor truncated. A folder is refused.
 - `check_output_file`: fail before a long run when an output file cannot be written.
 - `safe_name`: a folder name from free text (a scenario name): no separators, no `..`,
   no control characters.
@@ -61,6 +63,23 @@ def _why(e: OSError) -> str:
     return e.strerror or str(e)
 
 
+_FD_LINK = re.compile(r"/(proc/[^/]+|dev)/fd/\d+")
+
+
+def _fd_link(path: str | Path) -> bool:
+    """Whether `path` leads through an open file descriptor's link (/dev/stdout ->
+    /proc/self/fd/1): the kernel opens whatever the descriptor holds, which may be a pipe
+    that has no name a path can reach, or a file the shell opened for appending."""
+    q = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on a chain of links
+        if _FD_LINK.fullmatch(q):
+            return True
+        if not os.path.islink(q):
+            return False
+        q = os.path.normpath(os.path.join(os.path.dirname(q), os.readlink(q)))
+    return False
+
+
 def _target(path: str | Path) -> tuple[Path, os.stat_result | None]:
     """The file to write (a symbolic link followed) and its status (None: a new path)."""
     p = Path(path)
@@ -80,7 +99,14 @@ def _target(path: str | Path) -> tuple[Path, os.stat_result | None]:
 def write_output(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write a file with `write(binary file object)`: atomically for a regular file or a
     new path, straight through for a device, FIFO or socket, through a symbolic link to
-    the file it points to."""
+    the file it points to, appending through an open descriptor's link (/dev/stdout)."""
+    if _fd_link(path):
+        try:  # append: never truncate what the shell opened (`>>`), nor replace it
+            with open(path, "ab") as f:
+                write(f)
+        except OSError as e:
+            raise UsageError(f"cannot write {path}: {_why(e)}") from None
+        return
     p, st = _target(path)
     if st is not None and not stat.S_ISREG(st.st_mode):
         try:
@@ -112,6 +138,10 @@ def atomic_write(path: str | Path, text: str | bytes) -> None:
 def check_output_file(path: str | Path | None, option: str) -> None:
     """Fail now, not after a long run, when `path` cannot be written as a file."""
     if path is None:
+        return
+    if _fd_link(path):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{option} {path}: not writable")
         return
     p, st = _target(path)
     if st is not None and not stat.S_ISREG(st.st_mode):

@@ -70,6 +70,44 @@ def test_atomic_write_fifo_written_through(tmp_path):
     assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
+def test_atomic_write_through_a_pipe_descriptor():
+    # /dev/stdout of a command in a pipeline: /proc/self/fd/1 names a pipe, which no path
+    # reaches once the link is resolved ("pipe:[1234]"); the write goes through the link
+    r, w = os.pipe()
+    try:
+        atomic_write(f"/dev/fd/{w}", "into the pipe")
+    finally:
+        os.close(w)
+    with os.fdopen(r, "rb") as f:
+        assert f.read() == b"into the pipe"
+
+
+def test_atomic_write_appends_to_a_descriptor_file(tmp_path):
+    # `relaysim ... --out /dev/stdout >> log`: the log keeps its lines and its inode
+    log = tmp_path / "log.txt"
+    with open(log, "ab") as f:
+        f.write(b"first\n")
+        f.flush()
+        inode = os.fstat(f.fileno()).st_ino
+        atomic_write(f"/proc/self/fd/{f.fileno()}", "second\n")
+        check_output_file(f"/proc/self/fd/{f.fileno()}", "--out")
+    assert log.read_text() == "first\nsecond\n"
+    assert log.stat().st_ino == inode
+    assert [p.name for p in tmp_path.iterdir()] == ["log.txt"]
+
+
+def test_trace_out_dev_stdout_into_a_pipe():
+    import subprocess
+    import sys
+
+    from _cli import sub_env
+
+    got = subprocess.run([sys.executable, "-m", "relaysim", "trace", M, "--out", "/dev/stdout"],
+                         env=sub_env(), capture_output=True, text=True, timeout=120)
+    assert got.returncode == 0, got.stderr
+    assert "told event by event" in got.stdout and "Traceback" not in got.stderr
+
+
 def test_atomic_write_refuses_folder(tmp_path):
     with pytest.raises(UsageError, match="is a folder"):
         atomic_write(tmp_path, "x")
