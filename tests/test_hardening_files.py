@@ -401,6 +401,37 @@ def test_locked_store_names_the_holder(tmp_path):
             raise sqlite3.OperationalError("database is locked")
 
 
+def test_locked_store_names_the_other_process_not_itself(tmp_path, monkeypatch):
+    # another program holds the store; this sweep's own lock file (its own pid) beside it
+    # must not be named as the holder
+    import subprocess
+    import sys
+
+    import relaysim.study.store as S
+
+    monkeypatch.setattr(S, "BUSY_SECONDS", 0.2)
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / ".relaysim.lock").write_text(f"{os.getpid()}\n")
+    db = out / "store.sqlite"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, time; "
+         f"db = sqlite3.connect({str(db)!r}, isolation_level=None); "
+         "db.execute('BEGIN EXCLUSIVE'); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(S.StoreError) as e:
+            S.Store(db)
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    msg = str(e.value)
+    assert "locked by another process" in msg
+    assert f"pid {holder.pid}" in msg and f"pid {os.getpid()}" not in msg
+
+
 def test_read_only_out_folder(tmp_path, capsys, monkeypatch):
     import relaysim.study.sweep as S
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -35,6 +36,10 @@ CREATE TABLE IF NOT EXISTS chunks (
 """
 
 
+#: how long a write waits for another process's lock on the store before it gives up
+BUSY_SECONDS = 30.0
+
+
 class StoreError(UsageError):
     """The store cannot be used for this sweep (foreign, corrupt, unreadable)."""
 
@@ -45,7 +50,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         with self._guard():
-            self.db = sqlite3.connect(self.path, timeout=30)
+            self.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)
             self._check_foreign()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -82,14 +87,19 @@ class Store:
         return f"{self.path}: not a usable relaysim store ({text})"
 
     def _holder(self) -> str:
-        """' (relaysim pid N)' from a sweep's lock file beside the store, if any."""
+        """' (pid N: its name)' of the other processes that have the store open (Linux,
+        those /proc lets us see), else ' (relaysim pid N)' from a sweep's lock file beside
+        the store; never this process (its own sweep holds that lock file)."""
+        pids = _openers(self.path)
+        if pids:
+            return " (" + ", ".join(f"pid {p}: {_command(p)}" for p in pids[:3]) + ")"
         for lock in (self.path.with_name(f".{self.path.name}.lock"),
                      self.path.parent / LOCK_NAME):
             try:
                 pid = lock.read_text(encoding="ascii").strip()
             except (OSError, UnicodeDecodeError):
                 continue
-            if pid.isdigit():
+            if pid.isdigit() and int(pid) != os.getpid():
                 return f" (relaysim pid {pid})"
         return ""
 
@@ -214,3 +224,37 @@ class Store:
             rows = self.db.execute(
                 "SELECT DISTINCT point FROM chunks WHERE status='ok' ORDER BY 1").fetchall()
             return [r[0] for r in rows]
+
+
+def _openers(path: Path) -> list[int]:
+    """Other processes with the store (or its -wal/-shm files) open, by pid (Linux /proc;
+    processes of other users are not visible without privileges)."""
+    try:
+        real = os.path.realpath(path)
+    except OSError:
+        return []
+    names = {real, f"{real}-wal", f"{real}-shm", f"{real}-journal"}
+    me, found = os.getpid(), []
+    try:
+        procs = [d for d in os.listdir("/proc") if d.isdigit() and int(d) != me]
+    except OSError:
+        return []
+    for d in procs:
+        try:
+            fds = os.listdir(f"/proc/{d}/fd")
+            if any(os.readlink(f"/proc/{d}/fd/{fd}") in names for fd in fds):
+                found.append(int(d))
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def _command(pid: int) -> str:
+    """A process's command line, shortened (or its name, or '?')."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        text = " ".join(a.decode("utf-8", "replace") for a in argv if a)
+    except OSError:
+        text = ""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return (text[:57] + "...") if len(text) > 60 else (text or "?")
