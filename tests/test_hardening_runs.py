@@ -479,3 +479,39 @@ def test_memory_is_checked_against_the_workers(monkeypatch):
     monkeypatch.setattr(limits, "available_memory", lambda: 10_000.0)
     with pytest.raises(relaysim.UsageError, match="one replication needs about"):
         run(sc, reps=10, workers=1)
+
+
+def test_kept_outcomes_are_checked_against_the_memory(monkeypatch, capsys):
+    # run and compare keep every replication's outcomes: --reps 1e8 of minimal.toml passes
+    # the events limit but needs tens of GB; refused before any work, with a --reps that fits
+    import re
+
+    import relaysim.study.limits as limits
+    from relaysim.study.columns import bytes_per_rep
+
+    sc = load_scenario(MINIMAL)
+    have = 400_000.0
+    monkeypatch.setattr(limits, "available_memory", lambda: have)
+    args = ("--workers", 1, "--engine", "simpy", "--quiet")
+    t0 = time.monotonic()
+    rc, out, err = cli(capsys, "run", MINIMAL, "--reps", 10_000, *args)
+    assert rc == 2 and "keeping the outcomes of 10,000 replications" in err, err
+    assert time.monotonic() - t0 < 5 and not out and "Traceback" not in err
+    fit = int(re.search(r"use --reps ([\d,]+) or fewer", err).group(1).replace(",", ""))
+    assert fit * bytes_per_rep(sc) * limits.KEEP_PEAK < have
+    assert (fit + 1) * bytes_per_rep(sc) * limits.KEEP_PEAK > have - 40_000
+    rc, _, err = cli(capsys, "run", MINIMAL, "--reps", fit, *args)
+    assert rc == 0, err
+    with pytest.raises(relaysim.UsageError, match="keeping the outcomes"):
+        compare(sc, sc, reps=fit, workers=1, engine="simpy")  # both runs are kept
+
+
+def test_bytes_per_rep_is_what_a_run_keeps():
+    from relaysim.study.columns import bytes_per_rep
+
+    for name in ("minimal", "baseline"):
+        sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+        c = run(sc, reps=50, workers=1, engine="simpy").columns
+        held = (sum(a.nbytes for a in c.init.values()) + c.zones.nbytes
+                + sum(a.nbytes for a in c.level.values()) + c.reps_index.nbytes)
+        assert held == 50 * bytes_per_rep(sc)  # one named initiative, no stream

@@ -28,7 +28,7 @@ from ..engines.records import (
 )
 
 __all__ = ["RunColumns", "ColumnBuilder", "ChunkColumns", "chunk_columns", "INIT_FLOAT",
-           "INIT_INT", "LEVEL_FLOAT", "LEVEL_INT"]
+           "INIT_INT", "LEVEL_FLOAT", "LEVEL_INT", "bytes_per_rep"]
 
 #: per initiative outcome (completion_time is NaN where the record says None)
 INIT_FLOAT = ("launch", "deadline", "completion_time", "follow_up", "coverage", "fidelity")
@@ -40,6 +40,20 @@ LEVEL_INT = ("waits", "departures")
 ZONE_FIELDS = ("attempts", "fumbles", "recoveries", "drops", "rescues")
 #: integer columns are int32 (counts, classrooms up to the 10-million limit) but for these
 _INT_DTYPE = {"rep": np.int64, "completed": np.int8, "observed": np.int8}
+
+
+def bytes_per_rep(sc: Any) -> float:
+    """Bytes the columns of one replication of scenario `sc` take (expected: the stream's
+    arrivals are a mean), from the column types below: what a run keeps per replication."""
+    from ..model.work import expected_arrivals
+
+    n_levels = len(sc.levels)
+    row = 8 * len(INIT_FLOAT) + sum(np.dtype(_INT_DTYPE.get(k, np.int32)).itemsize
+                                    for k in INIT_INT)
+    row += 4 * n_levels * (len(ZONE_FIELDS)
+                           + (len(PEER_FIELDS) if sc.sharing_level is not None else 0))
+    rows = len(sc.initiatives) + expected_arrivals(sc)
+    return rows * row + n_levels * (8 * len(LEVEL_FLOAT) + 4 * len(LEVEL_INT)) + 8
 
 
 @dataclass

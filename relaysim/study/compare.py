@@ -72,7 +72,7 @@ def compare(a: Scenario, b: Scenario, reps: int = 1000, seed: int = 0,
     how many replications pairing saved over independent runs. max_events bounds the work
     of both runs together (study/limits.py)."""
     if isinstance(reps, int) and reps >= 1:  # both runs' work at once (run checks the rest)
-        check_work([a, b], reps, max_events)
+        check_work([a, b], reps, max_events, keep=True)
     ra = run(a, reps=reps, seed=seed, workers=workers, max_events=max_events,
              engine=engine)
     rb = run(b, reps=reps, seed=seed, workers=workers, max_events=max_events,

@@ -7,7 +7,11 @@
   default, `--max-events` on the command line), and those of one replication at most
   max_events / REP_SHARE (a replication runs on one core and cannot be split);
 - memory: a replication's baton copies in flight (model/work.py) times the local workers
-  that hold one each must fit in the memory this machine has available.
+  that hold one each must fit in the memory this machine has available, and so must the
+  results `run` and `compare` keep: every replication's outcome columns
+  (columns.bytes_per_rep, about 300 bytes for a small scenario, more with a stream of
+  initiatives) times KEEP_PEAK (folding the chunks into columns holds both for a moment).
+  A sweep keeps summaries only.
 
 The engine does very roughly 100,000 to 200,000 events per second per core, so the
 default limit of 1e10 events is a day or so of one core, and one replication may take
@@ -22,12 +26,17 @@ from pathlib import Path
 from ..errors import UsageError
 from ..model.scenario import Scenario
 from ..model.work import expected_events, replication_bytes
+from .columns import bytes_per_rep
 
-__all__ = ["MAX_REPS", "MAX_EVENTS", "REP_SHARE", "check_work", "available_memory"]
+__all__ = ["MAX_REPS", "MAX_EVENTS", "REP_SHARE", "KEEP_PEAK", "check_work",
+           "available_memory"]
 
 MAX_REPS = 10**9
 MAX_EVENTS = 1e10
 REP_SHARE = 100
+#: peak memory of a run's kept results over the size of their columns (measured 2.1:
+#: 1,000,000 replications of scenarios/minimal.toml, 278 MB of columns, 572 MB resident)
+KEEP_PEAK = 2.5
 
 
 def available_memory() -> float | None:
@@ -46,11 +55,12 @@ def _size(x: float) -> str:
 
 
 def check_work(scenarios: list[Scenario], reps: int, max_events: float | None = None,
-               workers: int | None = None) -> float:
+               workers: int | None = None, keep: bool = False) -> float:
     """Refuse (UsageError) work beyond the limits; the expected events of it all.
 
     scenarios: every point to run (reps replications each); workers: local processes
-    that each hold a replication (None: an external executor, memory not checked)."""
+    that each hold a replication (None: an external executor, their memory not checked);
+    keep: every replication's outcomes are kept in this process (run, compare)."""
     limit = MAX_EVENTS if max_events is None else float(max_events)
     if not limit > 0:
         raise UsageError(f"max_events must be > 0, got {max_events!r}")
@@ -77,7 +87,25 @@ def check_work(scenarios: list[Scenario], reps: int, max_events: float | None = 
             f"points, or raise --max-events")
     if workers is not None:
         _check_memory(scenarios, workers)
+    if keep:
+        _check_kept(scenarios, reps, workers)
     return total
+
+
+def _check_kept(scenarios: list[Scenario], reps: int, workers: int | None) -> None:
+    """The outcomes a run keeps, with its local workers' replications, must fit."""
+    have = available_memory()
+    if have is None:
+        return
+    each = math.fsum(bytes_per_rep(sc) for sc in scenarios) * KEEP_PEAK
+    busy = max(replication_bytes(sc) for sc in scenarios) * (workers or 0)
+    if each * reps + busy > have:
+        fit = max(0, int((have - busy) // each))
+        raise UsageError(
+            f"keeping the outcomes of {reps:,} replications needs about "
+            f"{each * reps / 2**30:.1f} GiB of memory (about {each:,.0f} bytes each) and this "
+            f"machine has {have / 2**30:.1f} GiB available; use --reps {fit:,} or fewer (a "
+            f"sweep keeps only each point's summary)")
 
 
 def _check_memory(scenarios: list[Scenario], workers: int) -> None:

@@ -107,7 +107,7 @@ def run(
     engine = select.resolve(engine)
     n_workers = workers if workers is not None else default_workers()
     check_work([scenario], reps, max_events,
-               None if executor is not None else min(n_workers, reps))
+               None if executor is not None else min(n_workers, reps), keep=True)
     cols = ColumnBuilder(int(seed), len(scenario.levels))
     start = 0
     if chunk_size is None:  # timed on the first replications, which are kept
