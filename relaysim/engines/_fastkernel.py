@@ -74,6 +74,7 @@ exponential_gap = F.exponential_gap
 departure_gap = F.departure_gap
 trust_factor = F.trust_factor
 trust_after = F.trust_after
+handed_on = F.handed_on
 
 # -- scipy's special functions, for the inverse CDFs ---------------------------------------
 # The C functions scipy.special.cython_special exports (the same code as scipy.special's
@@ -1005,7 +1006,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                             drop_f[nd] = pf[w, PF_FID]
                         pc = DONE
                         break
-                    pf[w, PF_FID] *= bf[b, BF_RET]
+                    pf[w, PF_FID] = handed_on(pf[w, PF_FID], bf[b, BF_RET])
                     pc = PC_LEG
                 elif pc == PC_LEG:
                     pf[w, PF_ARRIVED] = now
@@ -1336,7 +1337,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                         break
                     _claim(lv, ps, tr, tl, i, pi[w, P_PEER] == 2, sstat, sclaim, o_ti, o_tp,
                            drop_i, drop_f, st)
-                    pf[w, PF_FID] = sfid[tl, pi[w, P_AUX]] * gf[G_SHRET]
+                    pf[w, PF_FID] = handed_on(sfid[tl, pi[w, P_AUX]], gf[G_SHRET])
                     pi[w, P_PEER] = 1
                     pc = PC_LEG
                 elif pc == PC_NEWC:  # Relay._newcomer
