@@ -200,7 +200,8 @@ class LogNormal(DrawFamily):
         return 0.0, math.inf, False, False
 
     def value(self, u: float) -> float:  # the duration family's inverse CDF
-        return float(ppf_scalar(D.LOGNORMAL, np.array([self.median, self.sigma]), u))
+        return float(ppf_scalar(D.LOGNORMAL, np.array([self.median, self.sigma]), u,
+                                D.NO_TABLE))
 
     def many(self, u: np.ndarray) -> np.ndarray:  # the same, vectorised (equal bit for bit)
         return D.Lognormal(self.median, self.sigma).ppf(u)
@@ -257,7 +258,8 @@ class TriangularDraw(DrawFamily):
         return self.low, self.high, True, True
 
     def value(self, u: float) -> float:  # the duration family's inverse CDF, on any reals
-        return float(ppf_scalar(D.TRIANGULAR, np.array([self.low, self.mode, self.high]), u))
+        return float(ppf_scalar(D.TRIANGULAR, np.array([self.low, self.mode, self.high]),
+                                u, D.NO_TABLE))
 
     def centre(self) -> float:
         return self.mode
