@@ -45,6 +45,7 @@ from _common import Experiment, cli, dci, pct
 from matplotlib.figure import Figure
 
 import relaysim
+from relaysim.study.intervals import paired_means
 
 REEVES = 6  # initiatives per school above which performance declines (Reeves 2011 [M])
 BOOT = 2000  # bootstrap resamples of replications for the overload point
@@ -76,6 +77,19 @@ def with_initiatives(sc: relaysim.Scenario, n: int, drain: float = 1.0,
 def shares(res: relaysim.RunResult) -> np.ndarray:
     """Per replication: the share of its initiatives implemented by their deadlines."""
     return np.array([np.mean([o.completed for o in r.initiatives]) for r in res.replications])
+
+
+def coverages(res: relaysim.RunResult) -> np.ndarray:
+    """Per replication: the mean coverage at the deadline of its initiatives."""
+    return np.array([np.mean([o.coverage for o in r.initiatives]) for r in res.replications])
+
+
+def coverage_effect(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """y - x in mean coverage, paired (intervals.paired_means: t with the variance floored
+    for sparse differences), as the `effect` a headline states next to a completion
+    effect: completion is a threshold on coverage (issue 12)."""
+    m = paired_means(x, y, max_abs_difference=1.0)
+    return {"coverage": {"difference": m.difference, "ci95": list(m.ci)}}
 
 
 def first_done(res: relaysim.RunResult) -> np.ndarray:
@@ -128,10 +142,12 @@ def main(argv: list[str] | None = None) -> None:
     base = ex.scenario("overloaded.toml")
     per: dict[str, np.ndarray] = {}
     flag: dict[str, np.ndarray] = {}
+    cov: dict[str, np.ndarray] = {}
     for name, (drain, recovery) in settings.items():
         runs = [ex.run(with_initiatives(base, n, drain, recovery), reps) for n in ns]
         per[name] = np.vstack([shares(r) for r in runs])  # (len(ns), reps)
         flag[name] = np.vstack([first_done(r) for r in runs])
+        cov[name] = np.vstack([coverages(r) for r in runs])
     points = {name: overload_point(ns, per[name], ex.seed) for name in settings}
 
     # ---------------------------------------------------------------- figure
@@ -181,13 +197,20 @@ def main(argv: list[str] | None = None) -> None:
     k6 = ns.index(REEVES)
     d_drain = mean_ci(per["drain doubled"][k6] - per["no tanks"][k6])
     d_tank = mean_ci(per["tanks as in the file"][k6] - per["no tanks"][k6])
+    c_drain = coverage_effect(cov["no tanks"][k6], cov["drain doubled"][k6])
+    c_tank = coverage_effect(cov["no tanks"][k6], cov["tanks as in the file"][k6])
+    c_load = coverage_effect(cov["no tanks"][0], cov["no tanks"][k6])
     d_flag = mean_ci(flag["tanks as in the file"][-1] - flag["tanks as in the file"][0])
     d_flag0 = mean_ci(flag["no tanks"][-1] - flag["no tanks"][0])
     ex.say("")
     ex.say(f"At N = {REEVES} (paired, same random numbers): tanks as in the file change the "
            f"chance per initiative by {100 * d_tank['value']:+.1f} points ({dci(d_tank['ci95'])})"
            f" against no tanks; doubled drain by {100 * d_drain['value']:+.1f} points "
-           f"({dci(d_drain['ci95'])}).")
+           f"({dci(d_drain['ci95'])}). Mean coverage at the deadline (completion is a "
+           f"threshold on it): {100 * c_tank['coverage']['difference']:+.1f} points "
+           f"({dci(c_tank['coverage']['ci95'])}) and "
+           f"{100 * c_drain['coverage']['difference']:+.1f} points "
+           f"({dci(c_drain['coverage']['ci95'])}).")
     ex.say(f"Flagship from 1 to {ns[-1]} initiatives: {100 * d_flag0['value']:+.1f} points "
            f"without tanks ({dci(d_flag0['ci95'])}), {100 * d_flag['value']:+.1f} with the "
            f"file's tanks ({dci(d_flag['ci95'])}).")
@@ -198,14 +221,14 @@ def main(argv: list[str] | None = None) -> None:
                 "its solo chance (tanks as in the file)", p["ci95"])
     ex.headline("tank_effect_at_6", d_tank["value"], (-0.20, -0.06),
                 f"change in each initiative's chance at N = {REEVES} from the file's tanks "
-                "(vs none)", d_tank["ci95"])
+                "(vs none)", d_tank["ci95"], c_tank)
     ex.headline("drain_effect_at_6", d_drain["value"], (-0.25, -0.10),
                 f"change in each initiative's chance at N = {REEVES} from doubled drain "
-                "(vs no tanks)", d_drain["ci95"])
+                "(vs no tanks)", d_drain["ci95"], c_drain)
     d_load = mean_ci(per["no tanks"][k6] - per["no tanks"][0])
     ex.headline("load_effect_1_to_6", d_load["value"], (-0.35, -0.08),
                 f"change in each initiative's chance from 1 to {REEVES} initiatives, no tanks "
-                "(queues and busy receivers alone)", d_load["ci95"])
+                "(queues and busy receivers alone)", d_load["ci95"], c_load)
     p0, p2 = points["no tanks"], points["drain doubled"]
 
     if p["ci95"][1] < REEVES:

@@ -425,7 +425,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
         res = screen(sc, params, trajectories=args.trajectories, reps=args.reps,
                      seed=args.seed, out=out, output=args.output, initiative=args.initiative,
                      levels=args.levels, workers=workers, executor=executor,
-                     resume=args.resume, progress=tick, force=args.force)
+                     resume=args.resume, progress=tick, force=args.force,
+                     engine=args.engine)
     finally:
         close()
         if client is not None:
@@ -465,7 +466,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         if not extra:
             raise UsageError("--export needs at least one --lever PATH=LO:HI (the grid's axes)")
         p = export(sc, extra, args.export, grid=args.grid, reps=args.reps, seed=args.seed,
-                   workers=args.workers, quiet=args.quiet)
+                   workers=args.workers, quiet=args.quiet, engine=args.engine)
         print(f"wrote {p}")
         return 0
     from .app.server import serve
@@ -473,7 +474,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
     given = {lv.path for lv in extra}
     levers = [lv for lv in default_levers(sc) if lv.path not in given] + extra
     serve(sc, levers, reps=args.reps, seed=args.seed, port=args.port, host=args.host,
-          open_browser=args.open, save_dir=args.save_dir, workers=args.workers)
+          open_browser=args.open, save_dir=args.save_dir, workers=args.workers,
+          engine=args.engine)
     return 0
 
 
@@ -694,6 +696,7 @@ def _parser_screen(sub: Any) -> None:
     sc_.add_argument("--resume", action="store_true")
     sc_.add_argument("--json", action="store_true")
     sc_.add_argument("--quiet", action="store_true")
+    _engine_arg(sc_)
     sc_.set_defaults(func=cmd_screen)
 
 
@@ -735,6 +738,7 @@ def _parser_explore(sub: Any) -> None:
     ex.add_argument("--grid", type=_pos_int, default=3,
                     help="grid points per --lever for --export (default 3)")
     ex.add_argument("--quiet", action="store_true", help="no progress bar (--export)")
+    _engine_arg(ex)
     _force_arg(ex, out=False)
     ex.set_defaults(func=cmd_explore)
 

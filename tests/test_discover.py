@@ -180,6 +180,13 @@ def test_morris_figure_and_cli(screened, capsys, tmp_path):
                          "--quiet", "--json", "--out", tmp_path / "s")
     assert rc == 0, err
     assert json.loads(o)["points"] == 3 * 3
+    # --engine simpy: the same screening, from the reference engine
+    rc, o2, err = run_cli(capsys, "screen", MINIMAL, "--vary", MORRIS_VARY[0], "--vary",
+                          MORRIS_VARY[2], "--trajectories", 3, "--reps", 10, "--workers", 1,
+                          "--quiet", "--json", "--out", tmp_path / "s-simpy", "--engine",
+                          "simpy")
+    assert rc == 0, err
+    assert json.loads(o2)["morris"] == json.loads(o)["morris"]
 
 
 def test_discovery_and_screening_kinds_save_in_every_format(report, screened, tmp_path):

@@ -39,7 +39,8 @@ EXPERIMENTS = [
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: experiments whose headline numbers include a paired completion effect
-COMPLETION_EFFECTS = ("baton_vs_speed", "structures", "weakest_zone", "robust_answers")
+COMPLETION_EFFECTS = ("baton_vs_speed", "structures", "weakest_zone", "robust_answers",
+                      "tank_and_overload")
 QUICK_SECONDS = 60  # what --quick promises on a free two-core machine
 HARD_TIMEOUT = 600  # a run this long is hung, not slow
 

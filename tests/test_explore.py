@@ -36,6 +36,7 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 REPS, SEED = 200, 3
 # a description that would inject markup if it were not escaped
 DESCRIPTION = "Three levels <b id='inject'>bold</b> & <script>window.pwned=1</script>"
+NAME = "minimal <i id='inject-name'>marked</i>"  # and a name
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -118,6 +119,37 @@ def test_newer_change_supersedes_older_run(tmp_path):
         ex.close()
 
 
+def test_simpy_engine_works_and_says_it_is_slower(tmp_path):
+    """--engine simpy (or auto without numba): the same paired numbers as the fast engine,
+    and the page's header says it is the slower engine; with the fast engine it names it."""
+    from relaysim.app.server import header_html
+
+    sc = load_scenario(MINIMAL)
+    change = {"zones.classroom.rehearsed": True}
+    want = run(sc.with_values(change), reps=40, seed=2, workers=1, engine="fast")
+    views = {}
+    for engine in ("simpy", "fast"):
+        ex = Explorer(sc, [], reps=40, seed=2, workers=1, save_dir=tmp_path, draw=False,
+                      engine=engine)
+        try:
+            views[engine] = ex.wait(ex.request(change))
+            head = header_html(ex)
+        finally:
+            ex.close()
+        assert views[engine].engine == engine and ex.slow_engine is (engine == "simpy")
+        if engine == "simpy":
+            assert "id='rs-engine'" in head and "rs-slow" in head
+            assert "SimPy engine (the slower one)" in head and "40 replications" in head
+        else:
+            assert "Engine: fast." in head and "SimPy" not in head
+    for v in views.values():
+        got = v.numbers["variant"]["completion_rate"]["estimate"]
+        assert got == want.completion_rate
+    assert views["simpy"].numbers == views["fast"].numbers
+    with pytest.raises(UsageError, match="engine must be one of"):
+        Explorer(sc, [], reps=10, seed=0, workers=1, engine="quantum")
+
+
 def test_live_figures_kinds_and_inline_curves(tmp_path):
     """The coverage and time curves of a live session: the plot kinds threshold and
     survival draw them from the two runs; the page gets them as inline SVG (two curves
@@ -178,9 +210,10 @@ def browser():
 
 @pytest.fixture(scope="module")
 def scenario_file(tmp_path_factory) -> Path:
-    """minimal.toml with a description full of markup."""
+    """minimal.toml with a name and a description full of markup."""
     raw = tomllib.loads(MINIMAL.read_text(encoding="utf-8"))
     raw["scenario"]["description"] = DESCRIPTION
+    raw["scenario"]["name"] = NAME
     from relaysim.model.toml_out import dumps_toml
 
     p = tmp_path_factory.mktemp("scen") / "minimal_marked.toml"
@@ -263,6 +296,10 @@ def test_live_app(browser, server, scenario_file, tmp_path):
     # the description is text, not markup
     assert page.locator("#rs-description").inner_text() == DESCRIPTION
     assert page.locator("#inject").count() == 0
+    # so is the name, in the heading and the window title
+    assert NAME in page.locator("h1").first.inner_text()
+    assert NAME in page.title()
+    assert page.locator("#inject-name").count() == 0
     assert page.evaluate("() => window.pwned === undefined")
     assert page.locator("#rs-engine").count() == 1
 
@@ -377,6 +414,7 @@ def test_report_escapes_and_includes_kept_variants(scenario_file, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "<b id='inject'>" not in text and "<script>window" not in text
     assert "&lt;b id=&#x27;inject&#x27;&gt;" in text
+    assert "<i id='inject-name'>" not in text and "&lt;i id=&#x27;inject-name" in text
     assert "id='variants'" in text and "rehearse &lt;i&gt;classrooms&lt;/i&gt;" in text
     assert main(["report", str(folder), "-o", str(out), "--variants", str(scenario_file)]) == 2
 

@@ -57,6 +57,37 @@ def test_point1_one_discordant_pair_in_the_helping_direction(minimal):
     assert d["coverage"]["difference"] > 0
 
 
+def test_point1_reps_saved_is_judged_by_the_interval_printed():
+    """Pairing's saving was var(A) + var(B) over var(B - A): one differing coverage pair in
+    100 made var(B - A) tiny and claimed tens of thousands of replications saved, although
+    the floored interval printed is far wider than that variance implies. Now the saving
+    is what an unpaired run needs for an interval as narrow as the one printed, and with
+    no discordant pair the completion's saving is finite (Tango's interval has width)."""
+    import math
+
+    import numpy as np
+
+    from relaysim.study.compare import Z95, paired_completion, paired_coverage
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.6, 0.95, 100)
+    b = a.copy()
+    b[17] += 0.05  # one pair differs
+    d = paired_coverage(a, b)
+    var_ind = float(np.var(a, ddof=1) + np.var(b, ddof=1))
+    half = (d["ci95"][1] - d["ci95"][0]) / 2
+    need = d["independent_reps_needed"]
+    assert need == math.ceil(var_ind / (half / Z95) ** 2)
+    # an unpaired interval from `need` replications each is no wider than the printed one
+    assert Z95 * math.sqrt(var_ind / need) <= half + 1e-12
+    naive = var_ind / float(np.var(b - a, ddof=1))  # the old ratio
+    assert d["variance_ratio"] < naive / 4  # 163 against 910 (91,000 replications "saved")
+    done = np.ones(100)
+    done[::4] = 0
+    c = paired_completion(done, done)
+    assert c["reps_saved"] is not None and 0 < c["reps_saved"] < 2000
+
+
 def test_point5_more_attempts_can_hurt_with_slots(minimal):
     """Point 5: with limited slots an extra attempt holds the giver's slot through rework
     and blocks its siblings. On minimal.toml with one coaching slot per principal

@@ -1,4 +1,4 @@
-"""Keyed random numbers (random streams v2): quality, the three code paths, lazy numba."""
+"""Keyed random numbers (random streams v2 and v3): quality, the three code paths, lazy numba."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ SMALL = st.integers(min_value=0, max_value=10**6)
 
 
 def test_version_and_range():
-    assert K.STREAM_VERSION == 2
+    assert K.STREAM_VERSION == 3
     u = K.uniforms(0, 0, 0, 0, np.arange(1000)[:, None], np.arange(50)[None, :])
     assert u.shape == (1000, 50)
     assert u.dtype == np.float64
@@ -134,7 +134,7 @@ def test_streams_draw_is_ppf_of_keyed_uniform(make_scenario):
     uniform(seed, rep, purpose, level, i, n), past the first block too, and a purpose
     without a transform gives the uniform itself."""
     from relaysim.engines import streams as S
-    from relaysim.model.distributions import ppf_scalar
+    from relaysim.model.distributions import gamma_table, ppf_scalar
     from relaysim.model.plan import plan_for, transform
 
     sc = make_scenario(levels=[{"name": "d"}, {"name": "s", "count": 5,
@@ -148,6 +148,7 @@ def test_streams_draw_is_ppf_of_keyed_uniform(make_scenario):
         key = K.seed_key(seed)
         for i in (4, 0, 2):
             for n in range(3 * S.BLOCK + 1):
-                want = ppf_scalar(code, params, K.uniform(key, 9, S.WORK, 1, i, n))
+                want = ppf_scalar(code, params, K.uniform(key, 9, S.WORK, 1, i, n),
+                                  gamma_table(params[0]))
                 assert st.draw(S.WORK, 1, i) == want
                 assert st.draw(S.FUMBLE, 1, i) == K.uniform(key, 9, S.FUMBLE, 1, i, n)

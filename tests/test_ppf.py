@@ -28,6 +28,14 @@ def _ids(d: D.Distribution) -> str:
     return d.describe()
 
 
+def _tab(code: int, params: np.ndarray, fresh: bool = False) -> np.ndarray:
+    """The table ppf_scalar takes: a tabulated gamma's (this process's shared one, or a
+    fresh empty one), NO_TABLE for the rest."""
+    if code != D.GAMMA or not params[3]:
+        return D.NO_TABLE
+    return np.zeros((D.GAMMA_CELLS + 1, 3)) if fresh else D.gamma_table(params[0])
+
+
 def test_codes_are_distinct_and_packed_is_flat():
     codes = {cls.code for cls in D.FAMILIES.values()}
     assert codes == set(range(len(D.FAMILIES)))
@@ -41,7 +49,8 @@ def test_codes_are_distinct_and_packed_is_flat():
 @pytest.mark.parametrize("d", DISTS, ids=_ids)
 def test_ppf_scalar_equals_vectorised_ppf(d):
     code, params = d.packed()
-    scalar = np.array([D.ppf_scalar(code, params, float(u)) for u in GRID])
+    tab = _tab(code, params, fresh=True)
+    scalar = np.array([D.ppf_scalar(code, params, float(u), tab) for u in GRID])
     assert scalar.tobytes() == d.ppf(GRID).tobytes()
     assert not np.isnan(scalar).any()
     assert (scalar >= 0).all()
@@ -54,9 +63,11 @@ def test_numba_ppf_equals_python(d):
 
     f = nbspecial.ppf_scalar_nb()
     code, params = d.packed()
-    nb = np.array([f(code, params, float(u)) for u in GRID])
-    py = np.array([D.ppf_scalar(code, params, float(u)) for u in GRID])
+    tab_nb, tab_py = _tab(code, params, fresh=True), _tab(code, params, fresh=True)
+    nb = np.array([f(code, params, float(u), tab_nb) for u in GRID])
+    py = np.array([D.ppf_scalar(code, params, float(u), tab_py) for u in GRID[::-1]])[::-1]
     assert nb.tobytes() == py.tobytes()
+    assert tab_nb.tobytes() == tab_py.tobytes()  # filled in opposite orders
 
 
 @settings(max_examples=200, deadline=None)
@@ -69,7 +80,9 @@ def test_gamma_lognormal_numba_hypothesis(spread, scale, u):
     f = nbspecial.ppf_scalar_nb()
     for d in (D.Gamma(scale, spread), D.Lognormal(scale, spread), D.Exponential(scale)):
         code, params = d.packed()
-        assert f(code, params, u) == D.ppf_scalar(code, params, u) == d.ppf(np.array([u]))[0]
+        assert (f(code, params, u, _tab(code, params, fresh=True))
+                == D.ppf_scalar(code, params, u, _tab(code, params))
+                == d.ppf(np.array([u]))[0])
 
 
 def test_nbspecial_finds_double_functions():
@@ -80,3 +93,50 @@ def test_nbspecial_finds_double_functions():
 
     assert nbspecial.gammaincinv(2.5, 0.3, 0) == sp.gammaincinv(2.5, 0.3)
     assert nbspecial.ndtri(0.3, 0) == sp.ndtri(0.3)
+
+
+# -- the tabulated gamma inverse CDF (distributions.GAMMA_CELLS) --------------------------
+@pytest.mark.parametrize("cv", [0.01, 0.05, 0.3, 0.5, 1.0, 2.0, 3.0, 10.0])
+def test_tabulated_gamma_is_within_its_tolerance_of_the_exact_quantile(cv):
+    """Everywhere in [0, 1), not only at the midpoints the table checks: a cubic Hermite's
+    error peaks at its midpoint, so 1.5 times the tolerance bounds it (the tails and the
+    cells that fail the check are exact)."""
+    from scipy.special import gammaincinv
+
+    g = D.Gamma(7.0, cv)
+    shape, scale = g.packed()[1][:2]
+    u = np.concatenate([np.random.default_rng(1).random(200_000),
+                        (np.arange(D.GAMMA_CELLS) + 0.5) / D.GAMMA_CELLS])
+    exact = gammaincinv(shape, u) * scale
+    got = g.ppf(u)
+    ok = exact > 0
+    assert np.all(np.abs(got[ok] / exact[ok] - 1) <= 1.5 * D.GAMMA_TOL)
+    assert np.array_equal(got[~ok], exact[~ok])
+    outside = (u < 1 / 64) | (u >= 63 / 64)
+    assert np.array_equal(got[outside], exact[outside])  # the tails are exact
+    assert np.all(np.diff(got[np.argsort(u)]) >= 0)  # still monotone: common random numbers
+
+
+def test_a_gamma_table_is_the_same_whatever_order_it_is_filled_in():
+    code, params = D.Gamma(3.0, 0.7).packed()
+    u = np.random.default_rng(2).random(5000)
+    a, b = _tab(code, params, fresh=True), _tab(code, params, fresh=True)
+    va = [D.ppf_scalar(code, params, float(x), a) for x in u]
+    vb = [D.ppf_scalar(code, params, float(x), b) for x in u[::-1]][::-1]
+    assert va == vb and a.tobytes() == b.tobytes()
+    assert set(np.unique(a[:, 2])) <= {0.0, 1.0, 2.0}
+
+
+def test_a_drawn_cv_makes_an_exact_gamma_and_a_drawn_mean_keeps_the_table():
+    """A gamma whose cv is drawn per runner has a shape of its own: tabulating it would
+    fill a table per runner, so it calls the exact inverse CDF."""
+    from scipy.special import gammaincinv
+
+    g = D.Gamma(10.0, 0.5)
+    assert g.packed()[1][3] == 1.0
+    assert g.with_param("mean", 12.0).packed()[1][3] == 1.0
+    exact = g.with_param("cv", 0.6)
+    assert exact.packed()[1][3] == 0.0 and exact.with_param("mean", 3.0).packed()[1][3] == 0.0
+    u = np.random.default_rng(3).random(100)
+    shape = 1 / 0.6**2
+    assert exact.ppf(u).tobytes() == (gammaincinv(shape, u) * (10.0 / shape)).tobytes()

@@ -28,8 +28,8 @@ def minimal() -> relaysim.Scenario:
     return load_scenario(MINIMAL)
 
 
-def test_stream_version_is_2():
-    assert STREAM_VERSION == 2
+def test_stream_version_is_3():
+    assert STREAM_VERSION == 3
 
 
 def test_run_json_and_per_rep_csv(capsys, tmp_path):
@@ -38,19 +38,19 @@ def test_run_json_and_per_rep_csv(capsys, tmp_path):
                "--per-rep", str(per_rep)])
     assert rc in (0, None)
     doc = json.loads(capsys.readouterr().out)
-    assert doc["stream_version"] == 2
+    assert doc["stream_version"] == 3
     keys = list(doc)
     assert keys.index("stream_version") == keys.index("relaysim_version") + 1
     rows = list(csv.DictReader(io.StringIO(per_rep.read_text(encoding="utf-8"))))
-    assert rows and all(r["stream_version"] == "2" for r in rows)
+    assert rows and all(r["stream_version"] == "3" for r in rows)
 
 
 def test_api_summary_compare_and_trace(minimal):
     res = relaysim.run(minimal, reps=3, seed=1, workers=1)
-    assert res.summary["stream_version"] == 2
-    assert all(r["stream_version"] == 2 for r in res.per_rep_rows())
-    assert json.loads(relaysim.trace(minimal, seed=1, rep=0).to_json())["stream_version"] == 2
-    assert relaysim.compare(minimal, minimal, reps=3, seed=1, workers=1)["stream_version"] == 2
+    assert res.summary["stream_version"] == 3
+    assert all(r["stream_version"] == 3 for r in res.per_rep_rows())
+    assert json.loads(relaysim.trace(minimal, seed=1, rep=0).to_json())["stream_version"] == 3
+    assert relaysim.compare(minimal, minimal, reps=3, seed=1, workers=1)["stream_version"] == 3
 
 
 def _points():
@@ -60,10 +60,10 @@ def _points():
 def test_manifest_and_store_identity(minimal, tmp_path):
     sweep(minimal, _points(), reps=4, seed=2, out=tmp_path, workers=1)
     m = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
-    assert m["stream_version"] == 2
+    assert m["stream_version"] == 3
     with sqlite3.connect(tmp_path / "store.sqlite") as db:
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-    assert json.loads(meta["stream_version"]) == 2
+    assert json.loads(meta["stream_version"]) == 3
 
 
 def _set_store_stream_version(store: Path, value: int | None) -> None:
@@ -81,7 +81,7 @@ def _set_store_stream_version(store: Path, value: int | None) -> None:
         db.close()
 
 
-@pytest.mark.parametrize("old", [None, 1, 3])
+@pytest.mark.parametrize("old", [None, 1, 2])
 def test_resume_refuses_a_store_of_other_streams(minimal, tmp_path, old):
     """A store without stream_version (written before it was recorded: version 1) or with
     another one is refused on --resume, with a message naming both versions; the store and
@@ -96,7 +96,7 @@ def test_resume_refuses_a_store_of_other_streams(minimal, tmp_path, old):
               resume=True)
     msg = str(e.value)
     assert f"random streams version {old if old is not None else 1}" in msg
-    assert "this relaysim uses 2" in msg
+    assert "this relaysim uses 3" in msg
     assert "without --resume" in msg and "new --out" in msg
     assert store.read_bytes() == before
 
@@ -109,7 +109,7 @@ def test_cli_resume_refusal_is_a_usage_error(capsys, minimal, tmp_path):
                "--chunk-size", "2", "--workers", "1", "--out", str(out), "--resume"])
     err = capsys.readouterr().err
     assert rc == 2
-    assert "random streams version 1" in err and "uses 2" in err
+    assert "random streams version 1" in err and "uses 3" in err
 
 
 def test_resume_same_streams_still_works(minimal, tmp_path):

@@ -68,7 +68,8 @@ JS = """
 
 
 def export(sc: Scenario, levers: list[Lever], path: str | Path, grid: int = 3, reps: int = 500,
-           seed: int = 0, workers: int | None = None, quiet: bool = True) -> Path:
+           seed: int = 0, workers: int | None = None, quiet: bool = True,
+           engine: str = "auto") -> Path:
     """Run the grid (resumable, in PATH-grid/ next to the file) and write the page."""
     from ..present.results import open_results
     from ..study.sweep import sweep
@@ -90,7 +91,7 @@ def export(sc: Scenario, levers: list[Lever], path: str | Path, grid: int = 3, r
     # continue the grid's sweep when it is there (a rerun or an interrupted export)
     resume = (folder / "store.sqlite").exists()
     sweep(sc, design, reps=reps, seed=seed, out=folder, resume=resume, workers=workers,
-          progress=tick)
+          progress=tick, engine=engine)
     res = open_results(folder)
     atomic_write(out, export_html(sc, axes, res, reps, seed))
     return out

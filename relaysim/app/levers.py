@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import UsageError
 from ..model.draws import is_draw
 from ..model.scenario import Scenario, ScenarioError, parse_value
-from ..model.schema import ENTITY_KEY, MERGED_FORBIDDEN, SECTION_SPEC
+from ..model.schema import ENTITY_KEY, MERGED_FORBIDDEN, SECTION_SPEC, label
 
 __all__ = ["Lever", "default_levers", "parse_lever", "grid_values", "lever_label"]
 
@@ -35,9 +35,7 @@ def lever_label(path: str) -> str:
     spec = spec_table.get(field) if isinstance(spec_table, dict) else None
     if spec is not None and getattr(spec, "label", "") and len(parts) <= 3:
         return spec.label
-    from ..present.plot import label  # the planner's words for any other path
-
-    return label(path).partition(": ")[2] or label(path)
+    return label(path).partition(": ")[2] or label(path)  # the planner's words, any path
 
 
 @dataclass(frozen=True)
@@ -171,13 +169,11 @@ def parse_lever(text: str, sc: Scenario) -> Lever:
         base = sc.get(path)
     except ScenarioError as e:
         raise UsageError(f"--lever {text}: {e}") from None
-    label = lever_label(path)
-    from ..present.plot import label as words
-
-    who, colon, _ = words(path).partition(": ")
+    words = lever_label(path)
+    who, colon, _ = label(path).partition(": ")
     group = who if colon else "More levers"
     if isinstance(base, bool):
-        return Lever(path, group, label, "bool", base)
+        return Lever(path, group, words, "bool", base)
     if not sep:
         raise UsageError(f"--lever {text}: give a range, PATH=LO:HI (e.g. "
                          "zones.coach.retention=0.7:1)")

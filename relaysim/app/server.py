@@ -70,6 +70,24 @@ Changes: {changes}.</p>
 ({esc(v.engine)} engine).</p></div>"""
 
 
+def engine_text(ex: Explorer) -> str:
+    """Which engine answers, and, for the SimPy engine, that it is slower."""
+    if ex.slow_engine:
+        return (f"Running on the SimPy engine (the slower one): each change takes about "
+                f"{max(ex.base_seconds, 0.1):.1f} s for {ex.reps} replications. The numbers "
+                f"are the same as the fast engine's, only later.")
+    return f"Engine: {ex.engine}."
+
+
+def header_html(ex: Explorer) -> str:
+    """The page's title, the scenario's description (as text) and the engine note."""
+    sc = ex.scenario
+    cls = "rs-slow" if ex.slow_engine else "rs-note"
+    return (f"<h1 style='margin:0'>Explore: {esc(sc.name)}</h1>"
+            f"<p id='rs-description'>{esc(sc.description)}</p>"
+            f"<div class='{cls}' id='rs-engine'>{esc(engine_text(ex))}</div>")
+
+
 def _figures_html(ex: Explorer) -> str:
     v = ex.view
     if v is None or not v.figures:
@@ -241,16 +259,7 @@ class _Page:
 
     # -- header, progress, numbers and figures -------------------------------------
     def header_html(self) -> str:
-        ex = self.ex
-        if ex.slow_engine:
-            slow = (f"<div class='rs-slow' id='rs-engine'>Running on the SimPy engine (the "
-                    f"slower one): each change takes about {max(ex.base_seconds, 0.1):.1f} s "
-                    f"for {self.reps} replications. The numbers are the same, only later."
-                    f"</div>")
-        else:
-            slow = f"<div class='rs-note' id='rs-engine'>Engine: {esc(ex.engine)}.</div>"
-        return (f"<h1 style='margin:0'>Explore: {esc(self.sc.name)}</h1>"
-                f"<p id='rs-description'>{esc(self.sc.description)}</p>{slow}")
+        return header_html(self.ex)
 
     def _status_widgets(self) -> None:
         pn = self.pn
@@ -320,7 +329,8 @@ def page(sc: Scenario, levers: list[Lever], reps: int, seed: int, save_dir: Path
 
 def serve(sc: Scenario, levers: list[Lever], reps: int = 500, seed: int = 0,
           port: int | None = None, host: str = "127.0.0.1", open_browser: bool = False,
-          save_dir: str | Path = ".", workers: int | None = None) -> None:
+          save_dir: str | Path = ".", workers: int | None = None, engine: str = "auto"
+          ) -> None:
     """Run the explorer until interrupted (Ctrl-C)."""
     try:
         import panel as pn
@@ -334,7 +344,9 @@ def serve(sc: Scenario, levers: list[Lever], reps: int = 500, seed: int = 0,
     print(f"relaysim explore: running '{sc.name}' as written ({reps} replications, seed "
           f"{seed})...", file=sys.stderr, flush=True)
     shared = Explorer(sc, levers, reps=reps, seed=seed, workers=workers, save_dir=folder,
-                      draw=False)
+                      draw=False, engine=engine)
+    if shared.slow_engine:
+        print(f"relaysim explore: {engine_text(shared)}", file=sys.stderr, flush=True)
     where = f"[{host}]" if ":" in host else host
     print(f"relaysim explore: open http://{where}:{port}/ (engine {shared.engine}; "
           f"Ctrl-C stops)", flush=True)

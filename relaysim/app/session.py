@@ -9,7 +9,6 @@ chunk (its queued chunks are cancelled) and its results are dropped.
 from __future__ import annotations
 
 import html
-import inspect
 import json
 import math
 import re
@@ -65,13 +64,10 @@ class _Tracked(Executor):
             self.cancel()
 
 
-def _run_kwargs() -> set[str]:
-    return set(inspect.signature(run).parameters)
-
-
 def engine_note(res: RunResult) -> tuple[str, bool]:
     """(which engine made a run, whether it is the slower SimPy engine). `run` picks the
-    engine itself ("auto"); a RunResult that does not say which ran the SimPy engine."""
+    engine itself ("auto", or the one asked for); a RunResult that does not say which ran
+    the SimPy engine."""
     eng = str(getattr(res, "engine", None) or "simpy")
     return eng, eng.lower() == "simpy"
 
@@ -233,8 +229,14 @@ class Explorer:
 
     def __init__(self, scenario: Scenario, levers: list[Lever], reps: int = 500,
                  seed: int = 0, workers: int | None = None, save_dir: str | Path = ".",
-                 draw: bool = True, share: Explorer | None = None) -> None:
+                 draw: bool = True, share: Explorer | None = None,
+                 engine: str = "auto") -> None:
+        from ..engines.select import resolve
+
         self.scenario = scenario
+        # the engine asked for (auto: fast, SimPy without numba); checked before any run
+        self.requested_engine = share.requested_engine if share is not None else engine
+        resolve(self.requested_engine)
         self.levers = levers
         self.reps = reps
         self.seed = seed
@@ -280,8 +282,7 @@ class Explorer:
             kw["executor"] = tracked
         elif self._pool is not None:
             kw["executor"] = self._pool
-        if "engine" in _run_kwargs():
-            kw["engine"] = "auto"
+        kw["engine"] = self.requested_engine
         return run(sc, reps=self.reps, seed=self.seed, **kw)
 
     def request(self, values: dict[str, Any]) -> int:

@@ -74,6 +74,7 @@ exponential_gap = F.exponential_gap
 departure_gap = F.departure_gap
 trust_factor = F.trust_factor
 trust_after = F.trust_after
+handed_on = F.handed_on
 
 # -- scipy's special functions, for the inverse CDFs ---------------------------------------
 # The C functions scipy.special.cython_special exports (the same code as scipy.special's
@@ -97,10 +98,14 @@ def _ndtri(y):
     return _ndtri_c(y, 0)
 
 
-#: model.distributions.ppf_scalar itself, its gammaincinv and ndtri the functions above
-ppf_scalar = njit(cache=True, inline="always")(
-    _jit_copy(_D.ppf_scalar, {**vars(_D), "gammaincinv": _gammaincinv, "ndtri": _ndtri}))
-#: the keyed uniform of random streams v2 (engines/keyed.py), compiled
+#: model.distributions.ppf_scalar itself (and the gamma table's helpers), its gammaincinv
+#: and ndtri the functions above
+_G = {**vars(_D), "gammaincinv": _gammaincinv, "ndtri": _ndtri}
+_G["_hermite"] = njit(cache=True, inline="always")(_jit_copy(_D._hermite, _G))
+_G["_gamma_cell"] = njit(cache=True)(_jit_copy(_D._gamma_cell, _G))
+ppf_scalar = njit(cache=True, inline="always")(_jit_copy(_D.ppf_scalar, _G))
+GAMMA_CODE = _D.GAMMA
+#: the keyed uniform of random streams (engines/keyed.py), compiled
 uniform = keyed.uniform_nb()
 
 
@@ -359,7 +364,7 @@ def _q_pop(qn, qhead, qlen, qfree, st, r):
 
 
 @njit(cache=True, inline="always")
-def _draw(seedk, rep, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar):
+def _draw(seedk, rep, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar, gtab):
     """Runner (p, i)'s next draw for purpose index pidx (streams.py's purpose, merged legs
     after 9): its keyed uniform, through its bundle's inverse CDF in slot dslot."""
     n = cnt[pidx, r]
@@ -368,7 +373,12 @@ def _draw(seedk, rep, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar):
     u = uniform(seedk, rep, purpose, p, i, n)
     if dslot < 0:
         return u
-    return ppf_scalar(dcode[b, dslot], dpar[b, dslot, :dn[b, dslot]], u)
+    par = dpar[b, dslot, :dn[b, dslot]]
+    code = dcode[b, dslot]
+    tid = 0
+    if code == GAMMA_CODE and par[3] > 0.0:  # a tabulated gamma: par[3] is 1 + its table
+        tid = int(par[3]) - 1
+    return ppf_scalar(code, par, u, gtab[tid])
 
 
 # -- peer sharing (simpy_engine.Relay's sharing methods) -----------------------------------
@@ -508,7 +518,7 @@ def _trust_moves(trust, trustd, odds, r, clean, now, zodds, gf):
 
 
 @njit(cache=True, _nrt=False)
-def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i,
+def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
               nb_ptr, nb_idx, caps, out_lf, out_li, o_ti, o_tf, o_tz, o_tp, ev, evfree, pi,
               pf, runlist, ht, hk, qn, qfree, drop_i, drop_f, st, cnt, ri, rf, fq, sstat,
               sclaim, simpl, sfid, sshow, scnt, sgen):
@@ -522,7 +532,7 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, 
     rows = 0
     for rep in range(rep0, rep1):
         nbrow = rep - rep0 if gi[GI_SRAND] else 0
-        status = _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i,
+        status = _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                       nb_ptr, nb_idx[nbrow], caps, out_lf[rep - rep0], out_li[rep - rep0],
                       o_ti, o_tf, o_tz, o_tp, rows, ev, evfree, pi, pf, runlist, ht, hk, qn,
                       qfree, drop_i, drop_f, st, cnt, R, ri, rf, fq, sstat, sclaim, simpl,
@@ -534,7 +544,7 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, 
 
 
 @njit(cache=True, _nrt=False)
-def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_ptr, nbrs,
+def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i, nb_ptr, nbrs,
          caps, lf, li, o_ti, o_tf, o_tz, o_tp, row0, ev, evfree, pi, pf, runlist, ht, hk, qn,
          qfree, drop_i, drop_f, st, cnt, R, ri, rf, fq, sstat, sclaim, simpl, sfid, sshow,
          scnt, sgen):
@@ -678,7 +688,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                 if rate <= 0:
                     continue
                 gap = departure_gap(_draw(seedk, rep, TURNOVER, p, i, r, cnt, -1, b,
-                                          dcode, dn, dpar), rate)
+                                          dcode, dn, dpar, gtab), rate)
                 if now + gap < horizon:
                     e = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
                     _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e)
@@ -751,7 +761,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
             vacant[r] = 1
             x = hhead[r]
             while x >= 0:
-                u = _draw(seedk, rep, LOSS, p, i, r, cnt, -1, b, dcode, dn, dpar)
+                u = _draw(seedk, rep, LOSS, p, i, r, cnt, -1, b, dcode, dn, dpar, gtab)
                 e2 = _new_event(ev, evfree, st, cap_ev, EK_INTR, x,
                                 LOST if u < bf[b, BF_LOSS] else STAY)
                 _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
@@ -761,7 +771,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                                                         busy[r]), now - tank_t[r])
                 tank_t[r] = now
             busy[r] = 0
-            gap = _draw(seedk, rep, VACANCY, p, i, r, cnt, DS_VAC, b, dcode, dn, dpar)
+            gap = _draw(seedk, rep, VACANCY, p, i, r, cnt, DS_VAC, b, dcode, dn, dpar, gtab)
             e2 = _new_event(ev, evfree, st, cap_ev, EK_FILL, r, 0)
             _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
         elif kind == EK_FILL:
@@ -797,7 +807,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
             rate = bf[b, BF_TURN]
             if rate > 0:
                 gap = departure_gap(_draw(seedk, rep, TURNOVER, p, i, r, cnt, -1, b,
-                                          dcode, dn, dpar), rate)
+                                          dcode, dn, dpar, gtab), rate)
                 if now + gap < horizon:
                     e2 = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
                     _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
@@ -933,7 +943,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                     pf[w, PF_PF] = probability(fumble_odds(
                         odds[r], o_tf[tr, TF_CLAR], held[r], load, has_tank, level, tank_eff))
                     dur = _draw(seedk, rep, DURATION, p, i, r, cnt, DS_DUR, b,
-                                dcode, dn, dpar)
+                                dcode, dn, dpar, gtab)
                     pc = PC_AFTER_DUR
                     if dur > 0:
                         _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now, now + dur)
@@ -941,7 +951,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                 elif pc == PC_AFTER_DUR:
                     o_tz[tr, p, 0] += 1
                     if _draw(seedk, rep, FUMBLE, p, i, r, cnt, -1, b, dcode, dn,
-                             dpar) >= pf[w, PF_PF]:
+                             dpar, gtab) >= pf[w, PF_PF]:
                         if tdyn and not (lv[p, LV_TURN] and vacant[r]):
                             _trust_moves(trust, trustd, odds, r, True, now, bf[b, BF_ZODDS], gf)
                         pi[w, P_OK] = 1
@@ -949,7 +959,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                         continue
                     o_tz[tr, p, 1] += 1
                     caught = _draw(seedk, rep, RECOVER, p, i, r, cnt, -1, b, dcode,
-                                   dn, dpar) < bf[b, BF_RECOVER]
+                                   dn, dpar, gtab) < bf[b, BF_RECOVER]
                     maxatt = bi[b, B_MAXATT]
                     if tdyn and not (lv[p, LV_TURN] and vacant[r]):
                         _trust_moves(trust, trustd, odds, r, False, now, bf[b, BF_ZODDS], gf)
@@ -960,7 +970,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                         continue
                     o_tz[tr, p, 2] += 1
                     rework = _draw(seedk, rep, REWORK, p, i, r, cnt, DS_REWORK, b,
-                                   dcode, dn, dpar)
+                                   dcode, dn, dpar, gtab)
                     pc = PC_ATT_TOP
                     if rework > 0:
                         _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
@@ -1005,7 +1015,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                             drop_f[nd] = pf[w, PF_FID]
                         pc = DONE
                         break
-                    pf[w, PF_FID] *= bf[b, BF_RET]
+                    pf[w, PF_FID] = handed_on(pf[w, PF_FID], bf[b, BF_RET])
                     pc = PC_LEG
                 elif pc == PC_LEG:
                     pf[w, PF_ARRIVED] = now
@@ -1052,10 +1062,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                     waits[p] += 1
                     pi[w, P_BEGAN] = 1
                     work = _draw(seedk, rep, WORK, p, i, r, cnt, DS_WORK, b, dcode, dn,
-                                 dpar)
+                                 dpar, gtab)
                     for j in range(1, lv[p, LV_EXTRA] + 1):
                         work += _draw(seedk, rep, 9 + j, p, i, r, cnt,
-                                      DS_VAC + j, b, dcode, dn, dpar)
+                                      DS_VAC + j, b, dcode, dn, dpar, gtab)
                     if lv[p, LV_TANK]:
                         level = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN],
                                            bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
@@ -1178,7 +1188,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                     arr_t = gf[G_SSTART]
                     pc = PC_ARR_LOOP
                 elif pc == PC_ARR_LOOP:
-                    u = _draw(seedk, rep, STREAM, 0, 0, 0, cnt, -1, 0, dcode, dn, dpar)
+                    u = _draw(seedk, rep, STREAM, 0, 0, 0, cnt, -1, 0, dcode, dn, dpar, gtab)
                     arr_t += exponential_gap(u, gf[G_SMEANGAP])
                     if arr_t >= gf[G_SSTOP] or arr_t >= horizon:
                         pc = DONE
@@ -1246,7 +1256,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                         di = drop_i[d, 2]
                         dr = lv[dp, LV_OFF] + di
                         u = _draw(seedk, rep, REVIEW, dp, di, dr, cnt, -1, 0, dcode, dn,
-                                  dpar)
+                                  dpar, gtab)
                         if u < detect:
                             if shar and dp <= ps:
                                 o_ti[dtr, TI_DROPPED] -= _eff(lv, sclaim, dtr - row0, dp, di, ps)
@@ -1336,7 +1346,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i, nb_pt
                         break
                     _claim(lv, ps, tr, tl, i, pi[w, P_PEER] == 2, sstat, sclaim, o_ti, o_tp,
                            drop_i, drop_f, st)
-                    pf[w, PF_FID] = sfid[tl, pi[w, P_AUX]] * gf[G_SHRET]
+                    pf[w, PF_FID] = handed_on(sfid[tl, pi[w, P_AUX]], gf[G_SHRET])
                     pi[w, P_PEER] = 1
                     pc = PC_LEG
                 elif pc == PC_NEWC:  # Relay._newcomer

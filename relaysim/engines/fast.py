@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..model import formulas as F
-from ..model.distributions import ZERO
+from ..model.distributions import GAMMA, ZERO, gamma_table
 from ..model.plan import Plan, plan_for
 from ..model.scenario import Scenario
 from .keyed import seed_key
@@ -126,6 +126,7 @@ class _Params:
     exp_tracks: int
     caps: np.ndarray
     scenario: Any = None
+    gamma_ids: dict[float, int] | None = None  # shape -> row of the kernel's gamma tables
 
     def level_capacity(self, p: int) -> int:
         """Batons physical level p's runners work on at once, all runners together."""
@@ -209,6 +210,7 @@ def _params(sc: Scenario) -> _Params:
     u_par = np.zeros((len(table), mp), np.float64)
     for i, (_, par) in enumerate(table):
         u_par[i, :len(par)] = par
+    gtab, gamma_ids = _gamma_tables(u_code, u_par)
     dcode, dn, dpar = u_code[ids], u_n[ids], u_par[ids]
     s = sc.stream
     fb = sc.feedback
@@ -241,11 +243,24 @@ def _params(sc: Scenario) -> _Params:
     R = int(lv[-1, 3] + lv[-1, 0])
     procs = 2 * R * (exp_tracks + 1) + 64
     caps = np.array([2 * procs, procs, procs, 4 * R + 64, 0, R + 64, 0], np.int64)
-    par = _Params(plan, (lv, rb, bi, bf, dcode, dn, dpar, gf, gi, ini_f, ini_i),
-                  len(sc.initiatives), exp_tracks, caps)
+    par = _Params(plan, (lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i),
+                  len(sc.initiatives), exp_tracks, caps, gamma_ids=gamma_ids)
     par.scenario = sc
     _PARAMS[id(sc)] = par
     return par
+
+
+def _gamma_tables(code: np.ndarray, par: np.ndarray) -> tuple[np.ndarray, dict[float, int]]:
+    """The kernel's gamma tables: one per distinct shape of a tabulated gamma among the
+    packed distributions (code, par) (a copy of `distributions.gamma_table(shape)`, as
+    filled so far in this process), and each such row's par[:, 3] set to 1 + its table."""
+    ids: dict[float, int] = {}
+    if par.shape[1] > 3:
+        for i in np.flatnonzero((code == GAMMA) & (par[:, 3] != 0.0)).tolist():
+            par[i, 3] = 1 + ids.setdefault(float(par[i, 0]), len(ids))
+    if not ids:
+        return np.zeros((1, 2, 3)), ids
+    return np.stack([gamma_table(a) for a in ids]), ids
 
 
 def _sharing_floats(sc: Scenario) -> tuple[float, ...]:
@@ -283,7 +298,7 @@ def _sharing_scratch(K: Any, par: _Params, rows: int) -> tuple[np.ndarray, ...]:
     classrooms, finished fidelity and showcase flag; draw counters and newcomer
     generations (one element each without sharing)."""
     lvl = par.args[0]
-    ps = int(par.args[8][K.GI_PS])
+    ps = int(par.args[9][K.GI_PS])  # gi
     if ps >= len(lvl):
         rows = 1
     n_ps = int(lvl[ps, 0]) if ps < len(lvl) else 1
@@ -315,7 +330,7 @@ def _runner_params(sc: Scenario) -> _Params:
         rows = rb[off:off + n].copy()
         block = (bi[rows], bf[rows], dcode[rows], dn[rows], dpar[rows])
         _write_runner_values(sc, base.plan, p, [flat[j] for j in rows.tolist()], changes,
-                             block)
+                             block, base.gamma_ids or {})
         blocks.append(block)
         rb[off:off + n] = nb + np.arange(n)
         nb += n
@@ -323,13 +338,13 @@ def _runner_params(sc: Scenario) -> _Params:
         lv[p, 5] = bool((block[1][:, 9] > 0).any())  # LV_TANK: BF_DRAIN > 0 somewhere
     stacked = [np.concatenate([b[i] for b in blocks]) for i in range(5)]
     par = _Params(base.plan, (lv, rb, *stacked, *rest), base.n_ini, base.exp_tracks,
-                  base.caps.copy(), sc)
+                  base.caps.copy(), sc, base.gamma_ids)
     return par
 
 
 def _write_runner_values(sc: Scenario, plan: Plan, p: int, own: list[Any],
                          changes: list[tuple[str, tuple[float, ...]]],
-                         block: tuple[np.ndarray, ...]) -> None:
+                         block: tuple[np.ndarray, ...], gamma_ids: dict[float, int]) -> None:
     # long on purpose: one branch per kind of per-runner parameter, each the column of
     # _params that the bundle field fills (BF_*, B_CAP, DS_* slots)
     bi, bf, dcode, dn, dpar = block
@@ -344,7 +359,7 @@ def _write_runner_values(sc: Scenario, plan: Plan, p: int, own: list[Any],
             if sub is not None:
                 slot = 1 if key == "duration" else 2
                 _write_dists(dcode, dn, dpar, slot, [getattr(b.zone, key) for b in own],
-                             sub, values)
+                             sub, values, gamma_ids)
             elif key == "fumble":
                 zodds = np.array([F.zone_odds(x, b.zone.rehearsed, b.zone.checkpoint,
                                               eff.rehearsal, eff.checkpoint)
@@ -357,7 +372,7 @@ def _write_runner_values(sc: Scenario, plan: Plan, p: int, own: list[Any],
             dists = [(b.work if leg == 0 else b.extra_work[leg - 1]) if key == "work"
                      else b.vacancy for b in own]
             slot = (0 if leg == 0 else 3 + leg) if key == "work" else 3
-            _write_dists(dcode, dn, dpar, slot, dists, sub, values)
+            _write_dists(dcode, dn, dpar, slot, dists, sub, values, gamma_ids)
         elif key == "tank":
             bf[:, {"drain": 9, "recovery": 10, "floor": 11, "check_tank": 12}[sub]] = values
         elif key == "capacity":
@@ -381,12 +396,16 @@ def _write_runner_values(sc: Scenario, plan: Plan, p: int, own: list[Any],
 
 
 def _write_dists(dcode: np.ndarray, dn: np.ndarray, dpar: np.ndarray, slot: int,
-                 dists: list[Any], param: str, values: tuple[float, ...]) -> None:
-    """Each runner's distribution in `slot` with one parameter set to its own value."""
+                 dists: list[Any], param: str, values: tuple[float, ...],
+                 gamma_ids: dict[float, int]) -> None:
+    """Each runner's distribution in `slot` with one parameter set to its own value (a
+    tabulated gamma keeps its shape, so its table is one of `gamma_ids`')."""
     for r, (d, x) in enumerate(zip(dists, values, strict=True)):
         code, par = d.with_param(param, x).packed()
         dcode[r, slot], dn[r, slot] = code, len(par)
         dpar[r, slot, :len(par)] = par
+        if code == GAMMA and par[3] != 0.0:
+            dpar[r, slot, 3] = 1 + gamma_ids[float(par[0])]
 
 
 @dataclass

@@ -73,9 +73,22 @@ def _ndtri_nb(y):  # type: ignore[no-untyped-def]
     return None
 
 
+# the gamma table's helpers, compiled from their own code (their gammaincinv resolves to
+# the overload above)
+@overload(D._hermite)
+def _hermite_nb(tab, k, t):  # type: ignore[no-untyped-def]
+    return D._hermite
+
+
+@overload(D._gamma_cell)
+def _gamma_cell_nb(tab, a, lga, k):  # type: ignore[no-untyped-def]
+    return D._gamma_cell
+
+
 @cache
 def ppf_scalar_nb() -> Any:
-    """`ppf_scalar` compiled by numba (signature (int64, float64[::1], float64))."""
+    """`ppf_scalar` compiled by numba (signature (int64, float64[::1], float64,
+    float64[:, ::1]))."""
     from ..model.distributions import ppf_scalar
 
     return numba.njit(ppf_scalar)

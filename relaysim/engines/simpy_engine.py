@@ -276,7 +276,7 @@ class Relay:
                 if self.sc.feedback.detect > 0:
                     self.dropped.append((tr, p, i, fidelity, peer))
                 return
-            fidelity *= zone.retention
+            fidelity = F.handed_on(fidelity, zone.retention)
             if self.tracer:
                 self.tracer(self.env.now, "handoff", initiative=tr.ini.name,
                             level=self.logical[p], runner=i, fidelity=fidelity)
@@ -889,7 +889,7 @@ class Relay:
                       level=self.logical[p], runner=s, peer=j)
             return
         was = self._claim(tr, j, newcomer)
-        fidelity = tr.peer.fid[s] * sh.retention
+        fidelity = F.handed_on(tr.peer.fid[s], sh.retention)
         if trace:
             trace(self.env.now, "peer_handoff", initiative=tr.ini.name, level=self.logical[p],
                   runner=s, peer=j, fidelity=fidelity, was=was, classrooms=self.leaves[p])

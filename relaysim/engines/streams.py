@@ -6,7 +6,7 @@ Runner i of physical level k takes its n-th draw for a purpose from the keyed un
 
     u = keyed.uniform(seed_key(seed), rep, purpose, k, i, n)
 
-(random streams version 2, see keyed.py), passed through that runner's distribution's
+(random streams version 3, see keyed.py), passed through that runner's distribution's
 inverse CDF when the purpose has one (`register`). A draw is a pure function of its key:
 runner i of level k draws its n-th work time alike in every variant of the scenario,
 whatever other runners do. That couples two variants run with the same seed (common

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,6 +32,10 @@ from .spec import REQUIRED, Spec
 __all__ = [
     "Distribution",
     "ppf_scalar",
+    "gamma_table",
+    "GAMMA_CELLS",
+    "GAMMA_TOL",
+    "NO_TABLE",
     "Fixed",
     "Exponential",
     "Gamma",
@@ -90,14 +95,70 @@ def ndtri(y: Any) -> Any:
     return special.ndtri(y)
 
 
-def ppf_scalar(code: int, params: np.ndarray, u: float) -> float:
+#: The gamma inverse CDF is tabulated: [0, 1) is cut into GAMMA_CELLS equal cells, and in a
+#: cell of [1/64, 63/64) the quantile is the cubic Hermite interpolant of its two end nodes
+#: (exact values and slopes, from scipy's gammaincinv and the density), when that is within
+#: GAMMA_TOL (relative) of the exact quantile at the cell's midpoint, where a cubic
+#: Hermite's error peaks. Other cells, and the tails, call gammaincinv itself. A table is
+#: filled lazily, cell by cell; every entry is a pure function of (shape, cell), so the
+#: order of filling never changes a value. About 20 times faster than gammaincinv per draw.
+GAMMA_CELLS = 8192
+GAMMA_TOL = 1e-10
+_G_LO = GAMMA_CELLS // 64
+_G_HI = GAMMA_CELLS - GAMMA_CELLS // 64
+#: the `tab` argument of `ppf_scalar` for families other than a tabulated gamma
+NO_TABLE = np.zeros((2, 3))
+
+
+def _hermite(tab, k, t):  # type: ignore[no-untyped-def]  # (numba's overload: no annotations)
+    """Cubic Hermite interpolation in cell k of a gamma table at t in [0, 1) (k, t may be
+    arrays: the same expression elementwise). Row j of tab: node j's quantile, its slope
+    times the cell width, and cell j's state (0 not filled, 1 interpolated, 2 exact)."""
+    t2 = t * t
+    t3 = t2 * t
+    return (tab[k, 0] * (2.0 * t3 - 3.0 * t2 + 1.0) + tab[k, 1] * (t3 - 2.0 * t2 + t)
+            + tab[k + 1, 0] * (3.0 * t2 - 2.0 * t3) + tab[k + 1, 1] * (t3 - t2))
+
+
+def _gamma_cell(tab, a, lga, k):  # type: ignore[no-untyped-def]
+    """Fill cell k of the table of the standard gamma with shape a (lga = lgamma(a)):
+    its two nodes, then its state (1 if interpolation is within GAMMA_TOL of the exact
+    quantile at the midpoint, else 2), which it returns. numba-compatible."""
+    for j in range(k, k + 2):
+        q = gammaincinv(a, j / GAMMA_CELLS)
+        tab[j, 0] = q
+        tab[j, 1] = math.exp(lga - (a - 1.0) * math.log(q) + q) / GAMMA_CELLS  # 1 / density
+    mid = gammaincinv(a, (k + 0.5) / GAMMA_CELLS)
+    state = 1.0 if abs(_hermite(tab, k, 0.5) - mid) <= GAMMA_TOL * mid else 2.0
+    tab[k, 2] = state
+    return state
+
+
+@lru_cache(maxsize=64)
+def gamma_table(shape: float) -> np.ndarray:
+    """The (lazily filled) inverse-CDF table of the standard gamma with this shape, shared
+    by every Python caller in this process (see GAMMA_CELLS)."""
+    return np.zeros((GAMMA_CELLS + 1, 3))
+
+
+def ppf_scalar(code: int, params: np.ndarray, u: float, tab: np.ndarray) -> float:
     """Inverse CDF at one uniform u in [0, 1) of the family `code` with packed `params`
-    (see `Distribution.packed`). numba-compatible; equal bit for bit to `ppf`."""
+    (see `Distribution.packed`); `tab` is a tabulated gamma's table (`gamma_table(shape)`),
+    NO_TABLE for any other. numba-compatible; equal bit for bit to `ppf`."""
     if code == FIXED:
         return params[0]
     if code == EXPONENTIAL:
         return -params[0] * math.log1p(-u)
-    if code == GAMMA:  # params: shape, scale
+    if code == GAMMA:  # params: shape, scale, lgamma(shape), tabulated (0: exact)
+        if params[3] != 0.0:
+            s = u * GAMMA_CELLS
+            k = int(s)
+            if _G_LO <= k < _G_HI:
+                state = tab[k, 2]
+                if state == 0.0:
+                    state = _gamma_cell(tab, params[0], params[2], k)
+                if state == 1.0:
+                    return _hermite(tab, k, s - k) * params[1]
         return gammaincinv(params[0], u) * params[1]
     if code == LOGNORMAL:  # params: median, sigma
         if params[1] == 0.0:
@@ -261,7 +322,16 @@ class Gamma(Distribution):
 
     def _packed(self) -> list[float]:
         shape = 1.0 / float(self.cv) ** 2
-        return [shape, float(self.mean_) / shape]
+        tabulated = 0.0 if self.__dict__.get("_exact") else 1.0
+        return [shape, float(self.mean_) / shape, math.lgamma(shape), tabulated]
+
+    def with_param(self, name: str, value: float) -> Distribution:
+        """See `Distribution.with_param`. A gamma with its own cv (drawn per runner) has
+        a shape of its own: it calls the exact inverse CDF instead of filling a table."""
+        d = super().with_param(name, value)
+        if name == "cv" or self.__dict__.get("_exact"):
+            object.__setattr__(d, "_exact", True)
+        return d
 
     @property
     def mean(self) -> float:  # type: ignore[override]
@@ -272,8 +342,22 @@ class Gamma(Distribution):
         return (self.mean_ * self.cv) ** 2
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        shape, scale = self._packed()
-        return gammaincinv(shape, np.asarray(u, dtype=float)) * scale
+        shape, scale, lga, tabulated = self.packed()[1].tolist()
+        u = np.asarray(u, dtype=float)
+        use = np.zeros(u.shape, dtype=bool)
+        out = np.empty(u.shape)
+        if tabulated:
+            tab = gamma_table(shape)
+            s = u * GAMMA_CELLS
+            k = s.astype(np.int64)
+            inner = (k >= _G_LO) & (k < _G_HI)
+            for c in np.unique(k[inner][tab[k[inner], 2] == 0.0]).tolist():
+                _gamma_cell(tab, shape, lga, c)
+            use[inner] = tab[k[inner], 2] == 1.0
+            out[use] = _hermite(tab, k[use], s[use] - k[use]) * scale
+        rest = ~use
+        out[rest] = gammaincinv(shape, u[rest]) * scale
+        return out
 
 
 @dataclass(frozen=True)

@@ -86,9 +86,8 @@ class DrawFamily:
         raise NotImplementedError  # pragma: no cover
 
     def many(self, u: np.ndarray) -> np.ndarray:
-        """Inverse CDF of an array of uniforms (the per-runner draws of a level). May
-        differ from `value` in the last bit (numpy's elementary functions), so a draw's
-        scope decides which of the two it uses, always the same one."""
+        """Inverse CDF of an array of uniforms (the per-runner draws of a level), equal bit
+        for bit to `value` of each: every family writes its inverse CDF once."""
         return np.array([self.value(float(x)) for x in u], dtype=float)
 
     def centre(self) -> float:
@@ -124,22 +123,17 @@ class Beta(DrawFamily):
             return self.mean, self.mean, True, True
         return 0.0, 1.0, False, False
 
-    def value(self, u: float) -> float:
-        if self.sd == 0:
-            return self.mean
-        from scipy import special
-
-        a, b = self._ab()
-        x = float(special.betaincinv(a, b, u))
-        return min(max(x, _TINY), 1.0 - _EPS)  # (0, 1) even where rounding would reach an end
-
     def many(self, u: np.ndarray) -> np.ndarray:
         if self.sd == 0:
-            return np.full(len(u), self.mean)
+            return np.full(np.shape(u), self.mean)
         from scipy import special
 
         a, b = self._ab()
+        # (0, 1) even where rounding would reach an end
         return np.clip(special.betaincinv(a, b, u), _TINY, 1.0 - _EPS)
+
+    def value(self, u: float) -> float:
+        return float(self.many(np.asarray(u, dtype=float)))
 
     def centre(self) -> float:
         return self.mean
@@ -171,25 +165,19 @@ class TruncNormal(DrawFamily):
             return self.mean, self.mean, True, True
         return self.low, self.high, True, True
 
-    def value(self, u: float) -> float:
-        if self.sd == 0:
-            return self.mean
-        from scipy import special
-
-        pa = special.ndtr((self.low - self.mean) / self.sd)
-        pb = special.ndtr((self.high - self.mean) / self.sd)
-        x = self.mean + self.sd * float(special.ndtri(pa + u * (pb - pa)))
-        return min(max(x, self.low), self.high)  # rounding in a far tail
-
     def many(self, u: np.ndarray) -> np.ndarray:
         if self.sd == 0:
-            return np.full(len(u), self.mean)
+            return np.full(np.shape(u), self.mean)
         from scipy import special
 
         pa = special.ndtr((self.low - self.mean) / self.sd)
         pb = special.ndtr((self.high - self.mean) / self.sd)
+        # clipped: rounding in a far tail
         return np.clip(self.mean + self.sd * special.ndtri(pa + u * (pb - pa)), self.low,
                        self.high)
+
+    def value(self, u: float) -> float:
+        return float(self.many(np.asarray(u, dtype=float)))
 
     def centre(self) -> float:
         return self.mean
@@ -211,15 +199,12 @@ class LogNormal(DrawFamily):
             return self.median, self.median, True, True
         return 0.0, math.inf, False, False
 
-    def value(self, u: float) -> float:
-        return float(ppf_scalar(D.LOGNORMAL, np.array([self.median, self.sigma]), u))
+    def value(self, u: float) -> float:  # the duration family's inverse CDF
+        return float(ppf_scalar(D.LOGNORMAL, np.array([self.median, self.sigma]), u,
+                                D.NO_TABLE))
 
-    def many(self, u: np.ndarray) -> np.ndarray:
-        if self.sigma == 0:
-            return np.full(len(u), self.median)
-        from scipy import special
-
-        return self.median * np.exp(self.sigma * special.ndtri(u))
+    def many(self, u: np.ndarray) -> np.ndarray:  # the same, vectorised (equal bit for bit)
+        return D.Lognormal(self.median, self.sigma).ppf(u)
 
     def centre(self) -> float:
         return self.median
@@ -246,8 +231,8 @@ class UniformDraw(DrawFamily):
     def value(self, u: float) -> float:
         return self.low + (self.high - self.low) * u
 
-    def many(self, u: np.ndarray) -> np.ndarray:
-        return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
+    def many(self, u: np.ndarray) -> np.ndarray:  # the same expression, on an array
+        return self.value(np.asarray(u, dtype=float))  # type: ignore[return-value]
 
     def centre(self) -> float:
         return (self.low + self.high) / 2
@@ -273,7 +258,8 @@ class TriangularDraw(DrawFamily):
         return self.low, self.high, True, True
 
     def value(self, u: float) -> float:  # the duration family's inverse CDF, on any reals
-        return float(ppf_scalar(D.TRIANGULAR, np.array([self.low, self.mode, self.high]), u))
+        return float(ppf_scalar(D.TRIANGULAR, np.array([self.low, self.mode, self.high]),
+                                u, D.NO_TABLE))
 
     def centre(self) -> float:
         return self.mode
@@ -314,10 +300,7 @@ class Choice(DrawFamily):
         return min(self.values), max(self.values), True, True
 
     def value(self, u: float) -> float:
-        for x, c in zip(self.values, self.cumulative, strict=True):
-            if u < c:
-                return x
-        return self.values[-1]
+        return float(self.many(np.asarray([u], dtype=float))[0])
 
     def many(self, u: np.ndarray) -> np.ndarray:
         i = np.searchsorted(np.asarray(self.cumulative), u, side="right")

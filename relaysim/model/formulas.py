@@ -24,6 +24,7 @@ __all__ = [
     "tank_factor",
     "probability",
     "fumble_odds",
+    "handed_on",
     "classrooms_needed",
     "implements",
     "tank_rate",
@@ -111,7 +112,13 @@ def fumble_odds(runner_odds: float, clarity: float, held: int, load_effect: floa
     return odds
 
 
-# -- success ---------------------------------------------------------------------------
+# -- fidelity and success ----------------------------------------------------------------
+def handed_on(fidelity: float, retention: float) -> float:
+    """Fidelity after one handoff (down a zone, or sideways from a showcase) that keeps the
+    share `retention` of it."""
+    return fidelity * retention
+
+
 def classrooms_needed(success_threshold: float, n_classrooms: int) -> int:
     """Classrooms that must implement for the initiative to count as implemented."""
     return max(1, math.ceil(success_threshold * n_classrooms - 1e-9))

@@ -275,4 +275,6 @@ def fumble_probability(scenario: Scenario, k: int, initiative: Initiative,
     odds = F.fumble_odds(base * F.trust_factor(t, eff.trust),
                          F.clarity_factor(initiative.clarity, eff.clarity),
                          held, eff.load, tank < 1.0, tank, eff.tank)
-    return zone.fumble if odds == zone.fumble / (1.0 - zone.fumble) else F.probability(odds)
+    # every factor neutral: the zone's own probability as written, not odds -> probability
+    neutral = F.zone_odds(zone.fumble, False, False, eff.rehearsal, eff.checkpoint)
+    return zone.fumble if odds == neutral else F.probability(odds)

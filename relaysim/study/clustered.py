@@ -72,11 +72,14 @@ def initiative_intervals(cols: RunColumns, rows: np.ndarray, n_reps: int) -> dic
     fid_v, fid_rep = fid_all[known], rep[known]
     fid = ratio_estimate(_per_rep(fid_rep, fid_v, n_reps), _per_rep(fid_rep, None, n_reps),
                          y_sq=_per_rep(fid_rep, fid_v * fid_v, n_reps))
-    kmq = km_quantile_intervals(c["completion_time"][rows], c["follow_up"][rows])
+    # several outcomes in a replication (the stream): the band widened by the design effect
+    kmq = km_quantile_intervals(c["completion_time"][rows], c["follow_up"][rows],
+                                clusters=rep_all if len(np.unique(rep_all)) < len(rep_all)
+                                else None)
     times = {
         "ci95": {name: [json_number(q.low), json_number(q.high)]
                  for name, q in zip(("q25", "median", "q75"), kmq, strict=True)},
-        "ci_method": kmq[0].method + ("" if single else " (arrivals treated as independent)"),
+        "ci_method": kmq[0].method,
     }
     zones: dict[int, dict[str, Any]] = {}
     n_levels = cols.zones.shape[1] if len(rows) else 0

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from .._version import __version__
 from ..engines.keyed import STREAM_VERSION
@@ -17,24 +18,35 @@ from .run import RunResult, run
 
 __all__ = ["compare", "compare_results", "compare_text", "paired_completion", "paired_coverage"]
 
+Z95 = float(stats.norm.ppf(0.975))
 
-def _variance_ratio(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
-    d = b - a
-    var_d = float(np.var(d, ddof=1)) if len(d) > 1 else math.nan
-    var_ind = (float(np.var(a, ddof=1)) + float(np.var(b, ddof=1))) if len(d) > 1 else math.nan
+
+def _variance_ratio(a: np.ndarray, b: np.ndarray, ci: tuple[float, float] | list[float]
+                    ) -> dict[str, Any]:
+    """How many replications pairing saved, judged by the interval actually reported.
+
+    An unpaired difference from n replications per scenario has a half-width of about
+    z sqrt((var(A) + var(B)) / n). The paired interval's half-width w implies a variance
+    per pair of n (w / z)^2: var(B - A) for a plain t interval, but more when the pairs
+    rarely disagree (Tango's score interval, the floored t), so a single differing pair
+    does not claim thousands of replications saved. variance_ratio is var(A) + var(B)
+    over that variance: two independent runs need that many times `n` replications each
+    for an interval as narrow as the paired one."""
+    n = len(a)
+    var_ind = (float(np.var(a, ddof=1)) + float(np.var(b, ddof=1))) if n > 1 else math.nan
+    w = (float(ci[1]) - float(ci[0])) / 2
+    var_d = n * (w / Z95) ** 2 if w == w else math.nan
     if var_d > 0:
-        ratio = var_ind / var_d
+        ratio = var_ind / var_d if var_ind > 0 else 1.0
     elif var_ind > 0:
         ratio = math.inf
     else:
         ratio = 1.0
-    n = len(d)
+    finite = math.isfinite(ratio)
     return {
-        # an unpaired comparison needs `ratio` times as many replications per scenario
-        # for an interval as narrow as this paired one
         "variance_ratio": ratio,
-        "independent_reps_needed": (None if not math.isfinite(ratio) else math.ceil(n * ratio)),
-        "reps_saved": (None if not math.isfinite(ratio) else max(0, math.ceil(n * ratio) - n)),
+        "independent_reps_needed": math.ceil(n * ratio) if finite else None,
+        "reps_saved": max(0, math.ceil(n * ratio) - n) if finite else None,
     }
 
 
@@ -47,7 +59,7 @@ def paired_completion(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
         "method": "tango-score",
         # a_not_b: replications completed under A only; b_not_a: under B only
         "discordant": {"a_not_b": r.b, "b_not_a": r.c},
-        **_variance_ratio(a, b),
+        **_variance_ratio(a, b, r.ci),
     }
 
 
@@ -58,7 +70,7 @@ def paired_coverage(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     return {
         "a": r.a, "b": r.b, "difference": r.difference, "ci95": list(r.ci),
         "method": r.method, "nonzero_pairs": r.nonzero,
-        **_variance_ratio(a, b),
+        **_variance_ratio(a, b, r.ci),
     }
 
 

@@ -376,7 +376,9 @@ def _first_at_or_below(t: np.ndarray, s: np.ndarray, level: float) -> float | No
 
 def km_quantile_intervals(times: Sequence[float | None], follow_up: Sequence[float],
                           qs: Sequence[float] = (0.25, 0.5, 0.75), confidence: float = 0.95,
-                          method: str = "log-log") -> list[KMQuantile]:
+                          method: str = "log-log",
+                          clusters: Sequence[int] | np.ndarray | None = None
+                          ) -> list[KMQuantile]:
     """Quantiles of the event-time distribution F = 1 - S with intervals.
 
     times[i]: event time, or None/NaN when censored at follow_up[i]. The q-quantile is the
@@ -384,6 +386,13 @@ def km_quantile_intervals(times: Sequence[float | None], follow_up: Sequence[flo
     [first t with S_low(t) <= 1 - q, first t with S_high(t) <= 1 - q], where S_low/S_high
     is scipy's pointwise band (`method` "log-log" or "linear", both Greenwood variance).
     Where the band is undefined (S = 0 at the last event) it is taken as S itself.
+
+    clusters[i]: the replication of unit i, when units share a replication (the stream's
+    arrivals). Greenwood's variance treats units as independent; for each quantile the
+    band is then widened by the design effect d of the indicator "event by the estimated
+    quantile" (a ratio estimator clustered by replication, ``ratio_estimate``): the band
+    is taken at the confidence whose normal quantile is z * sqrt(max(1, d)), i.e. the
+    band's standard error times sqrt(d). The method then ends in "-clustered".
     """
     t = np.asarray([math.nan if v is None else v for v in times], dtype=float)
     f = np.asarray(follow_up, dtype=float)
@@ -397,20 +406,50 @@ def km_quantile_intervals(times: Sequence[float | None], follow_up: Sequence[flo
     res = stats.ecdf(stats.CensoredData(uncensored=ev, right=f[cens]))
     grid = np.asarray(res.sf.quantiles)
     s = np.asarray(res.sf.probabilities)
+    if clusters is not None:
+        label += "-clustered"
+    out = []
+    for q in qs:
+        level = 1.0 - float(q)
+        est = _first_at_or_below(grid, s, level)
+        conf = confidence
+        if clusters is not None:
+            conf = _clustered_confidence(t, clusters, est, confidence)
+        s_lo, s_hi = _km_band(res, s, conf, method)
+        out.append(KMQuantile(float(q), est, _first_at_or_below(grid, s_lo, level),
+                              _first_at_or_below(grid, s_hi, level), label, confidence))
+    return out
+
+
+def _km_band(res: Any, s: np.ndarray, confidence: float, method: str
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """scipy's pointwise band of the survival function, S itself where undefined."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         band = res.sf.confidence_interval(confidence, method=method)
     s_lo = np.asarray(band.low.probabilities, dtype=float)
     s_hi = np.asarray(band.high.probabilities, dtype=float)
-    s_lo = np.where(np.isnan(s_lo), s, s_lo)
-    s_hi = np.where(np.isnan(s_hi), s, s_hi)
-    out = []
-    for q in qs:
-        level = 1.0 - float(q)
-        out.append(KMQuantile(float(q), _first_at_or_below(grid, s, level),
-                              _first_at_or_below(grid, s_lo, level),
-                              _first_at_or_below(grid, s_hi, level), label, confidence))
-    return out
+    return np.where(np.isnan(s_lo), s, s_lo), np.where(np.isnan(s_hi), s, s_hi)
+
+
+def _clustered_confidence(t: np.ndarray, clusters: Sequence[int] | np.ndarray,
+                          at: float | None, confidence: float) -> float:
+    """The confidence at which a band that treats units as independent is as wide as the
+    `confidence` band clustered by `clusters`: z' = z sqrt(max(1, d)), d the design
+    effect of the indicator "event by `at`" (by the last event when `at` is None)."""
+    cl = np.asarray(clusters)
+    if cl.shape != t.shape:
+        raise ValueError("clusters and times must have the same length")
+    ev = ~np.isnan(t)
+    hit = ev & (t <= at) if at is not None else ev
+    _, idx = np.unique(cl, return_inverse=True)
+    y = np.bincount(idx, weights=hit.astype(float))
+    n = np.bincount(idx).astype(float)
+    d = ratio_estimate(y, n, proportion=True).deff
+    if not d == d or d <= 1.0:
+        return confidence
+    z = _z(confidence) * math.sqrt(d)
+    return min(float(2 * stats.norm.cdf(z) - 1), 1 - 1e-12)
 
 
 # ---------------------------------------------------------------- --precision stopping

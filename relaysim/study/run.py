@@ -1,7 +1,7 @@
 """Monte Carlo runs: replications in chunks, on any executor, summarised with intervals.
 
 A result is a pure function of (scenario, seed, reps): replication i always draws the
-keyed random numbers of (seed, i) (random streams version 2, engines/keyed.py), so the
+keyed random numbers of (seed, i) (random streams version 3, engines/keyed.py), so the
 records are identical for any worker count, chunk size or completion order (chunks are
 put back in replication order).
 """

@@ -109,7 +109,8 @@ def screen(scenario: Scenario, params: list[Parameter], trajectories: int, reps:
            seed: int = 0, out: str | Path = "screen", output: str = "completion_rate",
            initiative: str | None = None, levels: int = 4, workers: int | None = None,
            executor: Any = None, resume: bool = False, resamples: int = 1000,
-           progress: Progress | None = None, force: bool = False) -> dict[str, Any]:
+           progress: Progress | None = None, force: bool = False, engine: str = "auto"
+           ) -> dict[str, Any]:
     """Morris screening as one sweep into OUT (results.csv, store.sqlite, manifest.json,
     so `relaysim report OUT` and `relaysim plot OUT` read it) plus OUT/screening.json."""
     if output not in OUTPUTS:
@@ -117,7 +118,8 @@ def screen(scenario: Scenario, params: list[Parameter], trajectories: int, reps:
     points, x = sample(params, trajectories, levels, seed)
     name = initiative_name(scenario, initiative)
     res = sweep(scenario, points, reps=reps, seed=seed, out=out, resume=resume,
-                workers=workers, executor=executor, progress=progress, force=force)
+                workers=workers, executor=executor, progress=progress, force=force,
+                engine=engine)
     if res.failed:
         raise UsageError(f"{len(res.failed)} chunk(s) of the screening sweep failed (see "
                          f"{res.out / 'store.sqlite'}); first error: {res.failed[0][3]}")

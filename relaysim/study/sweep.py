@@ -1,7 +1,7 @@
 """Sweeps: run a design's points through an executor into a store (the 'run' half).
 
 Work goes out as chunks of replications (point, start, stop). Replication i of every point
-draws the keyed random numbers of (seed, i) (random streams version 2), so points share
+draws the keyed random numbers of (seed, i) (random streams version 3), so points share
 their random numbers (common random numbers) and differences between points are paired.
 A worker returns a compact columnar record per chunk (one row per replication and
 initiative, no events); the parent writes it to the SQLite store the moment it arrives.
