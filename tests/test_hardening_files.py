@@ -3,6 +3,7 @@ failing before the work, the sweep-folder lock, report and plot number checks.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -447,6 +448,51 @@ def _finished(tmp_path: Path) -> Path:
     out = tmp_path / "done"
     assert main(_sweep(out)) == 0
     return out
+
+
+@contextlib.contextmanager
+def _read_only_folder(folder: Path):
+    """`folder` read-only for this process: its mode (a user) or a read-only tmpfs
+    mounted over a copy of it (root ignores modes); skipped where neither can be done."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
+        return
+    import shutil
+    import subprocess
+
+    mnt = folder.with_name(folder.name + "-ro")
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot make a read-only folder here (root, and no mount)")
+    try:
+        for f in folder.iterdir():
+            shutil.copy2(f, mnt / f.name)
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_report_and_plot_read_a_sweep_in_a_read_only_folder(tmp_path, capsys):
+    # a colleague's finished sweep, an archive: readable though this user cannot write
+    # there (a WAL store's reader cannot create its -shm file)
+    pytest.importorskip("matplotlib")
+    out = _finished(tmp_path)
+    capsys.readouterr()
+    with _read_only_folder(out) as ro:
+        assert main(["report", str(ro), "-o", str(tmp_path / "r.html")]) == 0, _err(capsys)
+        assert main(["plot", str(ro), "--kind", "survival", "-o", str(tmp_path / "s.png")]) == 0
+        assert main(["sweep", M, "--vary", "zones.principal.fumble=0.1,0.3", "--reps", "4",
+                     "--workers", "1", "--quiet", "--out", str(ro), "--resume"]) == 2
+        assert "not writable" in _err(capsys)
+    html = (tmp_path / "r.html").read_text().replace(ro.name, out.name)
+    assert main(["report", str(out), "-o", str(tmp_path / "w.html")]) == 0
+    assert html == (tmp_path / "w.html").read_text()  # the same numbers as from the folder
 
 
 def _cell(text: str, row: int, col: int, value: str | None) -> str:

@@ -62,7 +62,7 @@ class Results:
                              "(store.sqlite)")
         out: dict[str, dict[str, list[Any]]] = {}
         zones: list[str] = []
-        with Store(self.store_path) as st:
+        with Store(self.store_path, read_only=True) as st:
             pts = [point] if point is not None else st.points()
             for j in pts:
                 for _, _, d in st.chunks_of(j):
@@ -176,7 +176,7 @@ def _check_belongs(store_path: Path, meta: dict[str, Any], manifest: dict[str, A
 
 def _from_store(p: Path, store_path: Path, scenario: Scenario | None,
                 manifest: dict[str, Any]) -> Results:
-    with Store(store_path) as st:
+    with Store(store_path, read_only=True) as st:
         meta = st.meta()
         _check_belongs(store_path, meta, manifest)
         points = meta.get("points")

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,14 +48,35 @@ class StoreError(UsageError):
 class Store:
     """A sweep's SQLite store. Use as a context manager."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        """read_only: only read (report, plot), so a finished sweep in a folder this user
+        cannot write (a colleague's, an archive, a read-only mount) can still be read."""
         self.path = Path(path)
         with self._guard():
+            if read_only:
+                self.db = self._open_read_only()
+                self._check_foreign()
+                return
             self.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)
             self._check_foreign()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A read-only connection. A WAL store's reader needs its -shm file, which it
+        cannot create in a folder it may not write; a store with no -wal file left (its
+        sweep closed it, so the file holds everything) is then opened as immutable."""
+        uri = "file:" + urllib.parse.quote(str(self.path.resolve()))
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_SECONDS)
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            wal = self.path.with_name(self.path.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
