@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 import relaysim
 from relaysim.engines.realize import replication_values
@@ -70,6 +71,34 @@ def paired(a: relaysim.RunResult, b: relaysim.RunResult, attr: str = "completed"
         return mean_ci(y - x)
     return {"difference": m.difference, "ci95": list(m.ci), "se": m.se, "n": m.n,
             "method": m.method, "nonzero_pairs": m.nonzero}
+
+
+def stream_minus_flagship(res: relaysim.RunResult) -> dict[str, Any]:
+    """The stream's initiatives (pooled over the observed arrivals, named "stream") minus the
+    flagship (the first initiative): completion and, next to it, coverage, each a
+    difference of two ratio estimates over the same replications. The interval is
+    clustered by replication (a replication's arrivals and its flagship share queues,
+    tanks and departures): the linearised residual per replication is
+    (y_r - p_s m_r) / mean(m) - (f_r - p_f), and its standard error gives a t interval on
+    R - 1 degrees of freedom."""
+    flag = res.scenario.initiatives[0].name
+    out: dict[str, Any] = {}
+    for attr in ("completed", "coverage"):
+        y, m, f = [], [], []
+        for r in res.replications:
+            obs = [o for o in r.initiatives if o.name == "stream" and o.observed]
+            y.append(sum(float(getattr(o, attr)) for o in obs))
+            m.append(len(obs))
+            f.append(next(float(getattr(o, attr)) for o in r.initiatives if o.name == flag))
+        yy, mm, ff = np.array(y), np.array(m, float), np.array(f)
+        p_s, p_f, n = yy.sum() / mm.sum(), ff.mean(), len(ff)
+        z = (yy - p_s * mm) / mm.mean() - (ff - p_f)
+        se = float(math.sqrt((z**2).sum() / (n * (n - 1))))
+        half = float(stats.t.ppf(0.975, n - 1)) * se
+        d = float(p_s - p_f)
+        out[attr] = {"difference": d, "ci95": [d - half, d + half], "se": se, "n": n,
+                     "method": "t-cluster (linearised ratio difference)"}
+    return {**out["completed"], "coverage": out["coverage"]}
 
 
 def effect(d: dict[str, Any]) -> str:

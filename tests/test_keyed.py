@@ -45,23 +45,26 @@ def test_uniforms_match_uniform(seed, rep, purpose, level, runners, ns):
 
 
 def test_numba_bit_identical_on_random_keys():
-    nb = K.uniform_nb()
-    jit = pytest.importorskip("numba").njit(K.uniform)
+    pytest.importorskip("numba")
+    c = K.compiled()
     rng = np.random.default_rng(11)
     keys = np.concatenate([rng.integers(0, 2**63, (3000, 6)),
                            rng.integers(0, 50, (2000, 6))]).tolist()
     keys += [[2**63 - 1] * 6, [0] * 6]
     for k in keys:
         want = K.uniform(*k)
-        assert nb(*k) == want
-        assert jit(*k) == want
+        assert c.uniform(*k) == want
+        # the compiled engine's two halves: a prefix per (purpose, level), then the rest
+        assert c.uniform_at(c.prefix(*k[:4]), *k[4:]) == want
+        assert K.uniform_at(K.prefix(*k[:4]), *k[4:]) == want
 
 
 @settings(max_examples=500, deadline=None)
 @given(KEY, KEY, SMALL, SMALL, KEY, KEY)
 def test_numba_bit_identical_hypothesis(seed, rep, purpose, level, runner, n):
-    assert K.uniform_nb()(seed, rep, purpose, level, runner, n) == K.uniform(
-        seed, rep, purpose, level, runner, n)
+    want = K.uniform(seed, rep, purpose, level, runner, n)
+    assert K.uniform_nb()(seed, rep, purpose, level, runner, n) == want
+    assert K.uniform_at(K.prefix(seed, rep, purpose, level), runner, n) == want
 
 
 def test_uniform_ks_and_moments():

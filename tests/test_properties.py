@@ -186,7 +186,22 @@ def test_every_classroom_is_accounted_for(raw, seed, rep):
 
 # --------------------------------------------------------------------------- monotone (CRN)
 
-LEVERS = ("trust", "clarity", "retention", "recover", "rehearsed")
+LEVERS = ("trust", "clarity", "retention", "recover", "rehearsed", "shorter")
+_SCALES = ("mean", "median", "value", "low", "mode", "high")  # a duration's scale keys
+
+
+def _shorter(d: Any, f: float) -> Any:
+    """A duration (a distribution table or a plain number of days) scaled by f: for the
+    same uniform every family then gives f times the duration."""
+    if isinstance(d, (int, float)):
+        return d * f
+    d = dict(d)
+    for key in _SCALES:
+        if key in d:
+            d[key] = d[key] * f
+    if "values" in d:
+        d["values"] = [v * f for v in d["values"]]
+    return d
 
 
 @st.composite
@@ -196,9 +211,12 @@ def lever_pairs(draw) -> tuple[dict[str, Any], dict[str, Any], str]:
 
     recover is only raised in scenarios without zone slots: with a shared slot a caught
     fumble that is retried instead of dropped holds the giver's slot longer and can make
-    a sibling's exchange miss the deadline (test_recover_not_monotone_with_slots)."""
+    a sibling's exchange miss the deadline (test_recover_not_monotone_with_slots).
+    "shorter" scales every work, exchange and rework duration down by one factor (docs
+    claim it only without slots, too)."""
     lever = draw(st.sampled_from(LEVERS))
-    raw = draw(scenario_dicts(max_initiatives=1, slots=lever != "recover", min_levels=2,
+    raw = draw(scenario_dicts(max_initiatives=1, slots=lever not in ("recover", "shorter"),
+                              min_levels=2,
                               every_zone=True, horizon=(30.0, 150.0)))
     ini = raw["initiatives"][0]
     # make the lever matter often: batons mostly arrive by the deadline, fumbles are
@@ -227,6 +245,15 @@ def lever_pairs(draw) -> tuple[dict[str, Any], dict[str, Any], str]:
         raise_(next(lv for lv in hi["levels"] if lv["name"] == z["to"]), "trust", 0.5)
     elif lever == "rehearsed":
         z["rehearsed"] = True
+    elif lever == "shorter":
+        f = 1.0 - 0.9 * up
+        for lv in hi["levels"]:
+            if "work" in lv:
+                lv["work"] = _shorter(lv["work"], f)
+        for zd in hi["zones"]:
+            for key in ("duration", "rework"):
+                if key in zd:
+                    zd[key] = _shorter(zd[key], f)
     else:
         raise_(z, lever, 1.0 if lever == "retention" else 0.0)
     return raw, hi, lever

@@ -105,8 +105,11 @@ _G["_hermite"] = njit(cache=True, inline="always")(_jit_copy(_D._hermite, _G))
 _G["_gamma_cell"] = njit(cache=True)(_jit_copy(_D._gamma_cell, _G))
 ppf_scalar = njit(cache=True, inline="always")(_jit_copy(_D.ppf_scalar, _G))
 GAMMA_CODE = _D.GAMMA
-#: the keyed uniform of random streams (engines/keyed.py), compiled
-uniform = keyed.uniform_nb()
+#: the keyed uniform of random streams (engines/keyed.py), compiled, and its two halves
+_KC = keyed.compiled()
+uniform = _KC.uniform
+prefix = _KC.prefix
+uniform_at = _KC.uniform_at
 
 
 # -- layout of the parameter and state arrays (fast.py fills the parameters) -------------
@@ -364,13 +367,12 @@ def _q_pop(qn, qhead, qlen, qfree, st, r):
 
 
 @njit(cache=True, inline="always")
-def _draw(seedk, rep, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar, gtab):
+def _draw(kpre, pidx, p, i, r, cnt, dslot, b, dcode, dn, dpar, gtab):
     """Runner (p, i)'s next draw for purpose index pidx (streams.py's purpose, merged legs
     after 9): its keyed uniform, through its bundle's inverse CDF in slot dslot."""
     n = cnt[pidx, r]
     cnt[pidx, r] = n + 1
-    purpose = pidx if pidx < 10 else MERGED_WORK + pidx - 9
-    u = uniform(seedk, rep, purpose, p, i, n)
+    u = uniform_at(kpre[pidx, p], i, n)  # kpre: this replication's prefix per purpose, level
     if dslot < 0:
         return u
     par = dpar[b, dslot, :dn[b, dslot]]
@@ -520,7 +522,7 @@ def _trust_moves(trust, trustd, odds, r, clean, now, zodds, gf):
 @njit(cache=True, _nrt=False)
 def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
               nb_ptr, nb_idx, caps, out_lf, out_li, o_ti, o_tf, o_tz, o_tp, ev, evfree, pi,
-              pf, runlist, ht, hk, qn, qfree, drop_i, drop_f, st, cnt, ri, rf, fq, sstat,
+              pf, runlist, ht, hk, qn, qfree, drop_i, drop_f, st, cnt, kpre, ri, rf, fq, sstat,
               sclaim, simpl, sfid, sshow, scnt, sgen):
     """Replications rep0..rep1-1. Returns (status, reps done, track rows written); status 0
     is success, k > 0 means pool k-1 (CAP_*) overflowed in replication rep0 + reps done.
@@ -535,7 +537,7 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, i
         status = _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                       nb_ptr, nb_idx[nbrow], caps, out_lf[rep - rep0], out_li[rep - rep0],
                       o_ti, o_tf, o_tz, o_tp, rows, ev, evfree, pi, pf, runlist, ht, hk, qn,
-                      qfree, drop_i, drop_f, st, cnt, R, ri, rf, fq, sstat, sclaim, simpl,
+                      qfree, drop_i, drop_f, st, cnt, kpre, R, ri, rf, fq, sstat, sclaim, simpl,
                       sfid, sshow, scnt, sgen)
         if status != 0:
             return status, rep - rep0, rows
@@ -546,7 +548,7 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, i
 @njit(cache=True, _nrt=False)
 def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i, nb_ptr, nbrs,
          caps, lf, li, o_ti, o_tf, o_tz, o_tp, row0, ev, evfree, pi, pf, runlist, ht, hk, qn,
-         qfree, drop_i, drop_f, st, cnt, R, ri, rf, fq, sstat, sclaim, simpl, sfid, sshow,
+         qfree, drop_i, drop_f, st, cnt, kpre, R, ri, rf, fq, sstat, sclaim, simpl, sfid, sshow,
          scnt, sgen):
     # long on purpose: SimPy's event loop and every process's state machine share these
     # locals; helpers in the hot loop would cost calls, and splitting it would scatter the
@@ -570,6 +572,9 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
     st[:] = 0
     cnt[:, :] = 0
     seedk = seed
+    for pidx in range(kpre.shape[0]):
+        for p in range(nlev):
+            kpre[pidx, p] = prefix(seedk, rep, pidx if pidx < 10 else MERGED_WORK + pidx - 9, p)
     # peer sharing (simpy_engine.Relay._sharing_setup): ps the sharing level, nlev if none
     ps = gi[GI_PS]
     shar = ps < nlev
@@ -687,7 +692,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                 rate = bf[b, BF_TURN]
                 if rate <= 0:
                     continue
-                gap = departure_gap(_draw(seedk, rep, TURNOVER, p, i, r, cnt, -1, b,
+                gap = departure_gap(_draw(kpre, TURNOVER, p, i, r, cnt, -1, b,
                                           dcode, dn, dpar, gtab), rate)
                 if now + gap < horizon:
                     e = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
@@ -761,7 +766,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
             vacant[r] = 1
             x = hhead[r]
             while x >= 0:
-                u = _draw(seedk, rep, LOSS, p, i, r, cnt, -1, b, dcode, dn, dpar, gtab)
+                u = _draw(kpre, LOSS, p, i, r, cnt, -1, b, dcode, dn, dpar, gtab)
                 e2 = _new_event(ev, evfree, st, cap_ev, EK_INTR, x,
                                 LOST if u < bf[b, BF_LOSS] else STAY)
                 _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
@@ -771,7 +776,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                                         busy[r]), now - tank_t[r])
                 tank_t[r] = now
             busy[r] = 0
-            gap = _draw(seedk, rep, VACANCY, p, i, r, cnt, DS_VAC, b, dcode, dn, dpar, gtab)
+            gap = _draw(kpre, VACANCY, p, i, r, cnt, DS_VAC, b, dcode, dn, dpar, gtab)
             e2 = _new_event(ev, evfree, st, cap_ev, EK_FILL, r, 0)
             _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
         elif kind == EK_FILL:
@@ -806,7 +811,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     _free_event(evfree, st, q)
             rate = bf[b, BF_TURN]
             if rate > 0:
-                gap = departure_gap(_draw(seedk, rep, TURNOVER, p, i, r, cnt, -1, b,
+                gap = departure_gap(_draw(kpre, TURNOVER, p, i, r, cnt, -1, b,
                                           dcode, dn, dpar, gtab), rate)
                 if now + gap < horizon:
                     e2 = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
@@ -942,7 +947,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                            bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
                     pf[w, PF_PF] = probability(fumble_odds(
                         odds[r], o_tf[tr, TF_CLAR], held[r], load, has_tank, level, tank_eff))
-                    dur = _draw(seedk, rep, DURATION, p, i, r, cnt, DS_DUR, b,
+                    dur = _draw(kpre, DURATION, p, i, r, cnt, DS_DUR, b,
                                 dcode, dn, dpar, gtab)
                     pc = PC_AFTER_DUR
                     if dur > 0:
@@ -950,7 +955,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         break
                 elif pc == PC_AFTER_DUR:
                     o_tz[tr, p, 0] += 1
-                    if _draw(seedk, rep, FUMBLE, p, i, r, cnt, -1, b, dcode, dn,
+                    if _draw(kpre, FUMBLE, p, i, r, cnt, -1, b, dcode, dn,
                              dpar, gtab) >= pf[w, PF_PF]:
                         if tdyn and not (lv[p, LV_TURN] and vacant[r]):
                             _trust_moves(trust, trustd, odds, r, True, now, bf[b, BF_ZODDS], gf)
@@ -958,7 +963,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         pc = PC_X_END
                         continue
                     o_tz[tr, p, 1] += 1
-                    caught = _draw(seedk, rep, RECOVER, p, i, r, cnt, -1, b, dcode,
+                    caught = _draw(kpre, RECOVER, p, i, r, cnt, -1, b, dcode,
                                    dn, dpar, gtab) < bf[b, BF_RECOVER]
                     maxatt = bi[b, B_MAXATT]
                     if tdyn and not (lv[p, LV_TURN] and vacant[r]):
@@ -969,7 +974,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         pc = PC_X_END
                         continue
                     o_tz[tr, p, 2] += 1
-                    rework = _draw(seedk, rep, REWORK, p, i, r, cnt, DS_REWORK, b,
+                    rework = _draw(kpre, REWORK, p, i, r, cnt, DS_REWORK, b,
                                    dcode, dn, dpar, gtab)
                     pc = PC_ATT_TOP
                     if rework > 0:
@@ -1061,10 +1066,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     wait_total[p] += started - pf[w, PF_ARRIVED]
                     waits[p] += 1
                     pi[w, P_BEGAN] = 1
-                    work = _draw(seedk, rep, WORK, p, i, r, cnt, DS_WORK, b, dcode, dn,
+                    work = _draw(kpre, WORK, p, i, r, cnt, DS_WORK, b, dcode, dn,
                                  dpar, gtab)
                     for j in range(1, lv[p, LV_EXTRA] + 1):
-                        work += _draw(seedk, rep, 9 + j, p, i, r, cnt,
+                        work += _draw(kpre, 9 + j, p, i, r, cnt,
                                       DS_VAC + j, b, dcode, dn, dpar, gtab)
                     if lv[p, LV_TANK]:
                         level = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN],
@@ -1188,7 +1193,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     arr_t = gf[G_SSTART]
                     pc = PC_ARR_LOOP
                 elif pc == PC_ARR_LOOP:
-                    u = _draw(seedk, rep, STREAM, 0, 0, 0, cnt, -1, 0, dcode, dn, dpar, gtab)
+                    u = _draw(kpre, STREAM, 0, 0, 0, cnt, -1, 0, dcode, dn, dpar, gtab)
                     arr_t += exponential_gap(u, gf[G_SMEANGAP])
                     if arr_t >= gf[G_SSTOP] or arr_t >= horizon:
                         pc = DONE
@@ -1255,7 +1260,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         dp = drop_i[d, 1]
                         di = drop_i[d, 2]
                         dr = lv[dp, LV_OFF] + di
-                        u = _draw(seedk, rep, REVIEW, dp, di, dr, cnt, -1, 0, dcode, dn,
+                        u = _draw(kpre, REVIEW, dp, di, dr, cnt, -1, 0, dcode, dn,
                                   dpar, gtab)
                         if u < detect:
                             if shar and dp <= ps:

@@ -454,6 +454,7 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
                    np.empty((c_qn + 1, K.Q_N), np.int64), np.empty(c_qn + 1, np.int64),
                    np.empty((c_drop + 1, 4), np.int64), np.empty(c_drop + 1, np.float64),
                    np.zeros(K.ST_N, np.int64), np.zeros((n_purposes, n_runners), np.int64),
+                   np.empty((n_purposes, nlev), np.int64),
                    np.zeros((n_runners, K.R_N), np.int64),
                    np.zeros((n_runners, K.RF_N), np.float64),
                    np.empty(2 * (c_heap + 1), np.int64), *_sharing_scratch(K, par, sh_rows))

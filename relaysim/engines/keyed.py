@@ -18,7 +18,7 @@ starts it from an unrelated, fully avalanched state. The 53 high bits give a flo
 
 One source serves three callers, with bit-identical results:
 - `uniform` with Python ints (masked to 64 bits after every step);
-- `uniform` compiled by numba (`numba.njit(uniform)`, or `uniform_nb()`) with int64
+- `uniform` compiled by numba (`uniform_nb()`, with `prefix` and `uniform_at`) with int64
   arguments: the masks are no-ops there, products wrap modulo 2**64, and every right
   shift is masked, so an arithmetic shift of a negative int64 gives the same bits as a
   logical one;
@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STREAM_VERSION", "uniform", "uniforms", "seed_key", "uniform_nb"]
+__all__ = ["STREAM_VERSION", "uniform", "uniforms", "seed_key", "prefix", "uniform_at",
+           "uniform_nb", "compiled"]
 
 #: version 1: a SeedSequence(seed, spawn_key=(rep, purpose, level[, runner, block]))
 #: PCG64 generator per key; version 2: this module; version 3: the same uniforms, with the
@@ -55,19 +56,41 @@ _LOW53 = (1 << 53) - 1
 _TWO_M53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
+def _step(h: Any, x: Any) -> Any:
+    """One key component x absorbed into the state h (SplitMix64's increment and mix)."""
+    z = (h + (x + 1) * _GOLDEN) & _M64
+    z = ((z ^ ((z >> 30) & _LOW34)) * _C1) & _M64
+    z = ((z ^ ((z >> 27) & _LOW37)) * _C2) & _M64
+    return z ^ ((z >> 31) & _LOW33)
+
+
 def uniform(seed: int, rep: int, purpose: int, level: int, runner: int, n: int) -> float:
     """The uniform in [0, 1) of key (seed, rep, purpose, level, runner, n).
 
     All arguments are whole numbers in [0, 2**63) (pass `seed_key(seed)` for a run seed).
-    Numba-compatible: compile with `numba.njit(uniform)` and call it with int64 arguments
+    Numba-compatible: compile with `uniform_nb()` and call it with int64 arguments
     (numba types uint64 + int64 as float64, so uint64 arguments do not compile).
     """
     h = seed ^ seed  # 0, of the arguments' type (int, int64 under numba, uint64 arrays)
     for x in (seed, rep, purpose, level, runner, n):
-        z = (h + (x + 1) * _GOLDEN) & _M64
-        z = ((z ^ ((z >> 30) & _LOW34)) * _C1) & _M64
-        z = ((z ^ ((z >> 27) & _LOW37)) * _C2) & _M64
-        h = z ^ ((z >> 31) & _LOW33)
+        h = _step(h, x)
+    return ((h >> 11) & _LOW53) * _TWO_M53
+
+
+def prefix(seed: int, rep: int, purpose: int, level: int) -> int:
+    """The state after the key's first four components: `uniform_at(prefix(seed, rep,
+    purpose, level), runner, n) == uniform(seed, rep, purpose, level, runner, n)`, two
+    steps a draw instead of six (the compiled engine keeps one prefix per purpose and
+    level for a replication)."""
+    h = seed ^ seed
+    for x in (seed, rep, purpose, level):
+        h = _step(h, x)
+    return h
+
+
+def uniform_at(h: int, runner: int, n: int) -> float:
+    """`uniform` of the key whose first four components left the state h (`prefix`)."""
+    h = _step(_step(h, runner), n)
     return ((h >> 11) & _LOW53) * _TWO_M53
 
 
@@ -101,22 +124,30 @@ def seed_key(seed: int) -> int:
     h = 0
     words = 0
     while seed:
-        h = _absorb(h, seed & _M64)
+        h = _step(h, seed & _M64)
         seed >>= 64
         words += 1
-    return _absorb(h, words) & (_KEY_LIMIT - 1)
-
-
-def _absorb(h: int, x: int) -> int:
-    z = (h + (x + 1) * _GOLDEN) & _M64
-    z = ((z ^ (z >> 30)) * _C1) & _M64
-    z = ((z ^ (z >> 27)) * _C2) & _M64
-    return z ^ (z >> 31)
+    return _step(h, words) & (_KEY_LIMIT - 1)
 
 
 @cache
-def uniform_nb() -> Any:
-    """`uniform` compiled by numba (imported here, on first call; cached on disk)."""
+def compiled() -> Any:
+    """`uniform`, `prefix` and `uniform_at` compiled by numba (imported here, on first
+    call; cached on disk), as attributes of a namespace."""
+    import types
+
     import numba
 
-    return numba.njit(cache=True)(uniform)
+    g = dict(globals())
+    out = {}
+    for name in ("_step", "uniform", "prefix", "uniform_at"):
+        f = globals()[name]
+        copy = types.FunctionType(f.__code__, g, name)
+        copy.__qualname__, copy.__module__ = f.__qualname__, f.__module__
+        g[name] = out[name] = numba.njit(cache=True, inline="always")(copy)
+    return types.SimpleNamespace(**out)
+
+
+def uniform_nb() -> Any:
+    """`uniform` compiled by numba (see `compiled`)."""
+    return compiled().uniform
