@@ -53,6 +53,7 @@ import numpy as np
 import simpy
 
 import relaysim
+from relaysim.engines.keyed import STREAM_VERSION
 from relaysim.engines.simpy_engine import Relay
 from relaysim.files import atomic_write
 
@@ -974,7 +975,7 @@ def _render_against(a: dict[str, Any]) -> list[str]:
         f"{a['ratio_cpu_total']:.3f} total CPU, {a['ratio_best']:.3f} best bursts "
         f"(target >= {a['target_ratio']}: {verdict}); identical results: "
         f"{a['identical_results']} (not expected: the pre-dynamics engine draws from random "
-        "streams version 1, today's from version 2)",
+        f"streams version 1, today's from version {STREAM_VERSION})",
     ]
     return lines
 
