@@ -421,6 +421,30 @@ def test_no_text_falls_off_the_figure(grid_dir, relay4_dir, sens_dir):
                     and e.y1 <= box.y1 + 1), (kind, what, e, box)
 
 
+def test_threshold_legend_keeps_clear_of_the_axes_title_and_note(grid_dir):
+    """The knife-edge plot of six points with two-parameter labels: its legend sits under
+    the axes, clear of the x label and the provenance note; the title stays on the figure;
+    and constrained layout never gives up (beside the axes, long labels squeezed them to
+    nothing: a clipped title and a 'constrained_layout not applied' warning)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = P.threshold(grid_dir, points=list(range(6)))
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+    r = canvas.get_renderer()
+    ax = fig.axes[0]
+    leg = ax.get_legend().get_window_extent(r)
+    note = fig._supxlabel.get_window_extent(r)
+    xlabel = ax.xaxis.label.get_window_extent(r)
+    title = ax.title.get_window_extent(r)
+    assert len(ax.get_legend().get_texts()) == 6
+    assert leg.y1 <= xlabel.y0 + 1 and leg.y0 >= note.y1 - 1, (leg, xlabel, note)
+    assert fig.bbox.x0 - 1 <= title.x0 and title.x1 <= fig.bbox.x1 + 1
+    assert fig.bbox.x0 - 1 <= leg.x0 and leg.x1 <= fig.bbox.x1 + 1
+
+
 # --------------------------------------------------------------------------- sources
 
 

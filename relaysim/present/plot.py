@@ -13,6 +13,7 @@ import inspect
 import io
 import itertools
 import math
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ import matplotlib.text
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from scipy import stats
 
 from ..errors import UsageError
@@ -447,13 +449,16 @@ def threshold(src: Results | str | Path | Runs, points: list[int] | None = None,
     read at the threshold, so a planner sees how much completion depends on where the bar
     is set."""
     name, found, note, _ = lines(src, points, initiative)
-    fig, ax = _new()
+    found = [ln for ln in found if len(ln.coverage)]
+    # the legend goes under the axes, its long labels wrapped, and the figure grows with it
+    # (beside the axes a long label squeezed them to nothing and pushed the title off)
+    labels = ["\n".join(textwrap.wrap(ln.label, 90)) or ln.label for ln in found]
+    rows = sum(lab.count("\n") + 1 for lab in labels)
+    fig, ax = _new((10, 6 + 0.28 * rows))
     marked: set[float] = set()
-    for ln, color in zip(found, itertools.cycle(PALETTE), strict=False):
-        if not len(ln.coverage):
-            continue
+    for ln, lab, color in zip(found, labels, itertools.cycle(PALETTE), strict=False):
         xs, ys = coverage_steps(ln.coverage)
-        ax.step(100 * xs, 100 * ys, where="pre", color=color, lw=2.5, label=ln.label)
+        ax.step(100 * xs, 100 * ys, where="pre", color=color, lw=2.5, label=lab)
         thr = ln.threshold
         if thr is not None:
             p_at = float(np.mean(ln.coverage >= thr - 1e-12))
@@ -468,8 +473,9 @@ def threshold(src: Results | str | Path | Runs, points: list[int] | None = None,
     ax.set_ylim(0, 101)
     ax.set_xlabel("Classrooms implementing at the deadline, x (%)")
     ax.set_ylabel("Runs with coverage >= x (%)")
-    ax.set_title(f"'{name}': completion is this curve read at the threshold")
-    ax.legend(frameon=False, fontsize=11, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(f"'{name}': completion is this curve\nread at the success threshold")
+    if found:
+        ax.legend(frameon=False, fontsize=11, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     _note(fig, note + "; dot = completion rate at the threshold")
     _apply_style(fig)
     return fig
@@ -704,6 +710,7 @@ def tradeoff(src: Results | str | Path) -> Figure:
                edgecolors=PALETTE[3], linewidths=2.5, zorder=4, label="chosen box")
     cb = fig.colorbar(sc, ax=ax)
     cb.set_label("parameters restricted")
+    cb.ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no 1.5 parameters
     ax.axhline(d["threshold"], color="#555555", ls=":", lw=1)
     ax.set_xlabel("Coverage: share of all cases meeting the condition inside the box")
     ax.set_ylabel("Density: share of the box meeting it")
@@ -726,25 +733,30 @@ def boxlims(src: Results | str | Path) -> Figure:
         raise UsageError(f"{analysis_folder(src)}: no box restricts any parameter")
     b = shown[0]
     lims = b["limits"]
-    fig, ax = _new((11, 1.6 + 0.8 * len(lims)))
+    fig, ax = _new((11, 1.8 + 0.9 * len(lims)))
     for i, lim in enumerate(reversed(lims)):
         if lim["kind"] in ("float", "int"):
             span = (lim["max"] - lim["min"]) or 1.0
             lo = (lim["lower"] - lim["min"]) / span
             hi = (lim["upper"] - lim["min"]) / span
-            ax.barh(i, 1, color="#e8e8e8", height=0.5)
-            ax.barh(i, hi - lo, left=lo, color=PALETTE[3], height=0.5)
-            ax.text(lo - 0.01, i, _tick(lim["lower"]), ha="right", va="center", fontsize=11)
-            ax.text(hi + 0.01, i, _tick(lim["upper"]), ha="left", va="center", fontsize=11)
+            ax.barh(i, 1, color="#e8e8e8", height=0.45)
+            ax.barh(i, hi - lo, left=lo, color=PALETTE[3], height=0.45)
+            # the limits above the bar, at its ends (beside it, a limit at the low end of
+            # the range ran into the axis)
+            ax.text(lo, i + 0.26, _tick(lim["lower"]), ha="right" if hi - lo < 0.2 else "left",
+                    va="bottom", fontsize=11)
+            ax.text(hi, i + 0.26, _tick(lim["upper"]), ha="left" if hi - lo < 0.2 else "right",
+                    va="bottom", fontsize=11)
         else:
-            ax.barh(i, 1, color="#e8e8e8", height=0.5)
+            ax.barh(i, 1, color="#e8e8e8", height=0.45)
             kept = ", ".join(_tick(v) for v in lim["values"])
             ax.text(0.5, i, f"only: {kept}", ha="center", va="center", fontsize=12)
         qp = lim.get("qp")
         if qp is not None:
-            ax.text(1.1, i, f"quasi-p {qp:.1g}", va="center", fontsize=10, color="#555555")
+            ax.text(1.04, i, f"quasi-p {qp:.1g}", va="center", fontsize=10, color="#555555")
     ax.set_yticks(range(len(lims)), [label(lim["parameter"]) for lim in reversed(lims)])
-    ax.set_xlim(-0.08, 1.3)
+    ax.set_ylim(-0.5, len(lims) - 0.2)
+    ax.set_xlim(-0.03, 1.22)
     ax.set_xticks([0, 1], ["low end of range", "high end"])
     ax.set_title(f"The box: coverage {100 * b['coverage']:.0f}%, density "
                  f"{100 * b['density']:.0f}%, mass {100 * b['mass']:.0f}%")
