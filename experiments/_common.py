@@ -27,6 +27,7 @@ import relaysim
 from relaysim.engines.realize import replication_values
 from relaysim.errors import RelaysimError
 from relaysim.files import atomic_write, json_safe
+from relaysim.model.distributions import scaled
 from relaysim.present.plot import save
 from relaysim.study.intervals import paired_means, paired_proportions
 from relaysim.study.stats import wilson
@@ -290,20 +291,6 @@ def cli(main: Callable[[list[str]], None]) -> None:
         sys.exit(2)
 
 
-_SCALE_KEYS = ("mean", "median", "value", "low", "high", "mode")
-
-
-def scale_dist(d: dict[str, Any], factor: float) -> dict[str, Any]:
-    """A duration distribution (as a scenario table) with every time scaled by factor."""
-    out = dict(d)
-    for k in _SCALE_KEYS:
-        if k in out:
-            out[k] = out[k] * factor
-    if "values" in out:
-        out["values"] = [v * factor for v in out["values"]]
-    return out
-
-
 def improved(sc: relaysim.Scenario, work: float = 1.0, fumble: float = 1.0,
              levels: list[str] | None = None) -> relaysim.Scenario:
     """Scale every level's work times by `work` and every zone's fumble by `fumble`."""
@@ -311,7 +298,7 @@ def improved(sc: relaysim.Scenario, work: float = 1.0, fumble: float = 1.0,
     for lv in sc.levels:
         if levels is None or lv.name in levels:
             if work != 1.0:
-                values[f"levels.{lv.name}.work"] = scale_dist(
+                values[f"levels.{lv.name}.work"] = scaled(
                     sc.get(f"levels.{lv.name}.work"), work)
     for z in sc.zones:
         if z is not None and (levels is None or z.to in levels) and fumble != 1.0:

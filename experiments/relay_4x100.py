@@ -36,10 +36,11 @@ import math
 from typing import Any
 
 import numpy as np
-from _common import Experiment, cli, pct, scale_dist
+from _common import Experiment, cli, pct
 from matplotlib.figure import Figure
 
 import relaysim
+from relaysim.model.distributions import scaled
 from relaysim.study.stats import wilson
 
 TARGET = 0.96**3  # FIGURES.md closed form: no-retry chain with 4% per exchange
@@ -62,8 +63,8 @@ def team(sc: relaysim.Scenario, gap: float = 0.0, fumble: float | None = None,
     values: dict[str, Any] = {}
     if gap:
         for name in legs:
-            values[f"levels.{name}.work"] = scale_dist(sc.get(f"levels.{name}.work"),
-                                                       1 - gap / total)
+            values[f"levels.{name}.work"] = scaled(sc.get(f"levels.{name}.work"),
+                                                   1 - gap / total)
     for z in sc.zones:
         if z is None:
             continue

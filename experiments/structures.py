@@ -180,10 +180,11 @@ def main(argv: list[str] | None = None) -> None:
     stream = res["overloaded"].summary["initiatives"].get("stream")
     if stream:
         e = stream["completion_rate"]
+        sm = stream_minus_flagship(res["overloaded"])
         ex.say("")
         ex.say(f"Overloaded: the further initiatives (pooled, {stream['observed']} of them) are "
                f"implemented in {pct(e['estimate'])} ({ci(e['ci95'])}); minus the flagship, "
-               f"in the same replications: {effect(stream_minus_flagship(res['overloaded']))}.")
+               f"in the same replications: {effect(sm)}.")
     ex.say("")
     ex.say("Paired with the baseline (same tree, same seed: common random numbers):")
     diffs = {}
@@ -205,7 +206,6 @@ def main(argv: list[str] | None = None) -> None:
                 (0.75, 1.0), "share of structures whose most frequent drop is at the "
                 "handoff to classrooms")
     if stream:
-        sm = stream_minus_flagship(res["overloaded"])
         ex.headline("overload_stream_minus_flagship", sm["difference"], (-0.55, -0.20),
                     "overloaded district: completion of the further initiatives (pooled) minus "
                     "the flagship's (same replications; clustered by replication)",

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from relaysim import run, scenario_from_dict
 from relaysim.engines.simpy_engine import simulate
+from relaysim.model.distributions import scaled
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -187,23 +188,6 @@ def test_every_classroom_is_accounted_for(raw, seed, rep):
 # --------------------------------------------------------------------------- monotone (CRN)
 
 LEVERS = ("trust", "clarity", "retention", "recover", "rehearsed", "shorter")
-_SCALES = ("mean", "median", "value", "low", "mode", "high")  # a duration's scale keys
-
-
-def _shorter(d: Any, f: float) -> Any:
-    """A duration (a distribution table or a plain number of days) scaled by f: for the
-    same uniform every family then gives f times the duration."""
-    if isinstance(d, (int, float)):
-        return d * f
-    d = dict(d)
-    for key in _SCALES:
-        if key in d:
-            d[key] = d[key] * f
-    if "values" in d:
-        d["values"] = [v * f for v in d["values"]]
-    return d
-
-
 @st.composite
 def lever_pairs(draw) -> tuple[dict[str, Any], dict[str, Any], str]:
     """A one-initiative scenario (every level below the top has a zone, the horizon is
@@ -249,11 +233,11 @@ def lever_pairs(draw) -> tuple[dict[str, Any], dict[str, Any], str]:
         f = 1.0 - 0.9 * up
         for lv in hi["levels"]:
             if "work" in lv:
-                lv["work"] = _shorter(lv["work"], f)
+                lv["work"] = scaled(lv["work"], f)
         for zd in hi["zones"]:
             for key in ("duration", "rework"):
                 if key in zd:
-                    zd[key] = _shorter(zd[key], f)
+                    zd[key] = scaled(zd[key], f)
     else:
         raise_(z, lever, 1.0 if lever == "retention" else 0.0)
     return raw, hi, lever

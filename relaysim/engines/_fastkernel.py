@@ -36,17 +36,10 @@ from numba.extending import get_cython_function_address
 from ..model import distributions as _D
 from ..model import formulas as _F
 from . import keyed
+from ._jit import jit_copy
 from .nbspecial import cython_name
 
 # -- the model's formulas, compiled from the very functions in model/formulas.py ----------
-
-
-def _jit_copy(f: types.FunctionType, g: dict[str, object]) -> types.FunctionType:
-    """`f` itself (same code object) bound to globals `g`, ready for numba.njit."""
-    copy = types.FunctionType(f.__code__, g, f.__name__, f.__defaults__, f.__closure__)
-    copy.__qualname__ = f.__qualname__
-    copy.__module__ = f.__module__
-    return copy
 
 
 def _jit_formulas() -> types.SimpleNamespace:
@@ -57,7 +50,7 @@ def _jit_formulas() -> types.SimpleNamespace:
     for name in _F.__all__:
         f = g[name]
         if isinstance(f, types.FunctionType):
-            out[name] = njit(cache=True)(_jit_copy(f, g))
+            out[name] = njit(cache=True)(jit_copy(f, g))
     g.update(out)
     return types.SimpleNamespace(**out)
 
@@ -101,9 +94,9 @@ def _ndtri(y):
 #: model.distributions.ppf_scalar itself (and the gamma table's helpers), its gammaincinv
 #: and ndtri the functions above
 _G = {**vars(_D), "gammaincinv": _gammaincinv, "ndtri": _ndtri}
-_G["_hermite"] = njit(cache=True, inline="always")(_jit_copy(_D._hermite, _G))
-_G["_gamma_cell"] = njit(cache=True)(_jit_copy(_D._gamma_cell, _G))
-ppf_scalar = njit(cache=True, inline="always")(_jit_copy(_D.ppf_scalar, _G))
+_G["_hermite"] = njit(cache=True, inline="always")(jit_copy(_D._hermite, _G))
+_G["_gamma_cell"] = njit(cache=True)(jit_copy(_D._gamma_cell, _G))
+ppf_scalar = njit(cache=True, inline="always")(jit_copy(_D.ppf_scalar, _G))
 GAMMA_CODE = _D.GAMMA
 #: the keyed uniform of random streams (engines/keyed.py), compiled, and its two halves
 _KC = keyed.compiled()

@@ -138,13 +138,13 @@ def compiled() -> Any:
 
     import numba
 
+    from ._jit import jit_copy
+
     g = dict(globals())
     out = {}
     for name in ("_step", "uniform", "prefix", "uniform_at"):
-        f = globals()[name]
-        copy = types.FunctionType(f.__code__, g, name)
-        copy.__qualname__, copy.__module__ = f.__qualname__, f.__module__
-        g[name] = out[name] = numba.njit(cache=True, inline="always")(copy)
+        g[name] = out[name] = numba.njit(cache=True, inline="always")(
+            jit_copy(globals()[name], g))
     return types.SimpleNamespace(**out)
 
 

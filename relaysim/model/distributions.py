@@ -32,6 +32,7 @@ from .spec import REQUIRED, Spec
 __all__ = [
     "Distribution",
     "ppf_scalar",
+    "scaled",
     "gamma_table",
     "GAMMA_CELLS",
     "GAMMA_TOL",
@@ -181,6 +182,26 @@ def ppf_scalar(code: int, params: np.ndarray, u: float, tab: np.ndarray) -> floa
     if i > m - 1:
         i = m - 1
     return params[i]
+
+
+#: the parameters that are times in days, in whichever family has them (what `scaled`
+#: multiplies; cv and sigma are shapes)
+_IN_DAYS = ("mean", "median", "value", "low", "mode", "high")
+
+
+def scaled(duration: Any, factor: float) -> Any:
+    """A duration as a scenario writes it (a number of days, or a distribution table such
+    as {"dist": "gamma", "mean": 15, "cv": 0.5}) with every time in it multiplied by
+    `factor`: for the same uniform, every family then draws `factor` times the duration."""
+    if isinstance(duration, (int, float)):
+        return duration * factor
+    out = dict(duration)
+    for key in _IN_DAYS:
+        if key in out:
+            out[key] = out[key] * factor
+    if "values" in out:
+        out["values"] = [v * factor for v in out["values"]]
+    return out
 
 
 class Distribution:
