@@ -118,19 +118,27 @@ def _warm(K: Any) -> None:
     run_columns(sc, 0, 0, 1, _kernel=K)
 
 
+#: what _Params.args holds, in run_chunk's order
+_ARGS = ("lv", "rb", "bi", "bf", "dcode", "dn", "dpar", "gtab", "gf", "gi", "ini_f", "ini_i")
+
+
 @dataclass
 class _Params:
     plan: Plan  # without per-runner values (the runners' values are in args)
-    args: tuple[Any, ...]
+    args: tuple[Any, ...]  # the kernel's parameter arrays, named by _ARGS
     n_ini: int
     exp_tracks: int
     caps: np.ndarray
     scenario: Any = None
     gamma_ids: dict[float, int] | None = None  # shape -> row of the kernel's gamma tables
 
+    def arg(self, name: str) -> np.ndarray:
+        """One of the kernel's parameter arrays, by its name in _ARGS."""
+        return self.args[_ARGS.index(name)]
+
     def level_capacity(self, p: int) -> int:
         """Batons physical level p's runners work on at once, all runners together."""
-        lv, rb, bi = self.args[0], self.args[1], self.args[2]
+        lv, rb, bi = self.arg("lv"), self.arg("rb"), self.arg("bi")
         off, n = int(lv[p, 3]), int(lv[p, 0])
         return int(bi[rb[off:off + n], 0].sum())
 
@@ -297,8 +305,8 @@ def _sharing_scratch(K: Any, par: _Params, rows: int) -> tuple[np.ndarray, ...]:
     copy stands and what peers claimed, per runner of the sharing level its implementing
     classrooms, finished fidelity and showcase flag; draw counters and newcomer
     generations (one element each without sharing)."""
-    lvl = par.args[0]
-    ps = int(par.args[9][K.GI_PS])  # gi
+    lvl = par.arg("lv")
+    ps = int(par.arg("gi")[K.GI_PS])
     if ps >= len(lvl):
         rows = 1
     n_ps = int(lvl[ps, 0]) if ps < len(lvl) else 1
@@ -433,7 +441,7 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
     li = np.zeros((n, nlev, 2), np.int64)
     rows = max(16, n * par.exp_tracks)
     parts_i, parts_f, parts_z, parts_p, done = [], [], [], [], 0
-    lvl = par.args[0]
+    lvl = par.arg("lv")
     n_runners = int(lvl[-1, 3] + lvl[-1, 0])
     n_purposes = 10 + max(1, int(lvl[:, 6].max()))
     (nb_ptr, nb_idx), sh_rows = _network(sc, par.plan, seed, start, stop), 2 * par.exp_tracks + 16
