@@ -14,7 +14,9 @@ How it mirrors relaysim.engines.simpy_engine (read that first):
 - Each SimPy process (a baton copy's `carry`, `_launch`, `_arrivals`, `_reviews`) is a
   row of the process table with a program counter (PC_*) standing for the `yield` it is
   suspended at. An event's callbacks are a FIFO list of waiting processes linked through
-  the table (or one of the callback kinds DISPATCH, DEPART, FILL, INTERRUPT).
+  the table (or one of the callback kinds DISPATCH, DEPART, FILL, INTERRUPT). A timeout
+  or a process start, which only its own process waits on, needs no event row: its queue
+  entry names the process directly (_DIRECT), and an interrupt makes it wake nobody.
 - A runner's capacity queue is a sorted list by (priority, seq, tick), which pops in the
   same order as the reference's heapq; an interrupted waiter leaves its event in the
   queue with no callbacks, as in SimPy.
@@ -142,7 +144,7 @@ CAP_EV, CAP_PROC, CAP_HEAP, CAP_QN, CAP_TR, CAP_DROP, CAP_N = range(7)
  ST_NTR, ST_NDROP, ST_UH, ST_UT, ST_NH, ST_NT, ST_N) = range(17)
 # event ints
 E_KIND, E_A, E_B, E_HEAD, E_TAIL, E_NCB, E_N = range(7)
-EK_RESUME, EK_DISPATCH, EK_DEPART, EK_FILL, EK_INTR = range(5)
+EK_RESUME, EK_DISPATCH, EK_DEPART, EK_FILL, EK_INTR, EK_DIRECT = range(6)
 # process ints / floats
 (P_PC, P_TR, P_P, P_I, P_SEQ, P_ATT, P_BEGAN, P_TARGET, P_WNEXT, P_HPREV, P_HNEXT, P_ALIVE,
  P_OK, P_PEER, P_AUX, P_N) = range(16)
@@ -189,6 +191,11 @@ def _free_event(evfree, st, e):
 _EBITS = 24  # an event's pool index lives in the low bits of its heap key
 _EMASK = (1 << _EBITS) - 1
 _PRIO = 1 << 62
+_EIDMASK = (1 << (62 - _EBITS)) - 1
+#: an entry at or above _DIRECT wakes process (entry - _DIRECT) directly: a timeout or a
+#: process start that only that process waits on needs no event row. Its eid is its identity:
+#: the process waits on it while its P_TARGET is _token(eid).
+_DIRECT = 1 << (_EBITS - 1)
 
 
 @njit(cache=True, inline="always")
@@ -199,21 +206,22 @@ def _schedule(ht, hk, fq, now, st, cap, t, prio, e):
     would give it: everything scheduled now has a larger eid than every heap entry for now
     (those were scheduled earlier), URGENT events are only ever scheduled for now, and the
     FIFOs are emptied before time moves on. Later events go to a 4-ary heap of times ht
-    and keys hk = prio * 2**62 + eid * 2**24 + e ((t, key) orders as (t, prio, eid))."""
+    and keys hk = prio * 2**62 + eid * 2**24 + e ((t, key) orders as (t, prio, eid)); the
+    FIFOs hold eid * 2**24 + e."""
     if t == now:
         if prio == URGENT:
             k = st[ST_UT]
             if k >= cap:
                 st[ST_OVF] = CAP_HEAP + 1
                 return
-            fq[k] = e
+            fq[k] = (st[ST_EID] << _EBITS) + e
             st[ST_UT] = k + 1
         else:
             k = st[ST_NT]
             if k >= cap:
                 st[ST_OVF] = CAP_HEAP + 1
                 return
-            fq[cap + 1 + k] = e
+            fq[cap + 1 + k] = (st[ST_EID] << _EBITS) + e
             st[ST_NT] = k + 1
         st[ST_EID] += 1
         return
@@ -239,9 +247,9 @@ def _schedule(ht, hk, fq, now, st, cap, t, prio, e):
 
 @njit(cache=True, inline="always")
 def _pop(ht, hk, st):
-    """heappop: (t, e) of the earliest entry."""
+    """heappop: (t, key) of the earliest entry."""
     t0 = ht[0]
-    e0 = hk[0] & _EMASK
+    k0 = hk[0]
     n = st[ST_HEAP] - 1
     st[ST_HEAP] = n
     if n > 0:
@@ -252,7 +260,8 @@ def _pop(ht, hk, st):
             c = 4 * j + 1
             if c >= n:
                 break
-            # the smallest of up to four children
+            # the smallest of up to four children, chosen without branches (which child is
+            # smallest is a coin toss the branch predictor would lose)
             m = c
             mt = ht[c]
             mk = hk[c]
@@ -261,18 +270,33 @@ def _pop(ht, hk, st):
                 end = n
             for x in range(c + 1, end):
                 xt = ht[x]
-                if xt < mt or (xt == mt and hk[x] < mk):
-                    m = x
-                    mt = xt
-                    mk = hk[x]
-            if t < mt or (t == mt and key < mk):
+                xk = hk[x]
+                less = (xt < mt) | ((xt == mt) & (xk < mk))
+                m = x if less else m
+                mt = xt if less else mt
+                mk = xk if less else mk
+            if (t < mt) | ((t == mt) & (key < mk)):
                 break
             ht[j] = mt
             hk[j] = mk
             j = m
         ht[j] = t
         hk[j] = key
-    return t0, e0
+    return t0, k0
+
+
+@njit(cache=True, inline="always")
+def _token(eid):
+    """P_TARGET of a process waiting on the direct entry with this eid (events are >= 0,
+    -1 is nothing)."""
+    return -2 - eid
+
+
+@njit(cache=True, inline="always")
+def _wake(ht, hk, fq, cap_heap, st, pi, w, now, at, prio):
+    """Schedule a direct entry for process w at `at`, which w (alone) waits on."""
+    pi[w, P_TARGET] = _token(st[ST_EID])
+    _schedule(ht, hk, fq, now, st, cap_heap, at, prio, _DIRECT + w)
 
 
 @njit(cache=True, inline="always")
@@ -289,18 +313,24 @@ def _wait(ev, pi, w, e):
 
 
 @njit(cache=True, inline="always")
-def _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now, at):
-    """Process w yields env.timeout(at - now): a new event at `at`, NORMAL, that w waits
-    on."""
-    e = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-    _schedule(ht, hk, fq, now, st, cap_heap, at, NORMAL, e)
-    _wait(ev, pi, w, e)
+def _sleep(ht, hk, fq, cap_heap, st, pi, w, now, at):
+    """Process w yields env.timeout(at - now): NORMAL at `at`, only w waits on it."""
+    _wake(ht, hk, fq, cap_heap, st, pi, w, now, at, NORMAL)
+
+
+@njit(cache=True, inline="always")
+def _start(ht, hk, fq, cap_heap, st, pi, w, now):
+    """env.process: process w's first step (SimPy's Initialize), URGENT at now."""
+    _wake(ht, hk, fq, cap_heap, st, pi, w, now, now, URGENT)
 
 
 @njit(cache=True, inline="always")
 def _detach(ev, pi, w):
     """Remove process w from the callbacks of the event it waits on (an interrupt)."""
     e = pi[w, P_TARGET]
+    if e < 0:  # a direct entry: it wakes nobody now
+        pi[w, P_TARGET] = -1
+        return
     prev = -1
     x = ev[e, E_HEAD]
     while x >= 0 and x != w:
@@ -480,9 +510,7 @@ def _start_lateral(pi, pf, st, ev, evfree, ht, hk, fq, cap_proc, cap_ev, cap_hea
         gf[G_SHODDS] * trust_factor(trust[rj], gf[G_TRUSTEFF]), o_tf[tr, TF_CLAR],
         held[rj], load, has_tank, level, tank_eff))
     pf[w2, PF_U] = u_f
-    e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-    _wait(ev, pi, w2, e2)
-    _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+    _start(ht, hk, fq, cap_heap, st, pi, w2, now)
 
 
 # per-runner state columns (ri: ints, rf: floats)
@@ -673,9 +701,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
             pi[w, P_PC] = PC_ARRIVALS
         else:
             pi[w, P_PC] = PC_REVIEWS
-        e = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-        _wait(ev, pi, w, e)
-        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e)
+        _start(ht, hk, fq, cap_heap, st, pi, w, now)
     # departures
     for p in range(nlev):
         if lv[p, LV_TURN]:
@@ -697,15 +723,15 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
         # the next event in SimPy's order: URGENT ones for now, then the heap's for now
         # (scheduled earlier: smaller eids), then NORMAL ones scheduled now, then later ones
         if st[ST_UH] < st[ST_UT]:
-            e = fq[st[ST_UH]]
+            key = fq[st[ST_UH]]
             st[ST_UH] += 1
             if st[ST_UH] == st[ST_UT]:
                 st[ST_UH] = 0
                 st[ST_UT] = 0
         elif st[ST_HEAP] > 0 and ht[0] == now:
-            now, e = _pop(ht, hk, st)
+            now, key = _pop(ht, hk, st)
         elif st[ST_NH] < st[ST_NT]:
-            e = fq[cap_heap + 1 + st[ST_NH]]
+            key = fq[cap_heap + 1 + st[ST_NH]]
             st[ST_NH] += 1
             if st[ST_NH] == st[ST_NT]:
                 st[ST_NH] = 0
@@ -713,12 +739,20 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
         elif st[ST_HEAP] > 0:
             if ht[0] >= horizon:
                 break
-            now, e = _pop(ht, hk, st)
+            now, key = _pop(ht, hk, st)
         else:
             break
-        kind = ev[e, E_KIND]
+        e = key & _EMASK
         nrun = 0
         cause = -1
+        if e >= _DIRECT:  # a process's own timeout or start: it wakes that process only,
+            kind = EK_DIRECT  # unless an interrupt took the process off it (then nobody)
+            w = e - _DIRECT
+            if pi[w, P_TARGET] == _token((key >> _EBITS) & _EIDMASK):
+                runlist[0] = w
+                nrun = 1
+        else:
+            kind = ev[e, E_KIND]
         if kind == EK_RESUME:
             x = ev[e, E_HEAD]
             while x >= 0 and nrun <= cap_proc:
@@ -812,10 +846,9 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
             if p == ps and gf[G_VMEAN] > 0:  # a newcomer who may visit showcases
                 sgen[i] += 1
                 w2 = _new_proc(pi, st, cap_proc, PC_NEWC, -1, p, i, 0, sgen[i])
-                e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                _wait(ev, pi, w2, e2)
-                _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
-        _free_event(evfree, st, e)
+                _start(ht, hk, fq, cap_heap, st, pi, w2, now)
+        if kind != EK_DIRECT:
+            _free_event(evfree, st, e)
 
         # run the resumed processes in callback order, each up to its next yield
         for k in range(nrun):
@@ -842,7 +875,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     launch = o_tf[tr, TF_LAUNCH]
                     pc = PC_CARRY
                     if launch > now:
-                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                                now + (launch - now))
                         break
                 elif pc == PC_CARRY:
@@ -882,7 +915,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                 elif pc == PC_X_SLOT:
                     pc = PC_X_CP
                     if bi[b, B_CP] and cp_time > 0:
-                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                                now + cp_time)
                         break
                 elif pc == PC_X_CP:
@@ -929,7 +962,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         start = window_next_open(now, bf[b, BF_PERIOD], bf[b, BF_OPEN],
                                                  bf[b, BF_CLOSE])
                         if start > now:
-                            _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                            _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                                    now + (start - now))
                             break
                 elif pc == PC_AFTER_WIN:
@@ -944,7 +977,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                 dcode, dn, dpar, gtab)
                     pc = PC_AFTER_DUR
                     if dur > 0:
-                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now, now + dur)
+                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now, now + dur)
                         break
                 elif pc == PC_AFTER_DUR:
                     o_tz[tr, p, 0] += 1
@@ -971,7 +1004,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                    dcode, dn, dpar, gtab)
                     pc = PC_ATT_TOP
                     if rework > 0:
-                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                                now + rework)
                         break
                 elif pc == PC_X_END:
@@ -1072,7 +1105,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     busy_time[p] += min(work, horizon - started)
                     pc = PC_WORKED
                     if work > 0:
-                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now, now + work)
+                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now, now + work)
                         break
                 elif pc == PC_WORKED:
                     if qlen[r] > 0 or lv[p, LV_TANK]:
@@ -1127,11 +1160,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                     if gf[G_SHMEAN] > 0:
                                         w2 = _new_proc(pi, st, cap_proc, PC_SHOW, tr, ps, sc_,
                                                        0, 0)
-                                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0,
-                                                        0)
-                                        _wait(ev, pi, w2, e2)
-                                        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT,
-                                                  e2)
+                                        _start(ht, hk, fq, cap_heap, st, pi, w2, now)
                         pc = DONE
                         break
                     c = lv[p + 1, LV_COUNT]
@@ -1160,9 +1189,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         pi[w2, P_ALIVE] = 1
                         pi[w2, P_PEER] = peer
                         pf[w2, PF_FID] = pf[w, PF_FID]
-                        e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                        _wait(ev, pi, w2, e2)
-                        _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                        _start(ht, hk, fq, cap_heap, st, pi, w2, now)
                     pc = DONE
                     break
                 elif pc == PC_INTR:
@@ -1191,7 +1218,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if arr_t >= gf[G_SSTOP] or arr_t >= horizon:
                         pc = DONE
                         break
-                    _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                    _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                            now + (arr_t - now))
                     pc = PC_ARR_WAKE
                     break
@@ -1236,12 +1263,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     pi[w2, P_I] = 0
                     pi[w2, P_ALIVE] = 1
                     pf[w2, PF_FID] = 1.0
-                    e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                    _wait(ev, pi, w2, e2)
-                    _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                    _start(ht, hk, fq, cap_heap, st, pi, w2, now)
                     pc = PC_ARR_LOOP
                 elif pc == PC_REVIEWS:
-                    _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                    _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                            now + gf[G_FBINT])
                     pc = PC_REV_WAKE
                     break
@@ -1274,9 +1299,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                             pi[w2, P_ALIVE] = 1
                             pi[w2, P_PEER] = drop_i[d, 3]
                             pf[w2, PF_FID] = drop_f[d]
-                            e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                            _wait(ev, pi, w2, e2)
-                            _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                            _start(ht, hk, fq, cap_heap, st, pi, w2, now)
                         else:
                             drop_i[kept, 0] = dtr
                             drop_i[kept, 1] = dp
@@ -1295,7 +1318,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if pf[w, PF_T] >= horizon:
                         pc = DONE
                         break
-                    _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                    _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                            now + (pf[w, PF_T] - now))
                     pc = PC_SHOW_WAKE
                     break
@@ -1331,7 +1354,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                 elif pc == PC_LAT:  # Relay._lateral: the lateral zone from P_AUX to i
                     pc = PC_LAT_END
                     if gf[G_SHDUR] > 0:
-                        _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                                now + gf[G_SHDUR])
                         break
                 elif pc == PC_LAT_END:
@@ -1356,7 +1379,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if pf[w, PF_T] >= horizon:
                         pc = DONE
                         break
-                    _sleep(ev, evfree, st, cap_ev, ht, hk, fq, cap_heap, pi, w, now,
+                    _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                            now + (pf[w, PF_T] - now))
                     pc = PC_NEWC_WAKE
                     break

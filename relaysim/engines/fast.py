@@ -482,9 +482,9 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
                 sh_rows *= 2
             else:
                 caps[which] *= 2
-                if caps[K.CAP_EV] >= 1 << K._EBITS:
-                    raise RuntimeError("fast engine: more than 2**24 live events in one "
-                                       "replication; use engine='simpy'")
+                if max(caps[K.CAP_EV], caps[K.CAP_PROC]) >= K._DIRECT:
+                    raise RuntimeError("fast engine: more than 2**23 live events or "
+                                       "processes in one replication; use engine='simpy'")
                 if which == K.CAP_PROC:  # events and heap follow the processes
                     caps[K.CAP_EV] = max(caps[K.CAP_EV], 2 * caps[K.CAP_PROC])
                     caps[K.CAP_HEAP] = max(caps[K.CAP_HEAP], caps[K.CAP_PROC])
