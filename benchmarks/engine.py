@@ -274,6 +274,22 @@ def _fast_cases() -> dict[str, relaysim.Scenario]:
             "overloaded": relaysim.load_scenario(root / "overloaded.toml")}
 
 
+def _bare(seed: int, rep0: int, rep1: int) -> np.ndarray:
+    """The district of SCHOOLS schools on benchmarks/bare_compiled.py's loop: classrooms
+    reached in each replication."""
+    import bare_compiled
+
+    from relaysim.engines.keyed import seed_key
+    return bare_compiled.reached(seed_key(seed), rep0, rep1, [1, SCHOOLS, COACHES, CLASSROOMS],
+                                 WORK_MEAN, ZONE_MEAN, FUMBLE, RECOVER, HORIZON)
+
+
+def _reached(recs: list[Any]) -> np.ndarray:
+    """Classrooms reached (implemented or below the fidelity floor) per replication."""
+    return np.array([t.implemented_total + t.below_fidelity for rec in recs
+                     for t in rec.initiatives])
+
+
 def _startup(cache_dir: str) -> float:
     """Seconds for a fresh interpreter to get the fast engine ready (compile or load)."""
     code = ("import time; t0 = time.perf_counter()\n"
@@ -296,11 +312,17 @@ def bench_fast(plan: dict[str, Any], repeats: int, seed: int, cold: bool,
         n_s, n_f = plan["fast_simpy_reps"], plan["fast_reps"]
         fast.simulate_chunk(sc, seed, 0, 2)  # parameters built, caches warm
         times: dict[str, list[Timing]] = {"simpy": [], "fast": [], "fast_columns": []}
+        whos = ["simpy", "fast", "fast_columns"]
+        if name == "contention_free_20":  # the floor: the issue's bare compiled loop
+            times["bare"] = []
+            whos.append("bare")
+            bare_reached = _bare(seed, 0, n_f)  # compiles it, and checks it is the same model
         same = True
         for r in _repeats(repeats, budget / 3, least=2):
-            for who in (("simpy", "fast", "fast_columns") if r % 2 == 0
-                        else ("fast_columns", "fast", "simpy")):
-                if who == "simpy":
+            for who in (whos if r % 2 == 0 else whos[::-1]):
+                if who == "bare":
+                    dt, _ = _timed(lambda n=n_f: _bare(seed, 0, n))
+                elif who == "simpy":
                     dt, recs = _timed(lambda sc=sc, n=n_s: [simpy_engine.simulate(sc, seed, i)
                                                             for i in range(n)])
                     ref = recs
@@ -314,6 +336,11 @@ def bench_fast(plan: dict[str, Any], repeats: int, seed: int, cold: bool,
                                 for a, b in zip(ref, frecs, strict=False))
         s = {k: _summary(v, n_s if k == "simpy" else n_f) for k, v in times.items()}
         ratio = s["fast"]["reps_per_s_best"] / s["simpy"]["reps_per_s_best"]
+        if "bare" in s:
+            s["bare_ratio_best"] = s["bare"]["reps_per_s_best"] / s["simpy"]["reps_per_s_best"]
+            s["bare_ratio_median"] = (s["bare"]["reps_per_s_median"]
+                                      / s["simpy"]["reps_per_s_median"])
+            s["bare_same_reached"] = bool(np.array_equal(bare_reached, _reached(frecs)))
         out["cases"][name] = {
             **s, "ratio_best": ratio,
             "ratio_median": s["fast"]["reps_per_s_median"] / s["simpy"]["reps_per_s_median"],
@@ -357,6 +384,13 @@ def _render_fast(f: dict[str, Any]) -> list[str]:
                      f"{c['ratio_median']:>7.0f}x{cpu}"
                      f"{c['ratio_columns_best']:>8.0f}x{c['target']:>7.0f}x"
                      + ("" if c["met"] else "  NOT met"))
+        if "bare" in c:
+            share = c["bare"]["s_per_rep_best"] / c["fast"]["s_per_rep_best"]
+            lines.append(f"    floor, the issue's bare compiled loop (a heap and keyed draws, "
+                         f"nothing else; same classrooms reached: {c['bare_same_reached']}):")
+            lines.append(f"    {c['bare']['s_per_rep_best'] * 1e3:.3f} ms/rep, "
+                         f"{c['bare_ratio_best']:.0f}x SimPy best, {c['bare_ratio_median']:.0f}x"
+                         f" median; the fast engine runs at {share:.0%} of its speed")
     lines.append(f"  {'schools':>8}{'runners':>9}{'fast ms/rep':>13}{'us/runner':>11}"
                  f"{'SimPy ms/rep':>14}{'ratio':>8}")
     for r in f["scaling"]:

@@ -49,6 +49,11 @@ def test_engine_benchmark_quick_writes_expected_json(tmp_path: Path) -> None:
         assert r["relaysim_s_per_rep"] > 0 and r["relaysim_us_per_runner"] > 0
     assert set(doc["ratios"]) >= {"relaysim_over_bare", "workers2_over_workers1"}
 
+    cf = doc["fast"]["cases"]["contention_free_20"]
+    assert cf["bare"]["reps_per_s_best"] > 0 and cf["bare_ratio_best"] > 0
+    assert cf["bare_same_reached"]  # the floor is the same model: same classrooms reached
+    assert "bare compiled loop" in proc.stdout
+
     dyn = doc["dynamics"]
     assert dyn["initiatives"] == 6
     for who in ("dynamics", "contention_free"):
