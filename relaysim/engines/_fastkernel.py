@@ -868,6 +868,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                 r = 0
                 b = 0
                 leaves = 0
+            # one `if` per program counter, in the order a baton copy passes them: a step
+            # that moves on without yielding falls through to the next in the same pass
             while True:
                 if st[ST_OVF]:
                     return st[ST_OVF]
@@ -878,7 +880,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                                now + (launch - now))
                         break
-                elif pc == PC_CARRY:
+                if pc == PC_CARRY:
                     if shar and p == 0:
                         sstat[tl, 0] = SS_LIVE
                     o_ti[tr, TI_INFLIGHT] += leaves
@@ -912,18 +914,18 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         pc = PC_X_SLOT
                     else:
                         pc = PC_LEG
-                elif pc == PC_X_SLOT:
+                if pc == PC_X_SLOT:
                     pc = PC_X_CP
                     if bi[b, B_CP] and cp_time > 0:
                         _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                                now + cp_time)
                         break
-                elif pc == PC_X_CP:
+                if pc == PC_X_CP:
                     if lv[p, LV_TANK] and bf[b, BF_CHECK] > 0:
                         pc = PC_TANK
                     else:
                         pc = PC_ATT_INIT
-                elif pc == PC_TANK:
+                if pc == PC_TANK:
                     need = bf[b, BF_CHECK]
                     rate = tank_rate(bf[b, BF_DRAIN], bf[b, BF_RECOVERY], busy[r])
                     level = tank_level(tank[r], rate, now - tank_t[r])
@@ -941,13 +943,13 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                 tank_ev[r] = e2
                         _wait(ev, pi, w, e2)
                         break
-                elif pc == PC_ATT_INIT:
+                if pc == PC_ATT_INIT:
                     pi[w, P_ATT] = 0
                     pc = PC_ATT_TOP
-                elif pc == PC_ATT_TOP:
+                if pc == PC_ATT_TOP:
                     pi[w, P_ATT] += 1
                     pc = PC_VAC
-                elif pc == PC_VAC:
+                if pc == PC_VAC:
                     if lv[p, LV_TURN] and vacant[r]:
                         e2 = fill_ev[r]
                         if e2 < 0:
@@ -956,7 +958,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         _wait(ev, pi, w, e2)
                         break
                     pc = PC_WIN
-                elif pc == PC_WIN:
+                if pc == PC_WIN:
                     pc = PC_AFTER_WIN
                     if bi[b, B_WIN]:
                         start = window_next_open(now, bf[b, BF_PERIOD], bf[b, BF_OPEN],
@@ -965,7 +967,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                             _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                                    now + (start - now))
                             break
-                elif pc == PC_AFTER_WIN:
+                if pc == PC_AFTER_WIN:
                     has_tank = lv[p, LV_TANK] != 0
                     level = 1.0
                     if has_tank:
@@ -979,7 +981,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if dur > 0:
                         _sleep(ht, hk, fq, cap_heap, st, pi, w, now, now + dur)
                         break
-                elif pc == PC_AFTER_DUR:
+                if pc == PC_AFTER_DUR:
                     o_tz[tr, p, 0] += 1
                     if _draw(kpre, FUMBLE, p, i, r, cnt, -1, b, dcode, dn,
                              dpar, gtab) >= pf[w, PF_PF]:
@@ -1007,7 +1009,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                                now + rework)
                         break
-                elif pc == PC_X_END:
+                if pc == PC_X_END:
                     if bi[b, B_SLOTS] >= 0:
                         g = lv[p - 1, LV_OFF] + i // lv[p, LV_COUNT]
                         node = slot_head[g]
@@ -1048,12 +1050,12 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         break
                     pf[w, PF_FID] = handed_on(pf[w, PF_FID], bf[b, BF_RET])
                     pc = PC_LEG
-                elif pc == PC_LEG:
+                if pc == PC_LEG:
                     pf[w, PF_ARRIVED] = now
                     pi[w, P_SEQ] = st[ST_SEQ]
                     st[ST_SEQ] += 1
                     pc = PC_LEG_LOOP
-                elif pc == PC_LEG_LOOP:
+                if pc == PC_LEG_LOOP:
                     held[r] += 1
                     turnover = lv[p, LV_TURN] != 0
                     if turnover:  # holding[(p, i)][me] = None: append
@@ -1086,7 +1088,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         _wait(ev, pi, w, e2)
                         pc = PC_STARTED
                         break
-                elif pc == PC_STARTED:
+                if pc == PC_STARTED:
                     started = now
                     pf[w, PF_STARTED] = started
                     wait_total[p] += started - pf[w, PF_ARRIVED]
@@ -1107,7 +1109,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if work > 0:
                         _sleep(ht, hk, fq, cap_heap, st, pi, w, now, now + work)
                         break
-                elif pc == PC_WORKED:
+                if pc == PC_WORKED:
                     if qlen[r] > 0 or lv[p, LV_TANK]:
                         # _release
                         handed = False
@@ -1192,7 +1194,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         _start(ht, hk, fq, cap_heap, st, pi, w2, now)
                     pc = DONE
                     break
-                elif pc == PC_INTR:
+                if pc == PC_INTR:
                     held[r] -= 1
                     _unhold(pi, hhead, htail, r, w)
                     work = pf[w, PF_WORK]
@@ -1209,10 +1211,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if pi[w, P_BEGAN]:
                         pf[w, PF_ARRIVED] = now
                     pc = PC_LEG_LOOP
-                elif pc == PC_ARRIVALS:
+                if pc == PC_ARRIVALS:
                     arr_t = gf[G_SSTART]
                     pc = PC_ARR_LOOP
-                elif pc == PC_ARR_LOOP:
+                if pc == PC_ARR_LOOP:
                     u = _draw(kpre, STREAM, 0, 0, 0, cnt, -1, 0, dcode, dn, dpar, gtab)
                     arr_t += exponential_gap(u, gf[G_SMEANGAP])
                     if arr_t >= gf[G_SSTOP] or arr_t >= horizon:
@@ -1222,7 +1224,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                            now + (arr_t - now))
                     pc = PC_ARR_WAKE
                     break
-                elif pc == PC_ARR_WAKE:
+                if pc == PC_ARR_WAKE:
                     if ntr >= tr_room:
                         st[ST_OVF] = CAP_TR + 1
                         return st[ST_OVF]
@@ -1265,12 +1267,12 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     pf[w2, PF_FID] = 1.0
                     _start(ht, hk, fq, cap_heap, st, pi, w2, now)
                     pc = PC_ARR_LOOP
-                elif pc == PC_REVIEWS:
+                if pc == PC_REVIEWS:
                     _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                            now + gf[G_FBINT])
                     pc = PC_REV_WAKE
                     break
-                elif pc == PC_REV_WAKE:
+                if pc == PC_REV_WAKE:
                     nd = st[ST_NDROP]
                     kept = 0
                     for d in range(nd):
@@ -1309,10 +1311,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                             kept += 1
                     st[ST_NDROP] = kept
                     pc = PC_REVIEWS
-                elif pc == PC_SHOW:  # Relay._showcase: shares at Poisson times
+                if pc == PC_SHOW:  # Relay._showcase: shares at Poisson times
                     pf[w, PF_T] = now
                     pc = PC_SHOW_LOOP
-                elif pc == PC_SHOW_LOOP:
+                if pc == PC_SHOW_LOOP:
                     pf[w, PF_T] += exponential_gap(_sdraw(seedk, rep, SHARE_GAP, ps, i, scnt),
                                                    gf[G_SHMEAN])
                     if pf[w, PF_T] >= horizon:
@@ -1322,7 +1324,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                            now + (pf[w, PF_T] - now))
                     pc = PC_SHOW_WAKE
                     break
-                elif pc == PC_SHOW_WAKE:  # Relay._share
+                if pc == PC_SHOW_WAKE:  # Relay._share
                     u_pick = _sdraw(seedk, rep, SHARE_PICK, ps, i, scnt)
                     u_f = _sdraw(seedk, rep, SHARE_FUMBLE, ps, i, scnt)
                     o_tp[tr, TP_SHARES] += 1
@@ -1351,13 +1353,13 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                        cap_heap, lv, rb, bf, tank, tank_t, busy, trust, held,
                                        o_tf, o_tp, gf, tr, ps, j, 0, i, u_f, now, load,
                                        tank_eff)
-                elif pc == PC_LAT:  # Relay._lateral: the lateral zone from P_AUX to i
+                if pc == PC_LAT:  # Relay._lateral: the lateral zone from P_AUX to i
                     pc = PC_LAT_END
                     if gf[G_SHDUR] > 0:
                         _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
                                now + gf[G_SHDUR])
                         break
-                elif pc == PC_LAT_END:
+                if pc == PC_LAT_END:
                     if pf[w, PF_U] < pf[w, PF_PF]:
                         o_tp[tr, TP_FUMBLES] += 1
                         pc = DONE
@@ -1370,10 +1372,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     pf[w, PF_FID] = handed_on(sfid[tl, pi[w, P_AUX]], gf[G_SHRET])
                     pi[w, P_PEER] = 1
                     pc = PC_LEG
-                elif pc == PC_NEWC:  # Relay._newcomer
+                if pc == PC_NEWC:  # Relay._newcomer
                     pf[w, PF_T] = now
                     pc = PC_NEWC_LOOP
-                elif pc == PC_NEWC_LOOP:
+                if pc == PC_NEWC_LOOP:
                     pf[w, PF_T] += exponential_gap(_sdraw(seedk, rep, NEWCOMER, ps, i, scnt),
                                                    gf[G_VMEAN])
                     if pf[w, PF_T] >= horizon:
@@ -1383,7 +1385,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                            now + (pf[w, PF_T] - now))
                     pc = PC_NEWC_WAKE
                     break
-                elif pc == PC_NEWC_WAKE:
+                if pc == PC_NEWC_WAKE:
                     if sgen[i] != pi[w, P_AUX] or vacant[r]:
                         pc = DONE
                         break
@@ -1412,8 +1414,6 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                        o_tf, o_tp, gf, t2, ps, i, 2, sj, u_f, now, load,
                                        tank_eff)
                     pc = PC_NEWC_LOOP
-                else:  # pragma: no cover
-                    return 99
             pi[w, P_PC] = pc
             if pc == DONE:
                 pi[w, P_ALIVE] = 0
