@@ -31,9 +31,10 @@ import types
 
 import llvmlite.binding as llvm
 import numpy as np
+from llvmlite import ir
 from numba import njit
 from numba.core import types as nbt
-from numba.extending import get_cython_function_address
+from numba.extending import get_cython_function_address, intrinsic
 
 from ..model import distributions as _D
 from ..model import formulas as _F
@@ -196,18 +197,37 @@ _EIDMASK = (1 << (62 - _EBITS)) - 1
 #: process start that only that process waits on needs no event row. Its eid is its identity:
 #: the process waits on it while its P_TARGET is _token(eid).
 _DIRECT = 1 << (_EBITS - 1)
+_HT = 6  # the heap's node 0 is at hq[_HT]: node j's children 4j+1..4j+4 start 64-byte aligned
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """The IEEE bits of a float64 as an int64 (for x >= 0 they order as x does)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return nbt.int64(nbt.float64), codegen
+
+
+@intrinsic
+def _float(typingctx, x):
+    """The float64 whose IEEE bits are x (the inverse of _bits)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return nbt.float64(nbt.int64), codegen
 
 
 @njit(cache=True, inline="always")
-def _schedule(ht, hk, fq, now, st, cap, t, prio, e):
+def _schedule(hq, fq, now, st, cap, t, prio, e):
     """SimPy's heappush((t, prio, eid, e)).
 
     An event for now goes to one of two FIFOs (URGENT, NORMAL), which is the order the heap
     would give it: everything scheduled now has a larger eid than every heap entry for now
     (those were scheduled earlier), URGENT events are only ever scheduled for now, and the
-    FIFOs are emptied before time moves on. Later events go to a 4-ary heap of times ht
-    and keys hk = prio * 2**62 + eid * 2**24 + e ((t, key) orders as (t, prio, eid)); the
-    FIFOs hold eid * 2**24 + e."""
+    FIFOs are emptied before time moves on. Later events go to a 4-ary heap hq of (time,
+    key) pairs, the time as its IEEE bits (which order as the times do, for times >= 0) and
+    key = prio * 2**62 + eid * 2**24 + e, so (time, key) orders as (t, prio, eid). Node j is
+    the pair at hq[_HT + 2j]: a node's four children fill one 64-byte cache line when hq is
+    so aligned (fast.py aligns it). The FIFOs hold eid * 2**24 + e."""
     if t == now:
         if prio == URGENT:
             k = st[ST_UT]
@@ -232,56 +252,69 @@ def _schedule(ht, hk, fq, now, st, cap, t, prio, e):
     key = prio * _PRIO + (st[ST_EID] << _EBITS) + e
     st[ST_EID] += 1
     st[ST_HEAP] = n + 1
+    u = _bits(t)
     j = n
     while j > 0:
         parent = (j - 1) >> 2
-        pt = ht[parent]
-        if pt < t or (pt == t and hk[parent] < key):
+        pu = hq[_HT + 2 * parent]
+        if pu < u or (pu == u and hq[_HT + 2 * parent + 1] < key):
             break
-        ht[j] = pt
-        hk[j] = hk[parent]
+        hq[_HT + 2 * j] = pu
+        hq[_HT + 2 * j + 1] = hq[_HT + 2 * parent + 1]
         j = parent
-    ht[j] = t
-    hk[j] = key
+    hq[_HT + 2 * j] = u
+    hq[_HT + 2 * j + 1] = key
 
 
 @njit(cache=True, inline="always")
-def _pop(ht, hk, st):
+def _first(hq):
+    """The heap's earliest time (days); the heap must not be empty."""
+    return _float(hq[_HT])
+
+
+@njit(cache=True, inline="always")
+def _pop(hq, st):
     """heappop: (t, key) of the earliest entry."""
-    t0 = ht[0]
-    k0 = hk[0]
+    t0 = _float(hq[_HT])
+    k0 = hq[_HT + 1]
     n = st[ST_HEAP] - 1
     st[ST_HEAP] = n
     if n > 0:
-        t = ht[n]
-        key = hk[n]
+        u = hq[_HT + 2 * n]
+        key = hq[_HT + 2 * n + 1]
         j = 0
         while True:
             c = 4 * j + 1
-            if c >= n:
+            if c + 3 < n:  # four children, one cache line: the smallest in two rounds
+                x = _HT + 2 * c
+                a0, b0, a1, b1 = hq[x], hq[x + 1], hq[x + 2], hq[x + 3]
+                a2, b2, a3, b3 = hq[x + 4], hq[x + 5], hq[x + 6], hq[x + 7]
+                lo = (a1 < a0) | ((a1 == a0) & (b1 < b0))
+                la, lb, lm = (a1, b1, c + 1) if lo else (a0, b0, c)
+                hi = (a3 < a2) | ((a3 == a2) & (b3 < b2))
+                ha, hb, hm = (a3, b3, c + 3) if hi else (a2, b2, c + 2)
+                up = (ha < la) | ((ha == la) & (hb < lb))
+                mt, mk, m = (ha, hb, hm) if up else (la, lb, lm)
+            elif c < n:
+                m = c
+                mt = hq[_HT + 2 * c]
+                mk = hq[_HT + 2 * c + 1]
+                for x in range(c + 1, n):
+                    xt = hq[_HT + 2 * x]
+                    xk = hq[_HT + 2 * x + 1]
+                    less = (xt < mt) | ((xt == mt) & (xk < mk))
+                    m = x if less else m
+                    mt = xt if less else mt
+                    mk = xk if less else mk
+            else:
                 break
-            # the smallest of up to four children, chosen without branches (which child is
-            # smallest is a coin toss the branch predictor would lose)
-            m = c
-            mt = ht[c]
-            mk = hk[c]
-            end = c + 4
-            if end > n:
-                end = n
-            for x in range(c + 1, end):
-                xt = ht[x]
-                xk = hk[x]
-                less = (xt < mt) | ((xt == mt) & (xk < mk))
-                m = x if less else m
-                mt = xt if less else mt
-                mk = xk if less else mk
-            if (t < mt) | ((t == mt) & (key < mk)):
+            if (u < mt) | ((u == mt) & (key < mk)):
                 break
-            ht[j] = mt
-            hk[j] = mk
+            hq[_HT + 2 * j] = mt
+            hq[_HT + 2 * j + 1] = mk
             j = m
-        ht[j] = t
-        hk[j] = key
+        hq[_HT + 2 * j] = u
+        hq[_HT + 2 * j + 1] = key
     return t0, k0
 
 
@@ -293,10 +326,10 @@ def _token(eid):
 
 
 @njit(cache=True, inline="always")
-def _wake(ht, hk, fq, cap_heap, st, pi, w, now, at, prio):
+def _wake(hq, fq, cap_heap, st, pi, w, now, at, prio):
     """Schedule a direct entry for process w at `at`, which w (alone) waits on."""
     pi[w, P_TARGET] = _token(st[ST_EID])
-    _schedule(ht, hk, fq, now, st, cap_heap, at, prio, _DIRECT + w)
+    _schedule(hq, fq, now, st, cap_heap, at, prio, _DIRECT + w)
 
 
 @njit(cache=True, inline="always")
@@ -313,15 +346,15 @@ def _wait(ev, pi, w, e):
 
 
 @njit(cache=True, inline="always")
-def _sleep(ht, hk, fq, cap_heap, st, pi, w, now, at):
+def _sleep(hq, fq, cap_heap, st, pi, w, now, at):
     """Process w yields env.timeout(at - now): NORMAL at `at`, only w waits on it."""
-    _wake(ht, hk, fq, cap_heap, st, pi, w, now, at, NORMAL)
+    _wake(hq, fq, cap_heap, st, pi, w, now, at, NORMAL)
 
 
 @njit(cache=True, inline="always")
-def _start(ht, hk, fq, cap_heap, st, pi, w, now):
+def _start(hq, fq, cap_heap, st, pi, w, now):
     """env.process: process w's first step (SimPy's Initialize), URGENT at now."""
-    _wake(ht, hk, fq, cap_heap, st, pi, w, now, now, URGENT)
+    _wake(hq, fq, cap_heap, st, pi, w, now, now, URGENT)
 
 
 @njit(cache=True, inline="always")
@@ -491,7 +524,7 @@ def _new_proc(pi, st, cap_proc, pc, tr, p, i, peer, aux):
 
 
 @njit(cache=True)  # not inlined: numba cannot inline a call with this many arguments
-def _start_lateral(pi, pf, st, ev, evfree, ht, hk, fq, cap_proc, cap_ev, cap_heap, lv, rb,
+def _start_lateral(pi, pf, st, ev, evfree, hq, fq, cap_proc, cap_ev, cap_heap, lv, rb,
                    bf, tank, tank_t, busy, trust, held, o_tf, o_tp, gf, tr, ps, j, peer, src,
                    u_f, now, load, tank_eff):
     """Relay._lateral begun: a lateral handoff of track tr from runner `src` into runner j
@@ -510,7 +543,7 @@ def _start_lateral(pi, pf, st, ev, evfree, ht, hk, fq, cap_proc, cap_ev, cap_hea
         gf[G_SHODDS] * trust_factor(trust[rj], gf[G_TRUSTEFF]), o_tf[tr, TF_CLAR],
         held[rj], load, has_tank, level, tank_eff))
     pf[w2, PF_U] = u_f
-    _start(ht, hk, fq, cap_heap, st, pi, w2, now)
+    _start(hq, fq, cap_heap, st, pi, w2, now)
 
 
 # per-runner state columns (ri: ints, rf: floats)
@@ -543,7 +576,7 @@ def _trust_moves(trust, trustd, odds, r, clean, now, zodds, gf):
 @njit(cache=True, _nrt=False)
 def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
               nb_ptr, nb_idx, caps, out_lf, out_li, o_ti, o_tf, o_tz, o_tp, ev, evfree, pi,
-              pf, runlist, ht, hk, qn, qfree, drop_i, drop_f, st, cnt, kpre, ri, rf, fq, sstat,
+              pf, runlist, hq, qn, qfree, drop_i, drop_f, st, cnt, kpre, ri, rf, fq, sstat,
               sclaim, simpl, sfid, sshow, scnt, sgen):
     """Replications rep0..rep1-1. Returns (status, reps done, track rows written); status 0
     is success, k > 0 means pool k-1 (CAP_*) overflowed in replication rep0 + reps done.
@@ -557,7 +590,7 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, i
         nbrow = rep - rep0 if gi[GI_SRAND] else 0
         status = _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                       nb_ptr, nb_idx[nbrow], caps, out_lf[rep - rep0], out_li[rep - rep0],
-                      o_ti, o_tf, o_tz, o_tp, rows, ev, evfree, pi, pf, runlist, ht, hk, qn,
+                      o_ti, o_tf, o_tz, o_tp, rows, ev, evfree, pi, pf, runlist, hq, qn,
                       qfree, drop_i, drop_f, st, cnt, kpre, R, ri, rf, fq, sstat, sclaim, simpl,
                       sfid, sshow, scnt, sgen)
         if status != 0:
@@ -568,7 +601,7 @@ def run_chunk(seed, rep0, rep1, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, i
 
 @njit(cache=True, _nrt=False)
 def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i, nb_ptr, nbrs,
-         caps, lf, li, o_ti, o_tf, o_tz, o_tp, row0, ev, evfree, pi, pf, runlist, ht, hk, qn,
+         caps, lf, li, o_ti, o_tf, o_tz, o_tp, row0, ev, evfree, pi, pf, runlist, hq, qn,
          qfree, drop_i, drop_f, st, cnt, kpre, R, ri, rf, fq, sstat, sclaim, simpl, sfid, sshow,
          scnt, sgen):
     # long on purpose: SimPy's event loop and every process's state machine share these
@@ -701,7 +734,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
             pi[w, P_PC] = PC_ARRIVALS
         else:
             pi[w, P_PC] = PC_REVIEWS
-        _start(ht, hk, fq, cap_heap, st, pi, w, now)
+        _start(hq, fq, cap_heap, st, pi, w, now)
     # departures
     for p in range(nlev):
         if lv[p, LV_TURN]:
@@ -715,7 +748,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                           dcode, dn, dpar, gtab), rate)
                 if now + gap < horizon:
                     e = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
-                    _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e)
+                    _schedule(hq, fq, now, st, cap_heap, now + gap, NORMAL, e)
 
     while True:
         if st[ST_OVF]:
@@ -728,8 +761,8 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
             if st[ST_UH] == st[ST_UT]:
                 st[ST_UH] = 0
                 st[ST_UT] = 0
-        elif st[ST_HEAP] > 0 and ht[0] == now:
-            now, key = _pop(ht, hk, st)
+        elif st[ST_HEAP] > 0 and _first(hq) == now:
+            now, key = _pop(hq, st)
         elif st[ST_NH] < st[ST_NT]:
             key = fq[cap_heap + 1 + st[ST_NH]]
             st[ST_NH] += 1
@@ -737,9 +770,9 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                 st[ST_NH] = 0
                 st[ST_NT] = 0
         elif st[ST_HEAP] > 0:
-            if ht[0] >= horizon:
+            if _first(hq) >= horizon:
                 break
-            now, key = _pop(ht, hk, st)
+            now, key = _pop(hq, st)
         else:
             break
         e = key & _EMASK
@@ -781,7 +814,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                              bf[b, BF_RECOVERY], busy[r]), now - tank_t[r])
                         tank_t[r] = now
                     busy[r] += 1
-                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, q)
+                    _schedule(hq, fq, now, st, cap_heap, now, NORMAL, q)
                 else:
                     _free_event(evfree, st, q)
         elif kind == EK_DEPART:
@@ -796,7 +829,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                 u = _draw(kpre, LOSS, p, i, r, cnt, -1, b, dcode, dn, dpar, gtab)
                 e2 = _new_event(ev, evfree, st, cap_ev, EK_INTR, x,
                                 LOST if u < bf[b, BF_LOSS] else STAY)
-                _schedule(ht, hk, fq, now, st, cap_heap, now, URGENT, e2)
+                _schedule(hq, fq, now, st, cap_heap, now, URGENT, e2)
                 x = pi[x, P_HNEXT]
             if lv[p, LV_TANK]:
                 tank[r] = tank_level(tank[r], tank_rate(bf[b, BF_DRAIN], bf[b, BF_RECOVERY],
@@ -805,7 +838,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
             busy[r] = 0
             gap = _draw(kpre, VACANCY, p, i, r, cnt, DS_VAC, b, dcode, dn, dpar, gtab)
             e2 = _new_event(ev, evfree, st, cap_ev, EK_FILL, r, 0)
-            _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
+            _schedule(hq, fq, now, st, cap_heap, now + gap, NORMAL, e2)
         elif kind == EK_FILL:
             r = ev[e, E_A]
             p = level_of[r]
@@ -823,17 +856,17 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                 e2 = tank_ev[r]
                 if e2 >= 0:
                     tank_ev[r] = -1
-                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e2)
+                    _schedule(hq, fq, now, st, cap_heap, now, NORMAL, e2)
             e2 = fill_ev[r]
             if e2 >= 0:
                 fill_ev[r] = -1
-                _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e2)
+                _schedule(hq, fq, now, st, cap_heap, now, NORMAL, e2)
             cap = bi[b, B_CAP]
             while qlen[r] > 0 and busy[r] < cap:
                 q = _q_pop(qn, qhead, qlen, qfree, st, r)
                 if ev[q, E_NCB] > 0:
                     busy[r] += 1
-                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, q)
+                    _schedule(hq, fq, now, st, cap_heap, now, NORMAL, q)
                 else:
                     _free_event(evfree, st, q)
             rate = bf[b, BF_TURN]
@@ -842,11 +875,11 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                           dcode, dn, dpar, gtab), rate)
                 if now + gap < horizon:
                     e2 = _new_event(ev, evfree, st, cap_ev, EK_DEPART, r, 0)
-                    _schedule(ht, hk, fq, now, st, cap_heap, now + gap, NORMAL, e2)
+                    _schedule(hq, fq, now, st, cap_heap, now + gap, NORMAL, e2)
             if p == ps and gf[G_VMEAN] > 0:  # a newcomer who may visit showcases
                 sgen[i] += 1
                 w2 = _new_proc(pi, st, cap_proc, PC_NEWC, -1, p, i, 0, sgen[i])
-                _start(ht, hk, fq, cap_heap, st, pi, w2, now)
+                _start(hq, fq, cap_heap, st, pi, w2, now)
         if kind != EK_DIRECT:
             _free_event(evfree, st, e)
 
@@ -877,7 +910,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     launch = o_tf[tr, TF_LAUNCH]
                     pc = PC_CARRY
                     if launch > now:
-                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
+                        _sleep(hq, fq, cap_heap, st, pi, w, now,
                                now + (launch - now))
                         break
                 if pc == PC_CARRY:
@@ -917,7 +950,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                 if pc == PC_X_SLOT:
                     pc = PC_X_CP
                     if bi[b, B_CP] and cp_time > 0:
-                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
+                        _sleep(hq, fq, cap_heap, st, pi, w, now,
                                now + cp_time)
                         break
                 if pc == PC_X_CP:
@@ -934,7 +967,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     else:
                         if rate > 0:
                             e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                            _schedule(ht, hk, fq, now, st, cap_heap, now + (need - level) / rate,
+                            _schedule(hq, fq, now, st, cap_heap, now + (need - level) / rate,
                                       NORMAL, e2)
                         else:
                             e2 = tank_ev[r]
@@ -964,7 +997,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         start = window_next_open(now, bf[b, BF_PERIOD], bf[b, BF_OPEN],
                                                  bf[b, BF_CLOSE])
                         if start > now:
-                            _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
+                            _sleep(hq, fq, cap_heap, st, pi, w, now,
                                    now + (start - now))
                             break
                 if pc == PC_AFTER_WIN:
@@ -979,7 +1012,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                 dcode, dn, dpar, gtab)
                     pc = PC_AFTER_DUR
                     if dur > 0:
-                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now, now + dur)
+                        _sleep(hq, fq, cap_heap, st, pi, w, now, now + dur)
                         break
                 if pc == PC_AFTER_DUR:
                     o_tz[tr, p, 0] += 1
@@ -1006,7 +1039,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                    dcode, dn, dpar, gtab)
                     pc = PC_ATT_TOP
                     if rework > 0:
-                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
+                        _sleep(hq, fq, cap_heap, st, pi, w, now,
                                now + rework)
                         break
                 if pc == PC_X_END:
@@ -1019,7 +1052,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                 slot_tail[g] = -1
                             qfree[st[ST_QNFREE]] = node
                             st[ST_QNFREE] += 1
-                            _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, qn[node, Q_EV])
+                            _schedule(hq, fq, now, st, cap_heap, now, NORMAL, qn[node, Q_EV])
                         else:
                             slots_used[g] -= 1
                     if shar and p <= ps:
@@ -1084,7 +1117,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         if free and not dispatching[r]:
                             dispatching[r] = 1
                             e3 = _new_event(ev, evfree, st, cap_ev, EK_DISPATCH, r, 0)
-                            _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e3)
+                            _schedule(hq, fq, now, st, cap_heap, now, NORMAL, e3)
                         _wait(ev, pi, w, e2)
                         pc = PC_STARTED
                         break
@@ -1107,7 +1140,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     busy_time[p] += min(work, horizon - started)
                     pc = PC_WORKED
                     if work > 0:
-                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now, now + work)
+                        _sleep(hq, fq, cap_heap, st, pi, w, now, now + work)
                         break
                 if pc == PC_WORKED:
                     if qlen[r] > 0 or lv[p, LV_TANK]:
@@ -1116,7 +1149,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         while qlen[r] > 0:
                             q = _q_pop(qn, qhead, qlen, qfree, st, r)
                             if ev[q, E_NCB] > 0:
-                                _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, q)
+                                _schedule(hq, fq, now, st, cap_heap, now, NORMAL, q)
                                 handed = True
                                 break
                             _free_event(evfree, st, q)
@@ -1131,7 +1164,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                 e2 = tank_ev[r]
                                 if e2 >= 0:
                                     tank_ev[r] = -1
-                                    _schedule(ht, hk, fq, now, st, cap_heap, now, NORMAL, e2)
+                                    _schedule(hq, fq, now, st, cap_heap, now, NORMAL, e2)
                     else:
                         busy[r] -= 1
                     held[r] -= 1
@@ -1162,7 +1195,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                     if gf[G_SHMEAN] > 0:
                                         w2 = _new_proc(pi, st, cap_proc, PC_SHOW, tr, ps, sc_,
                                                        0, 0)
-                                        _start(ht, hk, fq, cap_heap, st, pi, w2, now)
+                                        _start(hq, fq, cap_heap, st, pi, w2, now)
                         pc = DONE
                         break
                     c = lv[p + 1, LV_COUNT]
@@ -1191,7 +1224,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         pi[w2, P_ALIVE] = 1
                         pi[w2, P_PEER] = peer
                         pf[w2, PF_FID] = pf[w, PF_FID]
-                        _start(ht, hk, fq, cap_heap, st, pi, w2, now)
+                        _start(hq, fq, cap_heap, st, pi, w2, now)
                     pc = DONE
                     break
                 if pc == PC_INTR:
@@ -1220,7 +1253,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if arr_t >= gf[G_SSTOP] or arr_t >= horizon:
                         pc = DONE
                         break
-                    _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
+                    _sleep(hq, fq, cap_heap, st, pi, w, now,
                            now + (arr_t - now))
                     pc = PC_ARR_WAKE
                     break
@@ -1265,10 +1298,10 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     pi[w2, P_I] = 0
                     pi[w2, P_ALIVE] = 1
                     pf[w2, PF_FID] = 1.0
-                    _start(ht, hk, fq, cap_heap, st, pi, w2, now)
+                    _start(hq, fq, cap_heap, st, pi, w2, now)
                     pc = PC_ARR_LOOP
                 if pc == PC_REVIEWS:
-                    _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
+                    _sleep(hq, fq, cap_heap, st, pi, w, now,
                            now + gf[G_FBINT])
                     pc = PC_REV_WAKE
                     break
@@ -1301,7 +1334,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                             pi[w2, P_ALIVE] = 1
                             pi[w2, P_PEER] = drop_i[d, 3]
                             pf[w2, PF_FID] = drop_f[d]
-                            _start(ht, hk, fq, cap_heap, st, pi, w2, now)
+                            _start(hq, fq, cap_heap, st, pi, w2, now)
                         else:
                             drop_i[kept, 0] = dtr
                             drop_i[kept, 1] = dp
@@ -1320,7 +1353,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if pf[w, PF_T] >= horizon:
                         pc = DONE
                         break
-                    _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
+                    _sleep(hq, fq, cap_heap, st, pi, w, now,
                            now + (pf[w, PF_T] - now))
                     pc = PC_SHOW_WAKE
                     break
@@ -1349,14 +1382,14 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                     want -= 1
                     pc = PC_SHOW_LOOP
                     if j >= 0 and _lacks(sstat, tl, lv, ps, j, vacant):
-                        _start_lateral(pi, pf, st, ev, evfree, ht, hk, fq, cap_proc, cap_ev,
+                        _start_lateral(pi, pf, st, ev, evfree, hq, fq, cap_proc, cap_ev,
                                        cap_heap, lv, rb, bf, tank, tank_t, busy, trust, held,
                                        o_tf, o_tp, gf, tr, ps, j, 0, i, u_f, now, load,
                                        tank_eff)
                 if pc == PC_LAT:  # Relay._lateral: the lateral zone from P_AUX to i
                     pc = PC_LAT_END
                     if gf[G_SHDUR] > 0:
-                        _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
+                        _sleep(hq, fq, cap_heap, st, pi, w, now,
                                now + gf[G_SHDUR])
                         break
                 if pc == PC_LAT_END:
@@ -1381,7 +1414,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if pf[w, PF_T] >= horizon:
                         pc = DONE
                         break
-                    _sleep(ht, hk, fq, cap_heap, st, pi, w, now,
+                    _sleep(hq, fq, cap_heap, st, pi, w, now,
                            now + (pf[w, PF_T] - now))
                     pc = PC_NEWC_WAKE
                     break
@@ -1409,7 +1442,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                     break
                                 want -= 1
                         u_f = _sdraw(seedk, rep, NEWCOMER, ps, i, scnt)
-                        _start_lateral(pi, pf, st, ev, evfree, ht, hk, fq, cap_proc, cap_ev,
+                        _start_lateral(pi, pf, st, ev, evfree, hq, fq, cap_proc, cap_ev,
                                        cap_heap, lv, rb, bf, tank, tank_t, busy, trust, held,
                                        o_tf, o_tp, gf, t2, ps, i, 2, sj, u_f, now, load,
                                        tank_eff)

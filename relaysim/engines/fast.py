@@ -458,7 +458,7 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
         scratch = (np.empty((c_ev + 1, K.E_N), np.int64), np.empty(c_ev + 1, np.int64),
                    np.empty((c_proc + 1, K.P_N), np.int64),
                    np.empty((c_proc + 1, K.PF_N), np.float64), np.empty(c_proc + 1, np.int64),
-                   np.empty(c_heap + 1, np.float64), np.empty(c_heap + 1, np.int64),
+                   _line_aligned(K._HT + 2 * (c_heap + 1)),
                    np.empty((c_qn + 1, K.Q_N), np.int64), np.empty(c_qn + 1, np.int64),
                    np.empty((c_drop + 1, 4), np.int64), np.empty(c_drop + 1, np.float64),
                    np.zeros(K.ST_N, np.int64), np.zeros((n_purposes, n_runners), np.int64),
@@ -491,6 +491,14 @@ def run_columns(sc: Scenario, seed: int, start: int, stop: int, _kernel: Any = N
     return Columns(start, stop, lf, li, np.concatenate(parts_i), np.concatenate(parts_f),
                    np.concatenate(parts_z), np.concatenate(parts_p))
 
+
+
+def _line_aligned(n: int) -> np.ndarray:
+    """n int64s whose first element starts a 64-byte cache line (the kernel's event heap
+    keeps each node's four children in one line)."""
+    buf = np.empty(n + 8, np.int64)
+    skip = (-buf.ctypes.data // 8) % 8
+    return buf[skip:skip + n]
 
 def records(sc: Scenario, seed: int, cols: Columns) -> list[Replication]:
     """The `Replication` records of a chunk's columns (as the SimPy engine builds them)."""
