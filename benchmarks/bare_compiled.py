@@ -4,7 +4,8 @@ Issue 11 sized its 100x target from "a compiled event loop of the same contentio
 20-school model (a heap of events, keyed random draws)". This is that loop, written as
 leanly as we can, so `benchmarks/engine.py` can measure it side by side with both engines:
 
-- one 4-ary heap of (time, key) entries, the fast engine's own layout;
+- the fast engine's own event queue (its 4-ary heap, FIFOs for events at the current time:
+  `_schedule`, `_pop` and `_first` from engines/_fastkernel.py, called, not copied);
 - per runner two kinds of entry only: "exchange done" and "work done". No processes, no
   event rows, no Initialize events, no capacity, no records beyond a count;
 - relaysim's keyed draws (engines/keyed.py: a per-replication prefix, then two SplitMix64
@@ -23,56 +24,15 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from relaysim.engines import _fastkernel as K
 from relaysim.engines import keyed
+from relaysim.engines.fast import _line_aligned
 from relaysim.engines.streams import DURATION, FUMBLE, RECOVER, WORK
 
 _KC = keyed.compiled()
 _prefix, _uniform_at = _KC.prefix, _KC.uniform_at
-_EBITS = 24
-_EMASK = (1 << _EBITS) - 1
-
-
-@njit(inline="always")
-def _push(ht: Any, hk: Any, n: int, t: float, key: int) -> int:
-    j = n
-    while j > 0:
-        parent = (j - 1) >> 2
-        pt = ht[parent]
-        if pt < t or (pt == t and hk[parent] < key):
-            break
-        ht[j] = pt
-        hk[j] = hk[parent]
-        j = parent
-    ht[j] = t
-    hk[j] = key
-    return n + 1
-
-
-@njit(inline="always")
-def _pop(ht: Any, hk: Any, n: int) -> tuple[float, int, int]:
-    t0, k0 = ht[0], hk[0]
-    n -= 1
-    if n > 0:
-        t, key, j = ht[n], hk[n], 0
-        while True:
-            c = 4 * j + 1
-            if c >= n:
-                break
-            m, mt, mk = c, ht[c], hk[c]
-            for x in range(c + 1, min(c + 4, n)):
-                xt, xk = ht[x], hk[x]
-                less = (xt < mt) | ((xt == mt) & (xk < mk))
-                m = x if less else m
-                mt = xt if less else mt
-                mk = xk if less else mk
-            if (t < mt) | ((t == mt) & (key < mk)):
-                break
-            ht[j] = mt
-            hk[j] = mk
-            j = m
-        ht[j] = t
-        hk[j] = key
-    return t0, k0, n
+_EMASK = K._EMASK
+_NORMAL = K.NORMAL
 
 
 @njit(inline="always")
@@ -91,19 +51,34 @@ def _u(kpre: Any, cnt: Any, purpose: int, p: int, i: int, r: int) -> float:
 
 @njit
 def _one(seed: int, rep: int, counts: Any, offs: Any, level_of: Any, work_mean: float,
-         zone_mean: float, fumble: float, recover: float, horizon: float, ht: Any, hk: Any,
-         cnt: Any, kpre: Any) -> int:
+         zone_mean: float, fumble: float, recover: float, horizon: float, hq: Any, fq: Any,
+         st: Any, cnt: Any, kpre: Any) -> int:
     nlev = counts.shape[0]
+    cap = level_of.shape[0] + 1
     for purpose in (WORK, DURATION, FUMBLE, RECOVER):
         for p in range(nlev):
             kpre[purpose, p] = _prefix(seed, rep, purpose, p)
     cnt[:, :] = 0
-    # key: eid << 24 | runner << 1 | (1: work done, 0: exchange done)
-    n = _push(ht, hk, 0, _exp(kpre, cnt, WORK, 0, 0, 0, work_mean), 1)
-    eid = 1
+    st[:] = 0
+    # an entry's event: runner << 1 | (1: its work ended, 0: an exchange into it ended)
+    now = 0.0
+    K._schedule(hq, fq, now, st, cap, _exp(kpre, cnt, WORK, 0, 0, 0, work_mean), _NORMAL, 1)
     reached = 0
-    while n > 0 and ht[0] < horizon:
-        now, key, n = _pop(ht, hk, n)
+    while True:  # the engine's order: the heap's events for now, then the FIFO's, then later
+        if st[K.ST_HEAP] > 0 and K._first(hq) == now:
+            now, key = K._pop(hq, st)
+        elif st[K.ST_NH] < st[K.ST_NT]:
+            key = fq[cap + 1 + st[K.ST_NH]]
+            st[K.ST_NH] += 1
+            if st[K.ST_NH] == st[K.ST_NT]:
+                st[K.ST_NH] = 0
+                st[K.ST_NT] = 0
+        elif st[K.ST_HEAP] > 0:
+            if K._first(hq) >= horizon:
+                break
+            now, key = K._pop(hq, st)
+        else:
+            break
         e = key & _EMASK
         r = e >> 1
         p = level_of[r]
@@ -111,12 +86,10 @@ def _one(seed: int, rep: int, counts: Any, offs: Any, level_of: Any, work_mean: 
         if e & 1 == 0:  # an exchange ended: fumbled, recovered, or through to work
             if _u(kpre, cnt, FUMBLE, p, i, r) >= fumble:
                 t = now + _exp(kpre, cnt, WORK, p, i, r, work_mean)
-                n = _push(ht, hk, n, t, (eid << _EBITS) | (r << 1) | 1)
-                eid += 1
+                K._schedule(hq, fq, now, st, cap, t, _NORMAL, (r << 1) | 1)
             elif _u(kpre, cnt, RECOVER, p, i, r) < recover:
                 t = now + _exp(kpre, cnt, DURATION, p, i, r, zone_mean)
-                n = _push(ht, hk, n, t, (eid << _EBITS) | (r << 1))
-                eid += 1
+                K._schedule(hq, fq, now, st, cap, t, _NORMAL, r << 1)
         elif p == nlev - 1:
             reached += 1
         else:  # work ended: one exchange into each child
@@ -124,18 +97,17 @@ def _one(seed: int, rep: int, counts: Any, offs: Any, level_of: Any, work_mean: 
             for j in range(i * c, (i + 1) * c):
                 rc = offs[p + 1] + j
                 t = now + _exp(kpre, cnt, DURATION, p + 1, j, rc, zone_mean)
-                n = _push(ht, hk, n, t, (eid << _EBITS) | (rc << 1))
-                eid += 1
+                K._schedule(hq, fq, now, st, cap, t, _NORMAL, rc << 1)
     return reached
 
 
 @njit
 def _chunk(seed: int, rep0: int, rep1: int, counts: Any, offs: Any, level_of: Any,
            work_mean: float, zone_mean: float, fumble: float, recover: float, horizon: float,
-           ht: Any, hk: Any, cnt: Any, kpre: Any, out: Any) -> None:
+           hq: Any, fq: Any, st: Any, cnt: Any, kpre: Any, out: Any) -> None:
     for rep in range(rep0, rep1):
         out[rep - rep0] = _one(seed, rep, counts, offs, level_of, work_mean, zone_mean, fumble,
-                               recover, horizon, ht, hk, cnt, kpre)
+                               recover, horizon, hq, fq, st, cnt, kpre)
 
 
 def reached(seed_key: int, rep0: int, rep1: int, counts: list[int], work_mean: float,
@@ -148,10 +120,12 @@ def reached(seed_key: int, rep0: int, rep1: int, counts: list[int], work_mean: f
     offs = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     level_of = np.repeat(np.arange(len(counts), dtype=np.int64), sizes)
     runners = int(sizes.sum())
-    ht, hk = np.empty(runners + 1), np.empty(runners + 1, np.int64)
+    cap = runners + 1  # at most one pending event per runner
+    hq = _line_aligned(K._HT + 2 * (cap + 1))
+    fq, st = np.empty(2 * (cap + 1), np.int64), np.zeros(K.ST_N, np.int64)
     cnt = np.zeros((RECOVER + 1, runners), np.int64)
     kpre = np.zeros((RECOVER + 1, len(counts)), np.int64)
     out = np.empty(rep1 - rep0, np.int64)
     _chunk(seed_key, rep0, rep1, np.asarray(counts, np.int64), offs, level_of, work_mean,
-           zone_mean, fumble, recover, horizon, ht, hk, cnt, kpre, out)
+           zone_mean, fumble, recover, horizon, hq, fq, st, cnt, kpre, out)
     return out
