@@ -887,25 +887,29 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
         for k in range(nrun):
             w = runlist[k]
             pc = pi[w, P_PC]
-            tr = pi[w, P_TR]
             p = pi[w, P_P]
-            i = pi[w, P_I]
-            tl = tr - row0
+            leaves = 0
             if p >= 0:
-                r = lv[p, LV_OFF] + i
-                b = rb[r]
                 leaves = lv[p, LV_LEAVES]
                 if shar and p <= ps:
-                    leaves = _eff(lv, sclaim, tl, p, i, ps)
-            else:
-                r = 0
-                b = 0
-                leaves = 0
+                    leaves = _eff(lv, sclaim, pi[w, P_TR] - row0, p, pi[w, P_I], ps)
             # one `if` per program counter, in the order a baton copy passes them: a step
             # that moves on without yielding falls through to the next in the same pass
             while True:
                 if st[ST_OVF]:
                     return st[ST_OVF]
+                # read afresh on every pass (they never change), so that the compiler does
+                # not hoist every array address that depends on them out of this loop, for
+                # every branch, at every resume
+                tr = pi[w, P_TR]
+                p = pi[w, P_P]
+                i = pi[w, P_I]
+                tl = tr - row0
+                r = 0
+                b = 0
+                if p >= 0:
+                    r = lv[p, LV_OFF] + i
+                    b = rb[r]
                 if pc == PC_LAUNCH:
                     launch = o_tf[tr, TF_LAUNCH]
                     pc = PC_CARRY
