@@ -1026,7 +1026,7 @@ PLANS: dict[str, dict[str, Any]] = {
              "scaling_reps": {5: 200, 20: 50, 80: 12, 320: 3}, "scaling_repeats": 4,
              "dynamics_reps": 16, "free_reps": 100, "dynamics_repeats": 6,
              "against_bursts": 60, "against_burst_reps": 5, "against_warmup": 5,
-             "fast_reps": 2000, "fast_simpy_reps": 20, "fast_repeats": 5,
+             "fast_reps": 2000, "fast_simpy_reps": 40, "fast_repeats": 7,
              "fast_pool_reps": 40000, "fast_pool_repeats": 3,
              "fast_scaling_reps": {5: (4000, 40), 20: (1000, 10), 80: (250, 3), 320: (60, 1)}},
     "quick": {"engine_reps": 24, "engine_repeats": 2, "pool_reps": 40, "pool_repeats": 1,
