@@ -31,8 +31,6 @@ from relaysim.engines.streams import DURATION, FUMBLE, RECOVER, WORK
 
 _KC = keyed.compiled()
 _prefix, _uniform_at = _KC.prefix, _KC.uniform_at
-_EMASK = K._EMASK
-_NORMAL = K.NORMAL
 
 
 @njit(inline="always")
@@ -62,7 +60,7 @@ def _one(seed: int, rep: int, counts: Any, offs: Any, level_of: Any, work_mean: 
     st[:] = 0
     # an entry's event: runner << 1 | (1: its work ended, 0: an exchange into it ended)
     now = 0.0
-    K._schedule(hq, fq, now, st, cap, _exp(kpre, cnt, WORK, 0, 0, 0, work_mean), _NORMAL, 1)
+    K._schedule(hq, fq, now, st, cap, _exp(kpre, cnt, WORK, 0, 0, 0, work_mean), K.NORMAL, 1)
     reached = 0
     while True:  # the engine's order: the heap's events for now, then the FIFO's, then later
         if st[K.ST_HEAP] > 0 and K._first(hq) == now:
@@ -79,17 +77,17 @@ def _one(seed: int, rep: int, counts: Any, offs: Any, level_of: Any, work_mean: 
             now, key = K._pop(hq, st)
         else:
             break
-        e = key & _EMASK
+        e = key & K._EMASK
         r = e >> 1
         p = level_of[r]
         i = r - offs[p]
         if e & 1 == 0:  # an exchange ended: fumbled, recovered, or through to work
             if _u(kpre, cnt, FUMBLE, p, i, r) >= fumble:
                 t = now + _exp(kpre, cnt, WORK, p, i, r, work_mean)
-                K._schedule(hq, fq, now, st, cap, t, _NORMAL, (r << 1) | 1)
+                K._schedule(hq, fq, now, st, cap, t, K.NORMAL, (r << 1) | 1)
             elif _u(kpre, cnt, RECOVER, p, i, r) < recover:
                 t = now + _exp(kpre, cnt, DURATION, p, i, r, zone_mean)
-                K._schedule(hq, fq, now, st, cap, t, _NORMAL, r << 1)
+                K._schedule(hq, fq, now, st, cap, t, K.NORMAL, r << 1)
         elif p == nlev - 1:
             reached += 1
         else:  # work ended: one exchange into each child
@@ -97,7 +95,7 @@ def _one(seed: int, rep: int, counts: Any, offs: Any, level_of: Any, work_mean: 
             for j in range(i * c, (i + 1) * c):
                 rc = offs[p + 1] + j
                 t = now + _exp(kpre, cnt, DURATION, p + 1, j, rc, zone_mean)
-                K._schedule(hq, fq, now, st, cap, t, _NORMAL, rc << 1)
+                K._schedule(hq, fq, now, st, cap, t, K.NORMAL, rc << 1)
     return reached
 
 

@@ -914,8 +914,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     launch = o_tf[tr, TF_LAUNCH]
                     pc = PC_CARRY
                     if launch > now:
-                        _sleep(hq, fq, cap_heap, st, pi, w, now,
-                               now + (launch - now))
+                        _sleep(hq, fq, cap_heap, st, pi, w, now, now + (launch - now))
                         break
                 if pc == PC_CARRY:
                     if shar and p == 0:
@@ -954,8 +953,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                 if pc == PC_X_SLOT:
                     pc = PC_X_CP
                     if bi[b, B_CP] and cp_time > 0:
-                        _sleep(hq, fq, cap_heap, st, pi, w, now,
-                               now + cp_time)
+                        _sleep(hq, fq, cap_heap, st, pi, w, now, now + cp_time)
                         break
                 if pc == PC_X_CP:
                     if lv[p, LV_TANK] and bf[b, BF_CHECK] > 0:
@@ -968,16 +966,14 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     level = tank_level(tank[r], rate, now - tank_t[r])
                     if level >= need - 1e-12:
                         pc = PC_ATT_INIT
+                    elif rate > 0:
+                        _sleep(hq, fq, cap_heap, st, pi, w, now, now + (need - level) / rate)
+                        break
                     else:
-                        if rate > 0:
+                        e2 = tank_ev[r]
+                        if e2 < 0:
                             e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                            _schedule(hq, fq, now, st, cap_heap, now + (need - level) / rate,
-                                      NORMAL, e2)
-                        else:
-                            e2 = tank_ev[r]
-                            if e2 < 0:
-                                e2 = _new_event(ev, evfree, st, cap_ev, EK_RESUME, 0, 0)
-                                tank_ev[r] = e2
+                            tank_ev[r] = e2
                         _wait(ev, pi, w, e2)
                         break
                 if pc == PC_ATT_INIT:
@@ -1001,8 +997,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                         start = window_next_open(now, bf[b, BF_PERIOD], bf[b, BF_OPEN],
                                                  bf[b, BF_CLOSE])
                         if start > now:
-                            _sleep(hq, fq, cap_heap, st, pi, w, now,
-                                   now + (start - now))
+                            _sleep(hq, fq, cap_heap, st, pi, w, now, now + (start - now))
                             break
                 if pc == PC_AFTER_WIN:
                     has_tank = lv[p, LV_TANK] != 0
@@ -1043,8 +1038,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                                    dcode, dn, dpar, gtab)
                     pc = PC_ATT_TOP
                     if rework > 0:
-                        _sleep(hq, fq, cap_heap, st, pi, w, now,
-                               now + rework)
+                        _sleep(hq, fq, cap_heap, st, pi, w, now, now + rework)
                         break
                 if pc == PC_X_END:
                     if bi[b, B_SLOTS] >= 0:
@@ -1257,8 +1251,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if arr_t >= gf[G_SSTOP] or arr_t >= horizon:
                         pc = DONE
                         break
-                    _sleep(hq, fq, cap_heap, st, pi, w, now,
-                           now + (arr_t - now))
+                    _sleep(hq, fq, cap_heap, st, pi, w, now, now + (arr_t - now))
                     pc = PC_ARR_WAKE
                     break
                 if pc == PC_ARR_WAKE:
@@ -1305,8 +1298,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     _start(hq, fq, cap_heap, st, pi, w2, now)
                     pc = PC_ARR_LOOP
                 if pc == PC_REVIEWS:
-                    _sleep(hq, fq, cap_heap, st, pi, w, now,
-                           now + gf[G_FBINT])
+                    _sleep(hq, fq, cap_heap, st, pi, w, now, now + gf[G_FBINT])
                     pc = PC_REV_WAKE
                     break
                 if pc == PC_REV_WAKE:
@@ -1357,8 +1349,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if pf[w, PF_T] >= horizon:
                         pc = DONE
                         break
-                    _sleep(hq, fq, cap_heap, st, pi, w, now,
-                           now + (pf[w, PF_T] - now))
+                    _sleep(hq, fq, cap_heap, st, pi, w, now, now + (pf[w, PF_T] - now))
                     pc = PC_SHOW_WAKE
                     break
                 if pc == PC_SHOW_WAKE:  # Relay._share
@@ -1393,8 +1384,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                 if pc == PC_LAT:  # Relay._lateral: the lateral zone from P_AUX to i
                     pc = PC_LAT_END
                     if gf[G_SHDUR] > 0:
-                        _sleep(hq, fq, cap_heap, st, pi, w, now,
-                               now + gf[G_SHDUR])
+                        _sleep(hq, fq, cap_heap, st, pi, w, now, now + gf[G_SHDUR])
                         break
                 if pc == PC_LAT_END:
                     if pf[w, PF_U] < pf[w, PF_PF]:
@@ -1418,8 +1408,7 @@ def _one(seed, rep, lv, rb, bi, bf, dcode, dn, dpar, gtab, gf, gi, ini_f, ini_i,
                     if pf[w, PF_T] >= horizon:
                         pc = DONE
                         break
-                    _sleep(hq, fq, cap_heap, st, pi, w, now,
-                           now + (pf[w, PF_T] - now))
+                    _sleep(hq, fq, cap_heap, st, pi, w, now, now + (pf[w, PF_T] - now))
                     pc = PC_NEWC_WAKE
                     break
                 if pc == PC_NEWC_WAKE:
