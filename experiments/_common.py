@@ -24,6 +24,7 @@ import numpy as np
 from scipy import stats
 
 import relaysim
+from relaysim.engines.keyed import STREAM_VERSION
 from relaysim.engines.realize import replication_values
 from relaysim.errors import RelaysimError
 from relaysim.files import atomic_write, json_safe
@@ -229,7 +230,8 @@ class Experiment:
         files = ", ".join(f"{f} ({h[:12]})" for f, h in sorted(self.scenarios.items()))
         md = [f"# {self.name}", "", doc, "", f"Run: {mode}, seed {self.seed}, replications "
               f"{', '.join(map(str, sorted(self.rep_counts))) or 'n/a'}, relaysim "
-              f"{relaysim.__version__} (commit {commit or 'unknown'}), scenarios {files or 'n/a'}, "
+              f"{relaysim.__version__} (commit {commit or 'unknown'}), random streams "
+              f"v{STREAM_VERSION}, scenarios {files or 'n/a'}, "
               f"{time.perf_counter() - self.started:.0f} s.", ""]
         md += ["## Results", "", *self.lines, ""]
         md += ["## Headline numbers and the ranges claimed for them", "",
@@ -249,7 +251,8 @@ class Experiment:
         atomic_write(self.out / "results.json", json.dumps(json_safe(
             {"experiment": self.name, "quick": self.quick, "seed": self.seed,
              "reps": sorted(self.rep_counts), "scenario_hashes": self.scenarios,
-             "relaysim_version": relaysim.__version__, "git_commit": commit,
+             "relaysim_version": relaysim.__version__, "stream_version": STREAM_VERSION,
+             "git_commit": commit,
              "headlines": self.headlines, "figures": self.figures, "answer": answer}),
             indent=2, allow_nan=False))
         print(answer)

@@ -22,6 +22,7 @@ import pytest
 import relaysim
 from relaysim import load_scenario
 from relaysim.cli import main
+from relaysim.engines.keyed import STREAM_VERSION
 from relaysim.present import plot as P
 from relaysim.study.designs import parse_vary
 from relaysim.study.discover import MIN_POINTS, box_phrase
@@ -138,7 +139,7 @@ def screened(minimal, tmp_path_factory) -> tuple[dict[str, Any], Path]:
     return res, out
 
 
-def test_morris_ranks_the_strong_levers_first_and_finds_no_effect(screened):
+def test_morris_ranks_the_strong_levers_first_and_finds_no_effect(minimal, screened):
     res, out = screened
     by = {e["parameter"]: e for e in res["morris"]}
     assert set(res["ranking"][:2]) == set(STRONG), res["ranking"]
@@ -153,6 +154,7 @@ def test_morris_ranks_the_strong_levers_first_and_finds_no_effect(screened):
     saved = json.loads((out / "screening.json").read_text(encoding="utf-8"))
     assert saved["ranking"] == res["ranking"] and saved["points"] == 10 * (4 + 1)
     assert saved["points"] == len((out / "results.csv").read_text().splitlines()) - 1
+    assert saved["stream_version"] == STREAM_VERSION and saved["scenario_hash"] == minimal.hash
 
 
 def test_morris_resumes_without_running_again(minimal, screened):
@@ -216,6 +218,9 @@ def test_discover_per_replication(screened, capsys, tmp_path):
     assert rc == 0, err
     d = json.loads((tmp_path / "d" / "discovery.json").read_text(encoding="utf-8"))
     assert d["per_rep"] and d["cases"] == 50 * 80 and d["points"] == 50
+    # provenance: the sweep's, read from its store
+    assert d["stream_version"] == STREAM_VERSION and d["seed"] == 3
+    assert d["scenario_hash"] == load_scenario(MINIMAL).hash
     assert "The initiative was not implemented in" in o
     lims, _ = found_limits(d)
     assert set(lims) <= {*STRONG, "levels.principal.turnover"} and lims

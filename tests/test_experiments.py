@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import relaysim
+from relaysim.engines.keyed import STREAM_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,6 +98,8 @@ def test_experiment_quick_run(name: str, tmp_path: Path) -> None:
     # provenance: replications, the scenario files' hashes, version and commit
     assert data["reps"] and all(isinstance(n, int) and n > 0 for n in data["reps"])
     assert data["scenario_hashes"] and data["relaysim_version"]
+    assert data["stream_version"] == STREAM_VERSION
+    assert f"random streams v{STREAM_VERSION}" in text
     for file, digest in data["scenario_hashes"].items():
         assert digest[:12] in text and file in text
     assert "git_commit" in data

@@ -28,6 +28,7 @@ from relaysim import load_scenario, run
 from relaysim.app.levers import default_levers, grid_values, parse_lever
 from relaysim.app.session import Explorer, save_variant
 from relaysim.cli import main
+from relaysim.engines.keyed import STREAM_VERSION
 from relaysim.errors import ScenarioError, UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -416,6 +417,9 @@ def test_report_escapes_and_includes_kept_variants(scenario_file, tmp_path):
     assert "&lt;b id=&#x27;inject&#x27;&gt;" in text
     assert "<i id='inject-name'>" not in text and "&lt;i id=&#x27;inject-name" in text
     assert "id='variants'" in text and "rehearse &lt;i&gt;classrooms&lt;/i&gt;" in text
+    assert f"random streams v{STREAM_VERSION}" in text  # the store's, in the footer
+    saved = json.loads(kept.read_text(encoding="utf-8"))
+    assert saved["variants"][0]["stream_version"] == STREAM_VERSION
     assert main(["report", str(folder), "-o", str(out), "--variants", str(scenario_file)]) == 2
 
 

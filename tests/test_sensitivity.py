@@ -21,6 +21,7 @@ import relaysim
 from relaysim import UsageError, load_scenario
 from relaysim import plot as P
 from relaysim.cli import main
+from relaysim.engines.keyed import STREAM_VERSION
 from relaysim.study.designs import parse_vary
 from relaysim.study.sensitivity import (
     saltelli_points,
@@ -122,6 +123,8 @@ def test_noise_share_is_reported_and_small(analysis):
     text = sensitivity_text(res)
     assert "Replication noise is" in text and "% of the output variance" in text
     assert "NOT included" in text and "--seeds" in text and "small" not in text
+    assert res["stream_version"] == STREAM_VERSION
+    assert f"seed {res['seed']}, random streams v{STREAM_VERSION})" in text.splitlines()[0]
     assert res["seeds"] == 1 and res["replication_noise_included"] is False
     assert all(s["total_per_seed"] == [s["total"]] for s in res["sobol"])
     # the file on disk is what was returned

@@ -118,3 +118,15 @@ def test_resume_same_streams_still_works(minimal, tmp_path):
     res = sweep(minimal, _points(), reps=4, seed=2, out=out, workers=1, chunk_size=2,
                 resume=True)
     assert res.reps_run == 0
+
+
+def test_text_outputs_name_the_streams(minimal, capsys):
+    """What `run` and `compare` print names the streams next to the seed (sensitivity's
+    text: tests/test_sensitivity.py)."""
+    from relaysim.study.compare import compare_text
+
+    assert main(["run", str(MINIMAL), "--reps", "5", "--workers", "1"]) in (0, None)
+    head = capsys.readouterr().out.splitlines()[0]
+    assert head.endswith(f"5 replications, seed 0 | random streams v{STREAM_VERSION}"), head
+    cmp = relaysim.compare(minimal, minimal, reps=3, seed=1, workers=1)
+    assert f"seed 1, random streams v{STREAM_VERSION}" in compare_text(cmp).splitlines()[0]

@@ -153,7 +153,8 @@ classrooms implement; median time to implementation <span id="median-time"></spa
 (grid point <span id="point"></span>).</p>
 <img id="relay" alt="The relay at this grid point">
 <p class="note">Made by relaysim {e(__version__)} explore --export from
-{e(Path(sc.source).name if sc.source else sc.name)}; the grid's results are in the folder
+{e(Path(sc.source).name if sc.source else sc.name)} (scenario hash {e(sc.hash[:12])}, random
+streams v{e(str(res.meta.get("stream_version", "?")))}); the grid's results are in the folder
 {e(Path(res.source).name)} next to this file.</p>
 <script type="application/json" id="grid-data">{blob}</script>
 {store}

@@ -103,6 +103,7 @@ def numbers(base: RunResult, var: RunResult) -> dict[str, Any]:
     sb = var.summary["initiatives"].get(name)
     cmp = compare_results(base, var)["initiatives"].get(name)
     out: dict[str, Any] = {"initiative": name, "reps": base.reps, "seed": base.seed,
+                           "stream_version": base.summary["stream_version"],
                            "base": sa, "variant": sb, "paired": cmp}
     return json_safe(out)
 
@@ -482,7 +483,8 @@ def add_to_report(sc: Scenario, view: View, label: str, save_dir: Path) -> Path:
         "label": label or f"variant {len(doc['variants']) + 1}",
         "changes": view.values,
         "initiative": n["initiative"],
-        "seed": n["seed"], "reps": n["reps"], "engine": view.engine,
+        "seed": n["seed"], "reps": n["reps"], "stream_version": n["stream_version"],
+        "engine": view.engine,
         "base": _brief(n["base"]), "variant": _brief(n["variant"]),
         "paired": n["paired"],
         "added": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -315,9 +315,13 @@ def report_html(src: str | Path | Results, variants: str | Path | None = None) -
     out += [section(res) for section in SECTIONS]
     if variants is not None:
         out.append(variants_section(variants))
+    made = res.meta.get("relaysim_version")
+    streams = res.meta.get("stream_version")
+    by = (f" (simulated by relaysim {html.escape(str(made))}, random streams "
+          f"v{html.escape(str(streams))})" if made is not None and streams is not None else "")
     out.append(f"<p class='small'>Made by relaysim {__version__} from "
-               f"{html.escape(Path(res.source).name)}. Every number comes from simulation with "
-               "the seed and replications shown; intervals are 95%.</p></body></html>")
+               f"{html.escape(Path(res.source).name)}{by}. Every number comes from simulation "
+               "with the seed and replications shown; intervals are 95%.</p></body></html>")
     return "\n".join(out)
 
 

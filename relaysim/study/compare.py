@@ -121,7 +121,8 @@ def compare_results(ra: RunResult, rb: RunResult) -> dict[str, Any]:
 def compare_text(res: dict[str, Any]) -> str:
     """Words for a comparison."""
     lines = [f"B ('{res['b']['scenario']}') minus A ('{res['a']['scenario']}'), "
-             f"{res['reps']} paired replications, seed {res['seed']}"]
+             f"{res['reps']} paired replications, seed {res['seed']}, random streams "
+             f"v{res['stream_version']}"]
     for name, d in res["initiatives"].items():
         lines.append(f"Initiative '{name}':")
         for key, label in (("completion_rate", "completion rate"), ("coverage", "coverage")):

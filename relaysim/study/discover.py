@@ -127,6 +127,8 @@ class Prepared:
     scenario: str | None = None
     seed: Any = None
     reps: list[int] | None = None
+    scenario_hash: str | None = None
+    stream_version: int | None = None  # the sweep's random streams (from its manifest)
 
 
 def _kind(values: list[Any]) -> str:
@@ -221,7 +223,9 @@ def prepare(res: Any, where: str, per_rep: bool = False, initiative: str | None 
     return Prepared(str(res.source), params, kinds, x, y.astype(bool), where.strip(), col, op,
                     value, per_rep, name, len(res.rows), len(y),
                     scenario=sc.name if sc is not None else None,
-                    seed=res.meta.get("seed"), reps=reps)
+                    seed=res.meta.get("seed"), reps=reps,
+                    scenario_hash=res.meta.get("scenario_hash"),
+                    stream_version=res.meta.get("stream_version"))
 
 
 # --------------------------------------------------------------------------- analyse
@@ -386,8 +390,9 @@ def analyse(prep: Prepared, method: str = "prim", threshold: float = 0.8,
         else:
             ranges[p] = [float(min(prep.x[p])), float(max(prep.x[p]))]
     return {
-        "source": prep.source, "scenario": prep.scenario, "seed": prep.seed,
-        "reps_per_point": prep.reps, "relaysim_version": __version__,
+        "source": prep.source, "scenario": prep.scenario, "scenario_hash": prep.scenario_hash,
+        "seed": prep.seed, "reps_per_point": prep.reps, "relaysim_version": __version__,
+        "stream_version": prep.stream_version,
         "where": prep.where, "output": prep.column, "op": prep.op, "value": prep.value,
         "per_rep": prep.per_rep, "initiative": prep.initiative, "points": prep.points,
         "cases": prep.cases, "cases_meeting": int(prep.y.sum()),

@@ -360,7 +360,7 @@ def run_summary_text(res: RunResult) -> str:
     sc = res.scenario
     lines = [
         f"relaysim {s['relaysim_version']} | scenario '{sc.name}' (hash {sc.hash[:12]}) | "
-        f"{s['reps']} replications, seed {s['seed']}",
+        f"{s['reps']} replications, seed {s['seed']} | random streams v{s['stream_version']}",
     ]
     if sc.description:
         lines.append(sc.description)

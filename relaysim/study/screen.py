@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..engines.keyed import STREAM_VERSION
 from ..errors import UsageError
 from ..files import atomic_write, json_safe
 from ..model.scenario import Scenario
@@ -136,7 +137,8 @@ def screen(scenario: Scenario, params: list[Parameter], trajectories: int, reps:
     result = {
         "scenario": scenario.name, "scenario_hash": scenario.hash, "seed": seed,
         "reps_per_point": reps, "trajectories": trajectories, "levels": levels,
-        "points": len(points), "relaysim_version": __version__, "initiative": name,
+        "points": len(points), "relaysim_version": __version__,
+        "stream_version": STREAM_VERSION, "initiative": name,
         "output": output, "parameters": [p.path for p in params],
         "ranges": {p.path: (list(p.values) if p.values is not None else [p.lo, p.hi])
                    for p in params},
@@ -152,7 +154,8 @@ def screening_text(res: dict[str, Any]) -> str:
     what = "completion rate" if res["output"] == "completion_rate" else "coverage"
     lines = [f"Which levers move the {what} of '{res['initiative']}' in '{res['scenario']}' at "
              f"all (Morris: {res['trajectories']} trajectories, {res['points']} points x "
-             f"{res['reps_per_point']} replications, seed {res['seed']})", "",
+             f"{res['reps_per_point']} replications, seed {res['seed']}, random streams "
+             f"v{res['stream_version']})", "",
              f"{'parameter':<40} {'mu* (95% CI)':>24} {'sigma':>8}"]
     for e in res["morris"]:
         lo, hi = e["mu_star_ci95"]

@@ -433,7 +433,8 @@ def sensitivity_text(res: dict[str, Any]) -> str:
     k = res.get("seeds", 1)
     lines = [f"Which levers move the {what} of '{res['initiative']}' in '{res['scenario']}' "
              f"({res['points']} points x {res['reps_per_point']} replications x {k} "
-             f"seed{'s' if k != 1 else ''}, seed {res['seed']})",
+             f"seed{'s' if k != 1 else ''}, seed {res['seed']}, random streams "
+             f"v{res['stream_version']})",
              "", f"{'parameter':<40} {'first order (95% CI)':>26} {'total (95% CI)':>26}"
              + ("   noise" if k >= 2 else "")]
     for s in sorted(res["sobol"], key=lambda s: -s["total"]):
