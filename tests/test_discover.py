@@ -26,7 +26,7 @@ from relaysim.engines.keyed import STREAM_VERSION
 from relaysim.present import plot as P
 from relaysim.study.designs import parse_vary
 from relaysim.study.discover import MIN_POINTS, box_phrase
-from relaysim.study.screen import screen
+from relaysim.study.screen import screen, screening_text
 from relaysim.study.store import Store
 
 pytest.importorskip("ema_workbench", reason="pip install 'relaysim[discovery]'")
@@ -155,6 +155,7 @@ def test_morris_ranks_the_strong_levers_first_and_finds_no_effect(minimal, scree
     assert saved["ranking"] == res["ranking"] and saved["points"] == 10 * (4 + 1)
     assert saved["points"] == len((out / "results.csv").read_text().splitlines()) - 1
     assert saved["stream_version"] == STREAM_VERSION and saved["scenario_hash"] == minimal.hash
+    assert f"seed 3, random streams v{STREAM_VERSION})" in screening_text(res).splitlines()[0]
 
 
 def test_morris_resumes_without_running_again(minimal, screened):

@@ -361,6 +361,8 @@ def test_exported_page_works_offline(browser, tmp_path):
     assert main(args) == 0
     text = out.read_text(encoding="utf-8")
     assert not re.search(r"(src|href)\s*=\s*['\"](?!data:)", text), "a link to outside"
+    assert re.search(rf"hash {load_scenario(MINIMAL).hash[:12]}, random\s+streams "
+                     rf"v{STREAM_VERSION}\)", text), "provenance"
     assert (tmp_path / "explorer-grid" / "results.csv").exists()
     mtime = (tmp_path / "explorer-grid" / "store.sqlite").stat().st_mtime
     assert main(args) == 0  # resumed: the grid is not run again
