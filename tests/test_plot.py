@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 import relaysim
 from relaysim import UsageError, load_scenario
 from relaysim import plot as P
+from relaysim.engines.keyed import STREAM_VERSION
 from relaysim.present.results import open_results
 from relaysim.study.designs import make_design, parse_vary
 from relaysim.study.sensitivity import sensitivity
@@ -147,7 +148,8 @@ def check_words(fig: Figure) -> None:
 
 def check_slide_ready(fig: Figure) -> None:
     """Readable at slide size: big enough figure, no text under 10 pt, axis labels and
-    titles of the main axes at 12 pt or more; provenance (replications, seed) stated."""
+    titles of the main axes at 12 pt or more; provenance (replications, seed, relaysim and
+    random streams versions) stated."""
     w, h = fig.get_size_inches()
     assert w >= 9 and h >= 3.5
     sizes = [t.get_fontsize() for t in fig.findobj(mtext.Text) if t.get_text().strip()]
@@ -157,6 +159,8 @@ def check_slide_ready(fig: Figure) -> None:
         if t.get_text():
             assert t.get_fontsize() >= 12, (t.get_text(), t.get_fontsize())
     assert any(re.search(r"\d+ replications.*seed \d+", t) for t in texts(fig)), texts(fig)
+    assert any(re.search(rf"relaysim {re.escape(relaysim.__version__)}, random streams "
+                         rf"v{STREAM_VERSION}$", t) for t in texts(fig)), texts(fig)
 
 
 def hexes(colors: Any) -> set[str]:
@@ -180,10 +184,14 @@ def solid_lines(ax: Any) -> list[Any]:
 # --------------------------------------------------------------------------- the kinds
 
 
-def test_curve_one_line_and_band_per_value_of_the_other_parameter(grid_dir):
+def test_curve_one_line_and_band_per_value_of_the_other_parameter(minimal, grid_dir):
     res = open_results(grid_dir)
     fig = P.curve(res, x=FUMBLE)
     (ax,) = fig.axes
+    assert fig._supxlabel.get_text().splitlines() == [
+        "40 replications per point, seed 5",
+        f"scenario {minimal.hash[:12]}, relaysim {relaysim.__version__}, random streams "
+        f"v{STREAM_VERSION}"]
     lines = solid_lines(ax)
     assert len(lines) == 2 and len(bands(ax)) == 2
     assert "fumble risk" in ax.get_xlabel() and "Handoff to principal" in ax.get_xlabel()

@@ -111,6 +111,19 @@ def _note(fig: Figure, text: str) -> None:
     fig.supxlabel(text, x=0.99, ha="right", fontsize=10, color="#555555")
 
 
+def _stamp(meta: Mapping[str, Any]) -> str:
+    """A second note line naming what made the numbers: the scenario's hash, the relaysim
+    version and the random streams (each when `meta` records it), or ''."""
+    parts = []
+    if meta.get("scenario_hash"):
+        parts.append(f"scenario {str(meta['scenario_hash'])[:12]}")
+    if meta.get("relaysim_version"):
+        parts.append(f"relaysim {meta['relaysim_version']}")
+    if meta.get("stream_version") is not None:
+        parts.append(f"random streams v{meta['stream_version']}")
+    return "\n" + ", ".join(parts) if parts else ""
+
+
 def _provenance(res: Results) -> str:
     seed = res.meta.get("seed", "?")
     reps = sorted({r["reps"] for r in res.rows})
@@ -191,7 +204,7 @@ def curve(src: Results | str | Path, x: str | None = None, initiative: str | Non
     ax.set_title(f"'{name}': implemented by the deadline (95% band)")
     if others:
         ax.legend(frameon=False)
-    _note(fig, _provenance(res) + _invalid_note(res, name))
+    _note(fig, _provenance(res) + _invalid_note(res, name) + _stamp(res.meta))
     _apply_style(fig)
     return fig
 
@@ -232,7 +245,7 @@ def heatmap(src: Results | str | Path, x: str | None = None, y: str | None = Non
     ax.set_title(f"'{name}': chance of implementation (%)")
     cb = fig.colorbar(im, ax=ax)
     cb.set_label("Chance the initiative is implemented (%)")
-    _note(fig, _provenance(res) + _invalid_note(res, name))
+    _note(fig, _provenance(res) + _invalid_note(res, name) + _stamp(res.meta))
     _apply_style(fig)
     return fig
 
@@ -280,7 +293,7 @@ def tornado(src: Results | str | Path) -> Figure:
     paired = any(t.get("low_vs_base") for t in items)
     _note(fig, f"{sens['reps_per_point']} replications per bar end, seed {sens['seed']}"
           + ("; whiskers: 95% CI of each end minus the scenario as written, paired "
-             "replication by replication" if paired else ""))
+             "replication by replication" if paired else "") + _stamp(sens))
     _apply_style(fig)
     return fig
 
@@ -324,7 +337,7 @@ def sobol(src: Results | str | Path) -> Figure:
     ax.set_title("What drives implementation (Sobol indices, 95% CI)")
     ax.legend(frameon=False, loc="lower right")
     _note(fig, f"{sens['points']} points x {sens['reps_per_point']} replications, "
-             f"seed {sens['seed']}")
+             f"seed {sens['seed']}" + _stamp(sens))
     _apply_style(fig)
     return fig
 
@@ -363,7 +376,9 @@ def lines(src: Results | str | Path | Runs, points: list[int] | None = None,
         first = next(iter(src.values()))
         name = initiative or next(iter(first.summary["initiatives"]))
         return (name, [_run_line(k, r, name) for k, r in src.items()],
-                f"{first.reps} replications, seed {first.seed}", first.scenario.time_unit)
+                f"{first.reps} replications, seed {first.seed}"
+                + _stamp({k: first.summary[k] for k in ("relaysim_version", "stream_version")}),
+                first.scenario.time_unit)
     res = _as_results(src)
     name = _initiative(res, initiative)
     pts = points if points is not None else list(range(min(len(res.rows), 6)))
@@ -381,7 +396,7 @@ def lines(src: Results | str | Path | Runs, points: list[int] | None = None,
         out.append(Line(lab, d["time"], d["follow"], d["coverage"],
                         _threshold_of(res, j, name)))
     unit = res.scenario.time_unit if res.scenario is not None else None
-    return name, out, _provenance(res), unit
+    return name, out, _provenance(res) + _stamp(res.meta), unit
 
 
 def coverage_steps(coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -476,7 +491,7 @@ def threshold(src: Results | str | Path | Runs, points: list[int] | None = None,
     ax.set_title(f"'{name}': completion is this curve\nread at the success threshold")
     if found:
         ax.legend(frameon=False, fontsize=11, loc="upper center", bbox_to_anchor=(0.5, -0.16))
-    _note(fig, note + "; dot = completion rate at the threshold")
+    _note(fig, "dot = completion rate at the threshold; " + note)
     _apply_style(fig)
     return fig
 
@@ -509,7 +524,7 @@ def drops(src: Results | str | Path, point: int | None = 0, initiative: str | No
     ax.set_ylabel("Batons dropped per run")
     where = "pooled over all points" if point is None else ""
     ax.set_title(f"Where the baton falls: '{name}'" + (f"\n{where}" if where else ""))
-    _note(fig, f"{len(mat)} replications, seed {res.meta.get('seed', '?')}")
+    _note(fig, f"{len(mat)} replications, seed {res.meta.get('seed', '?')}" + _stamp(res.meta))
     _apply_style(fig)
     return fig
 
@@ -600,7 +615,7 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
     fig.suptitle(_relay_title(sc, headline), fontsize=15)
     _risk_colorbar(fig, ax)
     if res is not None:
-        _note(fig, _provenance(res))
+        _note(fig, _provenance(res) + _stamp(res.meta))
     return fig
 
 
@@ -718,7 +733,7 @@ def tradeoff(src: Results | str | Path) -> Figure:
     ax.set_ylim(0, 1.02)
     ax.set_title(f"Where '{d['where']}' concentrates (PRIM peeling trajectory)")
     ax.legend(frameon=False, loc="lower left")
-    _note(fig, _prov(d))
+    _note(fig, _prov(d) + _stamp(d))
     _apply_style(fig)
     return fig
 
@@ -760,7 +775,7 @@ def boxlims(src: Results | str | Path) -> Figure:
     ax.set_xticks([0, 1], ["low end of range", "high end"])
     ax.set_title(f"The box: coverage {100 * b['coverage']:.0f}%, density "
                  f"{100 * b['density']:.0f}%, mass {100 * b['mass']:.0f}%")
-    _note(fig, _prov(d))
+    _note(fig, _prov(d) + _stamp(d))
     _apply_style(fig)
     return fig
 
@@ -799,7 +814,7 @@ def morris(src: Results | str | Path) -> Figure:
     ax.set_title("Which levers matter at all (Morris screening, 95% CI)")
     ax.legend(frameon=False, loc="upper left", fontsize=11)
     _note(fig, f"{s['trajectories']} trajectories, {s['points']} points x "
-                 f"{s['reps_per_point']} replications, seed {s['seed']}")
+                 f"{s['reps_per_point']} replications, seed {s['seed']}" + _stamp(s))
     _apply_style(fig)
     return fig
 
