@@ -29,7 +29,7 @@ from relaysim.engines.realize import replication_values
 from relaysim.errors import RelaysimError
 from relaysim.files import atomic_write, json_safe
 from relaysim.model.distributions import scaled
-from relaysim.present.plot import save
+from relaysim.present.plot import save, stamp
 from relaysim.study.intervals import paired_means, paired_proportions
 from relaysim.study.stats import wilson
 
@@ -195,6 +195,16 @@ class Experiment:
             ) -> relaysim.RunResult:
         return relaysim.run(sc, reps=reps, seed=self.seed if seed is None else seed,
                             workers=self.workers, executor=self.executor)
+
+    def note(self, fig: Any, text: str, fontsize: float = 10) -> None:
+        """The figure's provenance under it: `text`, then the scenario's hash (when the
+        experiment runs one scenario file), the relaysim version and the random streams."""
+        meta: dict[str, Any] = {"relaysim_version": relaysim.__version__,
+                                "stream_version": STREAM_VERSION}
+        if len(self.scenarios) == 1:
+            meta["scenario_hash"] = next(iter(self.scenarios.values()))
+        fig.supxlabel(text + stamp(meta), x=0.99, ha="right", fontsize=fontsize,
+                      color="#555555")
 
     def figure(self, fig: Any, name: str) -> None:
         save(fig, self.out / name)

@@ -63,8 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     ax.set_ylabel("Chance the initiative is implemented (%)")
     ax.set_title("Same budget: cleaner handoffs or faster legs?")
     ax.legend(frameon=False)
-    fig.supxlabel(f"{reps} replications per point, seed {ex.seed}", x=0.99, ha="right",
-                  fontsize=10, color="#555555")
+    ex.note(fig, f"{reps} replications per point, seed {ex.seed}")
     ex.figure(fig, "baton_vs_speed.png")
 
     handoffs, speed = results[0.0], results[1.0]

@@ -340,10 +340,9 @@ def figure(ex: Experiment, theta: np.ndarray, t: np.ndarray, f: Fit,
     ax.set_xlim(0, 1)
     ax.set_xlabel("position within the prior range (log scale for m and s)")
     ax.set_title("synthetic data: known values (dots), 90% intervals")
-    fig.supxlabel(f"reference table: {size.draws} prior draws x {size.districts} districts, "
-                  f"seed {ex.seed}; synthetic studies of {size.observed} districts; "
-                  f"predictive check {size.check} districts", x=0.99, ha="right",
-                  fontsize=10, color="#555555")
+    ex.note(fig, f"reference table: {size.draws} prior draws x {size.districts} districts, "
+                 f"seed {ex.seed}; synthetic studies of {size.observed} districts; "
+                 f"predictive check {size.check} districts")
     ex.figure(fig, "calibration.png")
 
 

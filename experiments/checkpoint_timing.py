@@ -70,8 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     ax.set_ylabel("Chance the initiative is implemented (%)")
     ax.set_title(f"Same staff time ({staff_days:.0f} staff-days): check before, or review after?")
     ax.legend(frameon=False)
-    fig.supxlabel(f"{reps} replications per point, seed {ex.seed}", x=0.99, ha="right",
-                  fontsize=10, color="#555555")
+    ex.note(fig, f"{reps} replications per point, seed {ex.seed}")
     ex.figure(fig, "checkpoint_timing.png")
 
     ex.say(f"Staff time: {handoffs} handoffs x {cp_time:g} days = {staff_days:.0f} staff-days.")

@@ -106,8 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     ax2.set_xlabel("Fumble odds when rehearsed (1 = rehearsal does nothing)")
     ax2.set_ylabel("Chance the initiative is implemented (%)")
     ax2.set_title("How strong rehearsal is (all handoffs)")
-    fig.supxlabel(f"{reps} replications per bar/point, seed {ex.seed}", x=0.99, ha="right",
-                  fontsize=10, color="#555555")
+    ex.note(fig, f"{reps} replications per bar/point, seed {ex.seed}")
     ex.figure(fig, "practice_the_pass.png")
 
     ex.say(f"No rehearsal: {pct(rate(r_none)['value'])} ({ci(rate(r_none)['ci95'])}).")

@@ -183,9 +183,8 @@ def main(argv: list[str] | None = None) -> None:
         ax.set_ylabel("Chance the clean team wins (%)")
         ax.set_ylim(0, 100)
         ax.legend(frameon=False, fontsize=10, loc="upper right")
-    fig.supxlabel(f"scenarios/relay_4x100.toml; {check_reps} races (left), {reps} races per "
-                  f"point (middle, right); seeds {ex.seed} and {seed_b} (independent teams)",
-                  x=0.99, ha="right", fontsize=10, color="#555555")
+    ex.note(fig, f"scenarios/relay_4x100.toml; {check_reps} races (left), {reps} races per "
+                 f"point (middle, right); seeds {ex.seed} and {seed_b} (independent teams)")
     ex.figure(fig, "relay_4x100.png")
 
     # ---------------------------------------------------------------- words

@@ -165,10 +165,9 @@ def figure(ex: Experiment, name: str, part: dict[str, Any]) -> None:
                       "difference (points)")
     fig.suptitle(f"{name}: the headline contrasts over {len(part['vectors'])} effect draws\n"
                  "(blue: above 0, orange: below 0, grey: the interval includes 0)")
-    fig.supxlabel(f"{part['vector_reps']} replications per variant and draw; pooled band: "
-                  f"{part['pooled_reps']} replications per variant with the effects drawn "
-                  f"per replication; seed {ex.seed}", x=0.99, ha="right", fontsize=9,
-                  color="#555555")
+    ex.note(fig, f"{part['vector_reps']} replications per variant and draw; pooled band: "
+                 f"{part['pooled_reps']} replications per variant with the effects drawn "
+                 f"per replication; seed {ex.seed}", fontsize=9)
     ex.figure(fig, f"robust_{name}.png")
 
 

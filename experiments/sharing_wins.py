@@ -324,9 +324,8 @@ def figure(ex: Experiment, out: dict[str, Any]) -> None:
     robust = out["robust"]["ratios"]
     _bars(ax3, {f"a visit =\n{r:g} x a\nschool review": robust[r]["vs"] for r in RATIOS},
           "Visits minus reviews, same hours,\nover the assumption ranges", "#CC79A7")
-    fig.supxlabel(f"{out['reps']} replications per bar/point, seed {ex.seed}; 95% intervals "
-                  f"from paired replications", x=0.99, ha="right", fontsize=10,
-                  color="#555555")
+    ex.note(fig, f"{out['reps']} replications per bar/point, seed {ex.seed}; 95% intervals "
+                 f"from paired replications")
     ex.figure(fig, "sharing_wins.png")
 
 

@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> None:
     ax3.set_title("Where it breaks")
     fig.legend(*ax3.get_legend_handles_labels(), frameon=False, fontsize=11,
                loc="outside upper center", ncol=5)
-    fig.supxlabel(f"scenarios/*.toml as written; {reps} replications each, seed {ex.seed} "
-                  f"(flagship initiative)", x=0.99, ha="right", fontsize=10, color="#555555")
+    ex.note(fig, f"scenarios/*.toml as written; {reps} replications each, seed {ex.seed} "
+                 f"(flagship initiative)")
     ex.figure(fig, "structures.png")
 
     # ---------------------------------------------------------------- words

@@ -178,8 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     ax1.set_title("Each initiative (triangles: half its solo chance)")
     ax2.set_title("The flagship, first in every queue")
     ax1.legend(frameon=False, fontsize=11, loc="upper right")
-    fig.supxlabel(f"scenarios/overloaded.toml, stream off; {reps} replications per point, "
-                  f"seed {ex.seed}", x=0.99, ha="right", fontsize=10, color="#555555")
+    ex.note(fig, f"scenarios/overloaded.toml, stream off; {reps} replications per point, "
+                 f"seed {ex.seed}")
     ex.figure(fig, "tank_and_overload.png")
 
     # ---------------------------------------------------------------- words

@@ -283,8 +283,7 @@ def figures(ex: Experiment, c: dict[str, Any], paths: dict[str, np.ndarray],
         ax.set_title(title)
     ax1.set_ylabel("Classroom implementations lost\n(coverage points, mean of 4 initiatives)")
     ax1.legend(frameon=False)
-    fig.supxlabel(f"{reps} replications per variant, seed {ex.seed}; 95% intervals",
-                  x=0.99, ha="right", fontsize=10, color="#555555")
+    ex.note(fig, f"{reps} replications per variant, seed {ex.seed}; 95% intervals")
     ex.figure(fig, "trust_currency.png")
     trust_figure(ex, paths, levels, path_reps)
     grid_figure(ex, robust, grid_reps)
@@ -336,8 +335,8 @@ def grid_figure(ex: Experiment, robust: dict[tuple[float, float], dict[str, Any]
         ax.set_ylabel("loss per fumble")
         ax.set_title(title)
         fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.supxlabel(f"{grid_reps} replications per variant, seed {ex.seed}; * 95% interval "
-                  "excludes 0", x=0.99, ha="right", fontsize=10, color="#555555")
+    ex.note(fig, f"{grid_reps} replications per variant, seed {ex.seed}; * 95% interval "
+                 "excludes 0")
     ex.figure(fig, "trust_currency_robustness.png")
 
 

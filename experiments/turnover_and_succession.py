@@ -62,8 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     ax.set_ylabel("Chance the initiative is implemented (%)")
     ax.set_title(f"Principal turnover (superintendent {100 * SUPERINTENDENT:.0f}%/year)")
     ax.legend(frameon=False)
-    fig.supxlabel(f"{reps} replications per point, seed {ex.seed}", x=0.99, ha="right",
-                  fontsize=10, color="#555555")
+    ex.note(fig, f"{reps} replications per point, seed {ex.seed}")
     ex.figure(fig, "turnover_and_succession.png")
 
     for t in rates:

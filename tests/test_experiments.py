@@ -256,3 +256,23 @@ def test_headline_comparisons_match_the_experiments(common) -> None:
     v, _ = ra.PARTS["baton_vs_speed"][0](base)
     assert v["handoffs"].get("zones.classroom.fumble") == pytest.approx(0.15 * 0.7)
     assert v["speed"].get("zones.classroom.fumble") == pytest.approx(0.15)
+
+
+def test_figure_note_names_what_made_it(common, tmp_path: Path) -> None:
+    """An experiment's figure note: its own text, then (one scenario file) the scenario's
+    hash, the relaysim version and the random streams; with several files, no hash."""
+    common, _ = common
+    import matplotlib.pyplot as plt
+
+    ex = common.Experiment("x", "doc", True, tmp_path, 0, 1)
+    sc = ex.scenario("minimal.toml")
+    fig = plt.figure()
+    ex.note(fig, "40 replications, seed 0")
+    assert fig._supxlabel.get_text().splitlines() == [
+        "40 replications, seed 0", f"scenario {sc.hash[:12]}, relaysim {relaysim.__version__}, "
+        f"random streams v{STREAM_VERSION}"]
+    ex.scenario("baseline.toml")
+    ex.note(fig, "y")
+    assert fig._supxlabel.get_text().splitlines()[1] == (
+        f"relaysim {relaysim.__version__}, random streams v{STREAM_VERSION}")
+    plt.close(fig)

@@ -47,7 +47,7 @@ from .results import (
 
 __all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
            "tradeoff", "boxlims", "morris", "threshold", "lines", "coverage_steps", "label",
-           "save", "plot"]
+           "save", "plot", "stamp"]
 
 #: every plot kind by name (filled by @plot_kind below; the CLI's --kind reads it)
 KINDS: dict[str, Callable[..., Figure]] = {}
@@ -111,9 +111,10 @@ def _note(fig: Figure, text: str) -> None:
     fig.supxlabel(text, x=0.99, ha="right", fontsize=10, color="#555555")
 
 
-def _stamp(meta: Mapping[str, Any]) -> str:
-    """A second note line naming what made the numbers: the scenario's hash, the relaysim
-    version and the random streams (each when `meta` records it), or ''."""
+def stamp(meta: Mapping[str, Any]) -> str:
+    """A figure note's second line naming what made the numbers: "\\n" and the scenario's
+    hash, the relaysim version and the random streams (each when `meta` records it under
+    scenario_hash, relaysim_version, stream_version), or "" when it records none."""
     parts = []
     if meta.get("scenario_hash"):
         parts.append(f"scenario {str(meta['scenario_hash'])[:12]}")
@@ -204,7 +205,7 @@ def curve(src: Results | str | Path, x: str | None = None, initiative: str | Non
     ax.set_title(f"'{name}': implemented by the deadline (95% band)")
     if others:
         ax.legend(frameon=False)
-    _note(fig, _provenance(res) + _invalid_note(res, name) + _stamp(res.meta))
+    _note(fig, _provenance(res) + _invalid_note(res, name) + stamp(res.meta))
     _apply_style(fig)
     return fig
 
@@ -245,7 +246,7 @@ def heatmap(src: Results | str | Path, x: str | None = None, y: str | None = Non
     ax.set_title(f"'{name}': chance of implementation (%)")
     cb = fig.colorbar(im, ax=ax)
     cb.set_label("Chance the initiative is implemented (%)")
-    _note(fig, _provenance(res) + _invalid_note(res, name) + _stamp(res.meta))
+    _note(fig, _provenance(res) + _invalid_note(res, name) + stamp(res.meta))
     _apply_style(fig)
     return fig
 
@@ -293,7 +294,7 @@ def tornado(src: Results | str | Path) -> Figure:
     paired = any(t.get("low_vs_base") for t in items)
     _note(fig, f"{sens['reps_per_point']} replications per bar end, seed {sens['seed']}"
           + ("; whiskers: 95% CI of each end minus the scenario as written, paired "
-             "replication by replication" if paired else "") + _stamp(sens))
+             "replication by replication" if paired else "") + stamp(sens))
     _apply_style(fig)
     return fig
 
@@ -337,7 +338,7 @@ def sobol(src: Results | str | Path) -> Figure:
     ax.set_title("What drives implementation (Sobol indices, 95% CI)")
     ax.legend(frameon=False, loc="lower right")
     _note(fig, f"{sens['points']} points x {sens['reps_per_point']} replications, "
-             f"seed {sens['seed']}" + _stamp(sens))
+             f"seed {sens['seed']}" + stamp(sens))
     _apply_style(fig)
     return fig
 
@@ -377,7 +378,7 @@ def lines(src: Results | str | Path | Runs, points: list[int] | None = None,
         name = initiative or next(iter(first.summary["initiatives"]))
         return (name, [_run_line(k, r, name) for k, r in src.items()],
                 f"{first.reps} replications, seed {first.seed}"
-                + _stamp({k: first.summary[k] for k in ("relaysim_version", "stream_version")}),
+                + stamp({k: first.summary[k] for k in ("relaysim_version", "stream_version")}),
                 first.scenario.time_unit)
     res = _as_results(src)
     name = _initiative(res, initiative)
@@ -396,7 +397,7 @@ def lines(src: Results | str | Path | Runs, points: list[int] | None = None,
         out.append(Line(lab, d["time"], d["follow"], d["coverage"],
                         _threshold_of(res, j, name)))
     unit = res.scenario.time_unit if res.scenario is not None else None
-    return name, out, _provenance(res) + _stamp(res.meta), unit
+    return name, out, _provenance(res) + stamp(res.meta), unit
 
 
 def coverage_steps(coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -524,7 +525,7 @@ def drops(src: Results | str | Path, point: int | None = 0, initiative: str | No
     ax.set_ylabel("Batons dropped per run")
     where = "pooled over all points" if point is None else ""
     ax.set_title(f"Where the baton falls: '{name}'" + (f"\n{where}" if where else ""))
-    _note(fig, f"{len(mat)} replications, seed {res.meta.get('seed', '?')}" + _stamp(res.meta))
+    _note(fig, f"{len(mat)} replications, seed {res.meta.get('seed', '?')}" + stamp(res.meta))
     _apply_style(fig)
     return fig
 
@@ -615,7 +616,7 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
     fig.suptitle(_relay_title(sc, headline), fontsize=15)
     _risk_colorbar(fig, ax)
     if res is not None:
-        _note(fig, _provenance(res) + _stamp(res.meta))
+        _note(fig, _provenance(res) + stamp(res.meta))
     return fig
 
 
@@ -733,7 +734,7 @@ def tradeoff(src: Results | str | Path) -> Figure:
     ax.set_ylim(0, 1.02)
     ax.set_title(f"Where '{d['where']}' concentrates (PRIM peeling trajectory)")
     ax.legend(frameon=False, loc="lower left")
-    _note(fig, _prov(d) + _stamp(d))
+    _note(fig, _prov(d) + stamp(d))
     _apply_style(fig)
     return fig
 
@@ -775,7 +776,7 @@ def boxlims(src: Results | str | Path) -> Figure:
     ax.set_xticks([0, 1], ["low end of range", "high end"])
     ax.set_title(f"The box: coverage {100 * b['coverage']:.0f}%, density "
                  f"{100 * b['density']:.0f}%, mass {100 * b['mass']:.0f}%")
-    _note(fig, _prov(d) + _stamp(d))
+    _note(fig, _prov(d) + stamp(d))
     _apply_style(fig)
     return fig
 
@@ -814,7 +815,7 @@ def morris(src: Results | str | Path) -> Figure:
     ax.set_title("Which levers matter at all (Morris screening, 95% CI)")
     ax.legend(frameon=False, loc="upper left", fontsize=11)
     _note(fig, f"{s['trajectories']} trajectories, {s['points']} points x "
-                 f"{s['reps_per_point']} replications, seed {s['seed']}" + _stamp(s))
+                 f"{s['reps_per_point']} replications, seed {s['seed']}" + stamp(s))
     _apply_style(fig)
     return fig
 
