@@ -294,6 +294,8 @@ def test_live_app(browser, server, scenario_file, tmp_path):
     base_txt = page.locator("#completion-base")
     base_txt.wait_for()
     assert base_txt.inner_text().startswith(_pct(base))
+    provenance = page.locator(".rs-num p").first.inner_text()
+    assert f"seed {SEED}, random streams v{STREAM_VERSION}" in provenance, provenance
     # the description is text, not markup
     assert page.locator("#rs-description").inner_text() == DESCRIPTION
     assert page.locator("#inject").count() == 0

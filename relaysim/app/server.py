@@ -52,8 +52,9 @@ def _numbers_html(ex: Explorer) -> str:
         "none (the scenario as written)"
     name = esc(v.numbers["initiative"])
     return f"""<div class='rs-num'>
-<p>Initiative '{name}', {v.numbers['reps']} paired replications, seed {v.numbers['seed']}.
-Changes: {changes}.</p>
+<p>Initiative '{name}', {v.numbers['reps']} paired replications, seed {v.numbers['seed']},
+random streams v{v.numbers['stream_version']} (the scenario as written: hash
+{esc(ex.scenario.hash[:12])}). Changes: {changes}.</p>
 <table>
 <tr><th></th><th>As written</th><th>Variant</th><th>Variant minus as written (paired)</th></tr>
 <tr><td>Implemented by the deadline</td>
