@@ -256,6 +256,19 @@ def test_tornado_one_bar_pair_per_parameter_largest_swing_on_top(sens_dir):
         assert lo_bar.get_x() == pytest.approx(base)
         assert lo_bar.get_x() + lo_bar.get_width() == pytest.approx(100 * t["at_low"])
         assert hi_bar.get_x() + hi_bar.get_width() == pytest.approx(100 * t["at_high"])
+        # each end's value label sits beyond its whisker, never across it
+        xs = [x for c in ax.collections for seg in c.get_segments() for x, y in seg
+              if abs(y - i) < 0.5]
+        labels = [tx for tx in ax.texts if tx.get_position()[1] == i]
+        assert xs and len(labels) == (1 if labels[0].get_text() == "no effect" else 2)
+        for tx in labels:
+            x = tx.get_position()[0]
+            if tx.get_text() == "no effect":
+                assert x > max(xs), (x, xs)
+            elif tx.get_ha() == "left":
+                assert x > max(v for v in xs if v >= base), (tx.get_text(), x, xs)
+            else:
+                assert x < min(v for v in xs if v <= base), (tx.get_text(), x, xs)
     assert "implemented" in ax.get_xlabel()
     assert hexes(p.get_facecolor() for p in ax.patches) <= OKABE_ITO
     check_words(fig)

@@ -275,15 +275,16 @@ def tornado(src: Results | str | Path) -> Figure:
                 label="low end" if i == 0 else None)
         ax.barh(i, hi - ref, left=ref, color=PALETTE[0], height=0.6,
                 label="high end" if i == 0 else None)
-        _paired_bars(ax, i, t, ref, base is not None)
+        spans = _paired_bars(ax, i, t, ref, base is not None)
         if abs(hi - lo) < 0.5:  # no visible effect: one label, not two crammed together
-            ax.text(max(lo, hi, ref) + 1, i, "no effect", ha="left", va="center", fontsize=11,
-                    color="#555555")
+            ax.text(max(lo, hi, ref, *(b for _, b in spans.values())) + 1, i, "no effect",
+                    ha="left", va="center", fontsize=11, color="#555555")
             continue
-        for end, value in ((lo, t["low"]), (hi, t["high"])):
+        for key, end, value in (("low", lo, t["low"]), ("high", hi, t["high"])):
             right = end >= ref
-            ax.text(end + (1 if right else -1), i, _tick(value), va="center", fontsize=11,
-                    ha="left" if right else "right")
+            a, b = spans.get(key, (end, end))  # the label clears the whisker
+            ax.text(max(end, b) + 1 if right else min(end, a) - 1, i, _tick(value),
+                    va="center", fontsize=11, ha="left" if right else "right")
     if base is not None:
         ax.axvline(100 * base, color="black", lw=1)
     ax.set_yticks(range(len(items)), [label(t["parameter"]) for t in items])
@@ -299,19 +300,24 @@ def tornado(src: Results | str | Path) -> Figure:
     return fig
 
 
-def _paired_bars(ax: Any, i: int, t: dict[str, Any], ref: float, has_base: bool) -> None:
+def _paired_bars(ax: Any, i: int, t: dict[str, Any], ref: float, has_base: bool
+                 ) -> dict[str, tuple[float, float]]:
     """Whiskers at a tornado bar's ends: the paired difference's 95% interval from the
-    scenario as written (`low_vs_base`, `high_vs_base`), drawn around the end."""
+    scenario as written (`low_vs_base`, `high_vs_base`), drawn around the end. Returns
+    each drawn whisker's span (per cent), by end ("low", "high")."""
+    spans: dict[str, tuple[float, float]] = {}
     if not has_base:
-        return
-    for key in ("low_vs_base", "high_vs_base"):
-        d = t.get(key)
+        return spans
+    for end in ("low", "high"):
+        d = t.get(f"{end}_vs_base")
         if not d or d.get("ci95") is None or None in d["ci95"]:
             continue
         x = ref + 100 * d["difference"]
         lo, hi = ref + 100 * d["ci95"][0], ref + 100 * d["ci95"][1]
         ax.errorbar(x, i, xerr=[[max(x - lo, 0)], [max(hi - x, 0)]], fmt="none",
                     ecolor="#333333", capsize=3, lw=1.2)
+        spans[end] = (min(lo, x), max(hi, x))
+    return spans
 
 
 @plot_kind
