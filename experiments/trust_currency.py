@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 from _common import Experiment, cli, effect, paired, pct, rate
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 import relaysim
 from relaysim.model.scenario import scenario_from_dict
@@ -297,18 +298,22 @@ def trust_figure(ex: Experiment, paths: dict[str, np.ndarray], levels: list[str]
     colors = ("#D55E00", "#0072B2", "#009E73")
     styles = (("clear", "-", "all four clear"), ("early", "--", "first one vague"),
               ("late", ":", "last one vague"))
-    for i, (lv, color) in enumerate(zip(levels, colors, strict=False)):
-        for v, ls, lab in styles:
-            ax.plot(days, paths[v][i], ls, color=color, lw=2.2,
-                    label=f"{lv} level's trust in its giver: {lab}")
+    for i, color in enumerate(colors[:len(levels)]):
+        for v, ls, _ in styles:
+            ax.plot(days, paths[v][i], ls, color=color, lw=2.2)
         ax.axhline(paths["clear"][i, 0], color=color, lw=0.8, alpha=0.5)
     for k in range(N_INITIATIVES):
         ax.axvline(GAP * k, color="#cccccc", lw=0.8, zorder=0)
     ax.set_xlabel(f"School day (a new initiative every {GAP} days; thin lines: static "
-                  f"trust; {path_reps} replications per point, seed {ex.seed})")
+                  "trust)")
+    ex.note(fig, f"{path_reps} replications per point, seed {ex.seed}")
     ax.set_ylabel("Mean trust (dynamic rule)")
     ax.set_title(f"Trust built and spent (gain {RULE['gain']:g}, loss {RULE['loss']:g})")
-    fig.legend(frameon=False, fontsize=8, ncol=3, loc="outside lower center")
+    # colour = level, line style = variant: six legend entries instead of nine
+    keys = [Line2D([], [], color=c, lw=2.2, label=f"{lv} level's trust in its giver")
+            for lv, c in zip(levels, colors, strict=False)]
+    keys += [Line2D([], [], ls=ls, color="#333333", lw=2.2, label=lab) for _, ls, lab in styles]
+    ax.legend(handles=keys, frameon=False, fontsize=10, ncol=2, loc="lower right")
     ex.figure(fig, "trust_currency_trust.png")
 
 
