@@ -61,6 +61,7 @@ from scipy import stats
 
 from relaysim.files import atomic_write, json_safe
 from relaysim.machine import default_workers
+from relaysim.model.schema import label
 from relaysim.study.execute import local_pool, stop_pool
 
 #: experiment -> (its headline comparison, pooled replications per variant (quick, full),
@@ -159,7 +160,7 @@ def figure(ex: Experiment, name: str, part: dict[str, Any]) -> None:
         ax.axhspan(100 * pl["ci95"][0], 100 * pl["ci95"][1], color="#009E73", alpha=0.2)
         ax.axhline(100 * pl["difference"], color="#009E73", lw=2, label="pooled")
         ax.axhline(0, color="black", lw=0.8)
-        ax.set_xlabel(p)
+        ax.set_xlabel(label(p))  # the planner's words, not the dotted path
         ax.set_title(key.replace("_", " "), fontsize=10)
         ax.set_ylabel(f"{'completion' if c['attr'] == 'completed' else 'coverage'} "
                       "difference (points)")
