@@ -14,6 +14,7 @@ import json
 import math
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -203,8 +204,10 @@ class Experiment:
                                 "stream_version": STREAM_VERSION}
         if len(self.scenarios) == 1:
             meta["scenario_hash"] = next(iter(self.scenarios.values()))
-        fig.supxlabel(text + stamp(meta), x=0.99, ha="right", fontsize=fontsize,
-                      color="#555555")
+        # wrapped to the figure's width (about 0.6 em a character), so no line runs off it
+        chars = int(fig.get_figwidth() * 72 / (0.6 * fontsize))
+        fig.supxlabel("\n".join(textwrap.wrap(text, chars)) + stamp(meta), x=0.99, ha="right",
+                      fontsize=fontsize, color="#555555")
 
     def figure(self, fig: Any, name: str) -> None:
         save(fig, self.out / name)

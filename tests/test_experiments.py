@@ -276,3 +276,16 @@ def test_figure_note_names_what_made_it(common, tmp_path: Path) -> None:
     assert fig._supxlabel.get_text().splitlines()[1] == (
         f"relaysim {relaysim.__version__}, random streams v{STREAM_VERSION}")
     plt.close(fig)
+    # a long note on a narrow figure wraps instead of running off its left edge
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 5), layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.subplots()
+    words = "1000 replications per variant and draw; pooled band: 12000 replications " * 3
+    ex.note(fig, words.strip(), fontsize=9)
+    fig.canvas.draw()
+    box = fig._supxlabel.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width + 1, (box, fig.bbox)
+    assert len(fig._supxlabel.get_text().splitlines()) >= 3
