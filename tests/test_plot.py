@@ -293,6 +293,10 @@ def test_sobol_two_bars_per_parameter_with_error_bars(sens_dir):
     assert "first order" in legend and "total" in legend
     assert "variation" in ax.get_xlabel()
     assert hexes(p.get_facecolor() for p in ax.patches) <= OKABE_ITO
+    # the note says how many seeds the design ran under (SEEDS = 4 by default)
+    assert sens["seeds"] == 4
+    assert (f"{sens['points']} points x 40 replications x 4 independent seeds (the first is "
+            "seed 3") in fig._supxlabel.get_text()
     check_words(fig)
     check_slide_ready(fig)
 

@@ -343,8 +343,11 @@ def sobol(src: Results | str | Path) -> Figure:
                     color="#555555")
     ax.set_title("What drives implementation (Sobol indices, 95% CI)")
     ax.legend(frameon=False, loc="lower right")
-    _note(fig, f"{sens['points']} points x {sens['reps_per_point']} replications, "
-             f"seed {sens['seed']}" + stamp(sens))
+    k = sens.get("seeds", 1)
+    seeds = (f" x {k} independent seeds (the first is seed {sens['seed']}; the intervals "
+             "include replication noise)" if k >= 2 else f", seed {sens['seed']}")
+    _note(fig, f"{sens['points']} points x {sens['reps_per_point']} replications{seeds}"
+          + stamp(sens))
     _apply_style(fig)
     return fig
 
