@@ -30,7 +30,7 @@ from relaysim.engines.realize import replication_values
 from relaysim.errors import RelaysimError
 from relaysim.files import atomic_write, json_safe
 from relaysim.model.distributions import scaled
-from relaysim.present.plot import save, stamp
+from relaysim.present.plot import note, save
 from relaysim.study.intervals import paired_means, paired_proportions
 from relaysim.study.stats import wilson
 
@@ -206,8 +206,7 @@ class Experiment:
             meta["scenario_hash"] = next(iter(self.scenarios.values()))
         # wrapped to the figure's width (about 0.6 em a character), so no line runs off it
         chars = int(fig.get_figwidth() * 72 / (0.6 * fontsize))
-        fig.supxlabel("\n".join(textwrap.wrap(text, chars)) + stamp(meta), x=0.99, ha="right",
-                      fontsize=fontsize, color="#555555")
+        note(fig, "\n".join(textwrap.wrap(text, chars)), meta, fontsize)
 
     def figure(self, fig: Any, name: str) -> None:
         save(fig, self.out / name)

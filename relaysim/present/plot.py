@@ -47,7 +47,7 @@ from .results import (
 
 __all__ = ["KINDS", "curve", "heatmap", "tornado", "sobol", "survival", "drops", "relay",
            "tradeoff", "boxlims", "morris", "threshold", "lines", "coverage_steps", "label",
-           "save", "plot", "stamp"]
+           "save", "plot", "note", "stamp"]
 
 #: every plot kind by name (filled by @plot_kind below; the CLI's --kind reads it)
 KINDS: dict[str, Callable[..., Figure]] = {}
@@ -106,9 +106,12 @@ def _apply_style(fig: Figure) -> None:
                 t.set_fontsize(s["legend.fontsize"])
 
 
-def _note(fig: Figure, text: str) -> None:
-    """Provenance under the figure (constrained layout keeps it clear of the labels)."""
-    fig.supxlabel(text, x=0.99, ha="right", fontsize=10, color="#555555")
+def note(fig: Figure, text: str, meta: Mapping[str, Any] | None = None,
+         fontsize: float = 10) -> None:
+    """Provenance under the figure (constrained layout keeps it clear of the labels):
+    `text`, then `stamp(meta)` when meta is given."""
+    fig.supxlabel(text + (stamp(meta) if meta is not None else ""), x=0.99, ha="right",
+                  fontsize=fontsize, color="#555555")
 
 
 def stamp(meta: Mapping[str, Any]) -> str:
@@ -205,7 +208,7 @@ def curve(src: Results | str | Path, x: str | None = None, initiative: str | Non
     ax.set_title(f"'{name}': implemented by the deadline (95% band)")
     if others:
         ax.legend(frameon=False)
-    _note(fig, _provenance(res) + _invalid_note(res, name) + stamp(res.meta))
+    note(fig, _provenance(res) + _invalid_note(res, name), res.meta)
     _apply_style(fig)
     return fig
 
@@ -246,7 +249,7 @@ def heatmap(src: Results | str | Path, x: str | None = None, y: str | None = Non
     ax.set_title(f"'{name}': chance of implementation (%)")
     cb = fig.colorbar(im, ax=ax)
     cb.set_label("Chance the initiative is implemented (%)")
-    _note(fig, _provenance(res) + _invalid_note(res, name) + stamp(res.meta))
+    note(fig, _provenance(res) + _invalid_note(res, name), res.meta)
     _apply_style(fig)
     return fig
 
@@ -293,9 +296,9 @@ def tornado(src: Results | str | Path) -> Figure:
     ax.set_title("Which lever moves implementation most (one at a time)")
     ax.legend(frameon=False, loc="lower right")
     paired = any(t.get("low_vs_base") for t in items)
-    _note(fig, f"{sens['reps_per_point']} replications per bar end, seed {sens['seed']}"
+    note(fig, f"{sens['reps_per_point']} replications per bar end, seed {sens['seed']}"
           + ("; whiskers: 95% CI of each end minus the scenario as written, paired "
-             "replication by replication" if paired else "") + stamp(sens))
+             "replication by replication" if paired else ""), sens)
     _apply_style(fig)
     return fig
 
@@ -346,8 +349,7 @@ def sobol(src: Results | str | Path) -> Figure:
     k = sens.get("seeds", 1)
     seeds = (f" x {k} independent seeds (the first is seed {sens['seed']}; the intervals "
              "include replication noise)" if k >= 2 else f", seed {sens['seed']}")
-    _note(fig, f"{sens['points']} points x {sens['reps_per_point']} replications{seeds}"
-          + stamp(sens))
+    note(fig, f"{sens['points']} points x {sens['reps_per_point']} replications{seeds}", sens)
     _apply_style(fig)
     return fig
 
@@ -429,7 +431,7 @@ def survival(src: Results | str | Path | Runs, points: list[int] | None = None,
     """Kaplan-Meier estimate of the share of runs implemented by each time since launch
     (in the scenario's time_unit), one line per point (or per live run); + marks runs
     censored at the horizon without implementation."""
-    name, found, note, unit = lines(src, points, initiative)
+    name, found, prov, unit = lines(src, points, initiative)
     fig, ax = _new()
     for ln, color in zip(found, itertools.cycle(PALETTE), strict=False):
         t, follow = ln.time, ln.follow
@@ -450,7 +452,7 @@ def survival(src: Results | str | Path | Runs, points: list[int] | None = None,
     ax.set_ylim(0, 100)
     ax.set_title(f"'{name}': time to implementation (Kaplan-Meier; + = censored)")
     ax.legend(frameon=False, fontsize=11, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    _note(fig, note)
+    note(fig, prov)
     _apply_style(fig)
     return fig
 
@@ -473,7 +475,7 @@ def threshold(src: Results | str | Path | Runs, points: list[int] | None = None,
     point (or per live run), with the success threshold marked. Completion is this curve
     read at the threshold, so a planner sees how much completion depends on where the bar
     is set."""
-    name, found, note, _ = lines(src, points, initiative)
+    name, found, prov, _ = lines(src, points, initiative)
     found = [ln for ln in found if len(ln.coverage)]
     # the legend goes under the axes, its long labels wrapped, and the figure grows with it
     # (beside the axes a long label squeezed them to nothing and pushed the title off)
@@ -501,7 +503,7 @@ def threshold(src: Results | str | Path | Runs, points: list[int] | None = None,
     ax.set_title(f"'{name}': completion is this curve\nread at the success threshold")
     if found:
         ax.legend(frameon=False, fontsize=11, loc="upper center", bbox_to_anchor=(0.5, -0.16))
-    _note(fig, "dot = completion rate at the threshold; " + note)
+    note(fig, "dot = completion rate at the threshold; " + prov)
     _apply_style(fig)
     return fig
 
@@ -534,7 +536,7 @@ def drops(src: Results | str | Path, point: int | None = 0, initiative: str | No
     ax.set_ylabel("Batons dropped per run")
     where = "pooled over all points" if point is None else ""
     ax.set_title(f"Where the baton falls: '{name}'" + (f"\n{where}" if where else ""))
-    _note(fig, f"{len(mat)} replications, seed {res.meta.get('seed', '?')}" + stamp(res.meta))
+    note(fig, f"{len(mat)} replications, seed {res.meta.get('seed', '?')}", res.meta)
     _apply_style(fig)
     return fig
 
@@ -595,11 +597,11 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
         ax.text(xs[k], 0, f"{size:,}", ha="center", va="center", color="white", fontsize=15,
                 fontweight="bold", zorder=4)
         ax.text(xs[k], -1.15, lv.name.replace("_", " "), ha="center", va="top", fontsize=14)
-        note = f"trust {lv.trust:.2f}" if k else "starts the baton"
+        under = f"trust {lv.trust:.2f}" if k else "starts the baton"
         note_size = 13
         if lv.merged_with_parent:
-            note = "same person as above"
-        ax.text(xs[k], -1.65, note, ha="center", va="top", fontsize=note_size, color="#555555")
+            under = "same person as above"
+        ax.text(xs[k], -1.65, under, ha="center", va="top", fontsize=note_size, color="#555555")
         if k == 0:
             continue
         zone = sc.zones[k]
@@ -625,7 +627,7 @@ def relay(src: Results | str | Path | Scenario, point: int = 0, initiative: str 
     fig.suptitle(_relay_title(sc, headline), fontsize=15)
     _risk_colorbar(fig, ax)
     if res is not None:
-        _note(fig, _provenance(res) + stamp(res.meta))
+        note(fig, _provenance(res), res.meta)
     return fig
 
 
@@ -743,7 +745,7 @@ def tradeoff(src: Results | str | Path) -> Figure:
     ax.set_ylim(0, 1.02)
     ax.set_title(f"Where '{d['where']}' concentrates (PRIM peeling trajectory)")
     ax.legend(frameon=False, loc="lower left")
-    _note(fig, _prov(d) + stamp(d))
+    note(fig, _prov(d), d)
     _apply_style(fig)
     return fig
 
@@ -785,7 +787,7 @@ def boxlims(src: Results | str | Path) -> Figure:
     ax.set_xticks([0, 1], ["low end of range", "high end"])
     ax.set_title(f"The box: coverage {100 * b['coverage']:.0f}%, density "
                  f"{100 * b['density']:.0f}%, mass {100 * b['mass']:.0f}%")
-    _note(fig, _prov(d) + stamp(d))
+    note(fig, _prov(d), d)
     _apply_style(fig)
     return fig
 
@@ -823,8 +825,8 @@ def morris(src: Results | str | Path) -> Figure:
     ax.set_ylabel("sigma: how much it depends on the others")
     ax.set_title("Which levers matter at all (Morris screening, 95% CI)")
     ax.legend(frameon=False, loc="upper left", fontsize=11)
-    _note(fig, f"{s['trajectories']} trajectories, {s['points']} points x "
-                 f"{s['reps_per_point']} replications, seed {s['seed']}" + stamp(s))
+    note(fig, f"{s['trajectories']} trajectories, {s['points']} points x "
+                 f"{s['reps_per_point']} replications, seed {s['seed']}", s)
     _apply_style(fig)
     return fig
 
